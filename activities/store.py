@@ -1,0 +1,37 @@
+"""Recording a case's events, notices and read model in the store, idempotently (R23)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+
+from approval.contracts import RecordRequest
+from approval.domain.documents import render_notice
+from approval.domain.notices import Notice
+from approval.store.repository import record_case
+
+
+class StoreActivities:
+    """Activities that write to the store through one session factory."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    @activity.defn
+    def record_case_events(self, request: RecordRequest) -> None:
+        """Write the step's events and the documents of its notices, and refresh the read
+        model, in one transaction. A retry after a crash writes nothing twice."""
+        documents = [
+            render_notice(Notice.model_validate(event.data["notice"]), request.centre)
+            for event in request.events
+            if event.type == "NoticeIssued"
+        ]
+        with self._sessions.begin() as session:
+            record_case(
+                session,
+                case_no=request.case_no,
+                events=request.events,
+                status=request.status,
+                last_seq=request.last_seq,
+                documents=documents,
+            )

@@ -1,0 +1,113 @@
+"""Loading the working-day calendar data (R17): the I/O side, meant to run in an activity.
+
+The built-in data comes from the ``chinese_calendar`` package (version 1.11 knows 2004–2026).
+An operator may supply a YAML override file; each year listed in it replaces the built-in data
+for that year and becomes known::
+
+    # operator-supplied schedules; each listed year overrides the built-in data for that year
+    2027:
+      holidays: [2027-01-01, 2027-02-06, 2027-02-07]
+      makeup_workdays: [2027-02-14]
+
+``holidays`` lists the statutory holidays, on whatever day of the week they fall;
+``makeup_workdays`` lists the weekend days that are working days (调休). Both lists may be
+omitted (empty); every date must lie in the year it is listed under, and no day may be in both
+lists. A malformed file raises ``InvalidInputError`` naming the file and the bad entry; a file
+that does not exist is ignored with a warning.
+
+A requested year with neither built-in nor override data does not fail: it is counted by
+weekends only, deadlines that count its days are provisional, and a warning is logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+
+import chinese_calendar
+import structlog
+import yaml
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+
+from approval.domain.calendar import CalendarData
+from approval.domain.errors import InvalidInputError
+
+
+class _YearSchedule(BaseModel):
+    """The official schedule of one year."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    holidays: tuple[date, ...] = ()
+    makeup_workdays: tuple[date, ...] = ()
+
+
+_OVERRIDE_FILE = TypeAdapter(dict[int, _YearSchedule])
+
+
+def _built_in(year: int) -> _YearSchedule | None:
+    """The schedule ``chinese_calendar`` has for ``year``, or None if it has none."""
+    try:
+        chinese_calendar.is_holiday(date(year, 1, 1))
+    except NotImplementedError:
+        return None
+    return _YearSchedule(
+        holidays=tuple(sorted(d for d in chinese_calendar.holidays if d.year == year)),
+        makeup_workdays=tuple(sorted(d for d in chinese_calendar.workdays if d.year == year)),
+    )
+
+
+def _read_override(path: Path) -> dict[int, _YearSchedule]:
+    """Parse and check an override file; ``InvalidInputError`` names the file and bad entry."""
+    field = str(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError) as exc:
+        raise InvalidInputError(field, f"unreadable calendar override: {exc}") from exc
+    try:
+        schedules = _OVERRIDE_FILE.validate_python({} if raw is None else raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        entry = ".".join(str(part) for part in error["loc"]) or "top level"
+        raise InvalidInputError(field, f"bad entry {entry}: {error['msg']}") from exc
+    for year, schedule in schedules.items():
+        for day in (*schedule.holidays, *schedule.makeup_workdays):
+            if day.year != year:
+                raise InvalidInputError(field, f"bad entry {year}: {day} is not in {year}")
+        both = set(schedule.holidays) & set(schedule.makeup_workdays)
+        if both:
+            raise InvalidInputError(
+                field, f"bad entry {year}: {min(both)} is both a holiday and a make-up working day"
+            )
+    return schedules
+
+
+def load_calendar_data(
+    years: range | Iterable[int], override_path: Path | None, count_makeup_workdays: bool = True
+) -> CalendarData:
+    """Load the schedules of ``years`` from ``chinese_calendar``, then apply the override file.
+
+    Every year in the override file becomes known, requested or not. Each requested year left
+    without data is logged as ``calendar.year_unknown`` and counted by weekends only.
+    """
+    log = structlog.get_logger(__name__)
+    requested = sorted(set(years))
+    schedules = {year: s for year in requested if (s := _built_in(year)) is not None}
+    source = f"chinese-calendar {chinese_calendar.__version__}"
+    if override_path is not None:
+        if override_path.is_file():
+            schedules.update(_read_override(override_path))
+            source += f" + override {override_path}"
+        else:
+            log.warning("calendar.override_missing", path=str(override_path))
+    for year in requested:
+        if year not in schedules:
+            log.warning("calendar.year_unknown", year=year, fallback="weekends only")
+    return CalendarData(
+        known_years=tuple(sorted(schedules)),
+        holidays=frozenset(d for s in schedules.values() for d in s.holidays),
+        makeup_workdays=frozenset(d for s in schedules.values() for d in s.makeup_workdays),
+        count_makeup_workdays=count_makeup_workdays,
+        source=source,
+    )

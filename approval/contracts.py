@@ -1,0 +1,66 @@
+"""The payloads that cross Temporal: workflow input and result, activity requests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from approval.domain.calendar import CalendarData
+from approval.domain.catalogue import Frozen, Matter
+from approval.domain.models import Actor, Application, CaseEvent, SubmittedMaterial
+from approval.domain.state import Decision, Stage
+from approval.domain.status import CaseStatus
+
+
+class CaseInput(Frozen):
+    """Everything a case needs to run, fixed at receipt so that replay is exact: the
+    catalogue entry as of receipt and the working-day calendar data."""
+
+    case_no: str
+    catalogue_version: str
+    centre: str
+    matter: Matter
+    application: Application
+    clerk: Actor
+    calendar: CalendarData
+
+
+class CaseResult(Frozen):
+    """How a case ended."""
+
+    case_no: str
+    stage: Stage
+    decision: Decision | None
+    closed_at: datetime | None
+
+
+class RecordRequest(Frozen):
+    """The events of one step of a case and the case's status after it, for the store."""
+
+    case_no: str
+    centre: str
+    events: tuple[CaseEvent, ...]
+    status: CaseStatus
+    last_seq: int
+
+
+class DepartmentMessageKind(StrEnum):
+    """What the engine sends a department system."""
+
+    TASK = "task"  # a new review task with the materials (R7)
+    SUPPLEMENT = "supplement"  # the applicant's supplement, forwarded (R11)
+    CANCEL = "cancel"  # the task is cancelled: withdrawal or decision (R18)
+
+
+class DepartmentMessage(Frozen):
+    """One message to one department's system."""
+
+    case_no: str
+    department: str
+    kind: DepartmentMessageKind
+    round: int
+    matter_code: str
+    matter_name: str
+    materials: tuple[SubmittedMaterial, ...] = ()
+    due: datetime | None = None
+    reason: str | None = None

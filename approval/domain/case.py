@@ -1,0 +1,663 @@
+"""The case: every rule of the lifecycle, as plain methods over its recorded state.
+
+Each human command has a guard (``check_*``: raises a DomainError, changes nothing) and an
+action that applies it and appends past-tense events to the outbox. ``advance_time`` applies
+the deadlines that have passed. The workflow orchestrates; the rules live here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from approval.domain.calendar import SHANGHAI, WorkingCalendar
+from approval.domain.catalogue import Matter, MatterKind
+from approval.domain.clock import Clock
+from approval.domain.errors import (
+    ExtensionRefusedError,
+    InvalidInputError,
+    PermissionDeniedError,
+    PiecemealNoticeError,
+    StageError,
+    TaskClosedError,
+)
+from approval.domain.models import (
+    ENGINE,
+    Accept,
+    Actor,
+    Applicant,
+    CaseCommand,
+    CaseEvent,
+    CollectFee,
+    Command,
+    Decide,
+    Deliver,
+    Extend,
+    IssueNotice,
+    NoticeItem,
+    Outcome,
+    Refuse,
+    Role,
+    SubmittedMaterial,
+    Supplement,
+    Withdraw,
+)
+from approval.domain.notices import DepartmentReason, Notice, NoticeKind
+from approval.domain.state import (
+    AGREEING_TASK_STATES,
+    BEFORE_DECISION,
+    OPEN_TASK_STATES,
+    RESOLVED_TASK_STATES,
+    SUPPLEMENTING,
+    CaseState,
+    Decision,
+    ReviewTask,
+    Stage,
+    TaskState,
+)
+
+MISSING_REASON = "未提交"
+
+
+class Case:
+    """A case under the rules, with an outbox of the events its changes produced."""
+
+    def __init__(self, state: CaseState, calendar: WorkingCalendar) -> None:
+        self.state = state
+        self.calendar = calendar
+        self.outbox: list[CaseEvent] = []
+
+    @classmethod
+    def receive(
+        cls,
+        *,
+        case_no: str,
+        catalogue_version: str,
+        matter: Matter,
+        applicant: Applicant,
+        materials: Iterable[SubmittedMaterial],
+        clerk: Actor,
+        now: datetime,
+        calendar: WorkingCalendar,
+    ) -> Case:
+        """Receipt at the window (收件): the R3 clock for the check starts."""
+        state = CaseState(
+            case_no=case_no,
+            catalogue_version=catalogue_version,
+            matter=matter,
+            applicant=applicant,
+            clerk=clerk,
+            received_at=now,
+            check_started_at=now,
+            materials={m.code: m for m in materials},
+            intake_clock=Clock.start(calendar, now, matter.notice_period_wd),
+            tasks={
+                r.department: ReviewTask(
+                    department=r.department, name=r.name, depends_on=r.depends_on
+                )
+                for r in matter.reviews
+            },
+        )
+        case = cls(state, calendar)
+        case._record(
+            "ApplicationReceived",
+            now,
+            clerk,
+            matter_code=matter.code,
+            materials=sorted(state.materials),
+            missing=case.missing_materials(),
+        )
+        return case
+
+    # ---- dispatch ----------------------------------------------------------------------------
+
+    def check(self, cmd: CaseCommand) -> None:
+        """Refuse the command, changing nothing, if the rules do not allow it now."""
+        self._handlers(cmd)[0](cmd)
+
+    def handle(self, cmd: CaseCommand, now: datetime) -> None:
+        """Apply the command (after checking it) and record its events."""
+        self._handlers(cmd)[1](cmd, now)
+
+    def _handlers(
+        self, cmd: CaseCommand
+    ) -> tuple[Callable[[Any], object], Callable[[Any, datetime], None]]:
+        handlers: dict[type, tuple[Callable[[Any], object], Callable[[Any, datetime], None]]] = {
+            Accept: (self.check_accept, self.accept),
+            Refuse: (self.check_refuse, self.refuse),
+            IssueNotice: (self.check_issue_notice, self.issue_notice),
+            Supplement: (self.check_supplement, self.supplement),
+            Decide: (self.check_decide, self.decide),
+            Extend: (self.check_extend, self.extend),
+            Withdraw: (self.check_withdraw, self.withdraw),
+            CollectFee: (self.check_collect_fee, self.collect_fee),
+            Deliver: (self.check_deliver, self.deliver),
+        }
+        return handlers[type(cmd)]
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    def missing_materials(self) -> list[str]:
+        """Demanded materials not yet submitted; 免提交 items are never demanded (R2)."""
+        return [
+            m.code
+            for m in self.state.matter.demanded_materials
+            if m.code not in self.state.materials
+        ]
+
+    def next_due(self) -> datetime | None:
+        """The earliest instant at which a deadline of this case passes."""
+        dues = [clock.deadline.due for clock in self._clocks() if clock.running and clock.deadline]
+        if self.state.supplement_due and self.state.stage in SUPPLEMENTING:
+            dues.append(self.state.supplement_due)
+        return min(dues, default=None)
+
+    def drain(self) -> list[CaseEvent]:
+        """Hand over the events recorded since the last drain."""
+        events, self.outbox = self.outbox, []
+        return events
+
+    # ---- intake (R1–R6) ----------------------------------------------------------------------
+
+    def check_accept(self, cmd: Accept) -> None:
+        """Only a clerk accepts, only at the check, only with every demanded material (R2)."""
+        _require_role(cmd, Role.CLERK)
+        self._require_stage("accept", Stage.RECEIVED)
+        missing = self.missing_materials()
+        if missing:
+            raise InvalidInputError(
+                "materials", f"missing {missing}: issue the one-time notice (R3)"
+            )
+
+    def accept(self, cmd: Accept, now: datetime) -> None:
+        """Accept (受理) as of now."""
+        self.check_accept(cmd)
+        self._accept(now, as_of=now, actor=cmd.actor, deemed=False)
+
+    def check_refuse(self, cmd: Refuse) -> None:
+        """Non-acceptance (不予受理) is given by a clerk at the check (R1)."""
+        _require_role(cmd, Role.CLERK)
+        self._require_stage("refuse", Stage.RECEIVED)
+
+    def refuse(self, cmd: Refuse, now: datetime) -> None:
+        """Close the case as not accepted, with a written voucher (R1, R5)."""
+        self.check_refuse(cmd)
+        self._record("ApplicationNotAccepted", now, cmd.actor, reason=cmd.reason)
+        self._issue(
+            NoticeKind.NON_ACCEPTANCE_VOUCHER,
+            now,
+            reason=cmd.reason,
+            competent_organ=cmd.competent_organ,
+        )
+        self._close(Stage.NOT_ACCEPTED, now)
+
+    def check_issue_notice(self, cmd: IssueNotice) -> list[NoticeItem]:
+        """The one-time notice lists every missing item at once (R3); a later one names only
+        items of the first (R4). Returns the items the notice will list."""
+        _require_role(cmd, Role.CLERK)
+        self._require_stage("issue_notice", Stage.RECEIVED)
+        items = [NoticeItem(code=code, reason=MISSING_REASON) for code in self.missing_materials()]
+        for item in cmd.defective:
+            self._check_demandable(item.code, "defective")
+            if item.code not in self.state.materials:
+                raise InvalidInputError(
+                    "defective", f"{item.code} was not submitted; it is missing"
+                )
+            items.append(item)
+        if not items:
+            raise InvalidInputError("defective", "nothing is missing or defective: accept instead")
+        first = self.state.first_intake_notice
+        if first is not None:
+            new = sorted({i.code for i in items} - set(first))
+            if new:
+                raise PiecemealNoticeError("defective", f"{new} were not in the first notice (R4)")
+        return items
+
+    def issue_notice(self, cmd: IssueNotice, now: datetime) -> None:
+        """Issue the one-time notice (一次性告知书) and wait for the supplement (R3, R6)."""
+        items = self.check_issue_notice(cmd)
+        state = self.state
+        if state.first_intake_notice is None:
+            state.first_intake_notice = tuple(i.code for i in items)
+        state.intake_clock = None
+        self._await_supplement(Stage.AWAITING_INTAKE_SUPPLEMENT, items, now)
+        self._record("OneTimeNoticeIssued", now, cmd.actor, items=_dump(items))
+        self._issue(
+            NoticeKind.ONE_TIME_NOTICE, now, items=tuple(items), due=_date(state.supplement_due)
+        )
+
+    def check_supplement(self, cmd: Supplement) -> None:
+        """A supplement answers the open notice: only its items are taken (R4, R11)."""
+        _require_role(cmd, Role.CLERK, Role.APPLICANT)
+        self._require_stage("supplement", *SUPPLEMENTING)
+        asked = {i.code for i in self.state.open_notice_items}
+        unasked = sorted({m.code for m in cmd.materials} - asked)
+        if unasked:
+            raise InvalidInputError("materials", f"{unasked} were not asked for in the notice")
+
+    def supplement(self, cmd: Supplement, now: datetime) -> None:
+        """Take the supplement: re-check at the window, or resume the review (R12)."""
+        self.check_supplement(cmd)
+        state = self.state
+        state.materials.update({m.code: m for m in cmd.materials})
+        self._record(
+            "SupplementReceived", now, cmd.actor, materials=sorted(m.code for m in cmd.materials)
+        )
+        state.open_notice_items = ()
+        state.supplement_due = None
+        if state.stage is Stage.AWAITING_INTAKE_SUPPLEMENT:
+            state.stage = Stage.RECEIVED
+            state.check_started_at = now
+            state.intake_clock = Clock.start(self.calendar, now, state.matter.notice_period_wd)
+            return
+        self._resume_review(cmd, now)
+
+    # ---- review (R7–R12) -------------------------------------------------------------------
+
+    def check_decide(self, cmd: Decide) -> ReviewTask:
+        """Only the department's own reviewer decides, only an open task (R8, R22), and no new
+        item after the consolidated notice (R11). Returns the task."""
+        _require_role(cmd, Role.REVIEWER)
+        if cmd.actor.department != cmd.department:
+            raise PermissionDeniedError(
+                "department",
+                f"reviewer of {cmd.actor.department} may not decide for {cmd.department}",
+            )
+        task = self.state.tasks.get(cmd.department)
+        if task is None:
+            raise InvalidInputError(
+                "department", f"{cmd.department} is not a reviewing department of this case"
+            )
+        if task.state is not TaskState.PENDING or self.state.stage is not Stage.IN_REVIEW:
+            raise TaskClosedError(
+                "department", f"the task of {cmd.department} is {task.state} (R8)"
+            )
+        for item in cmd.items:
+            self._check_demandable(item.code, "items")
+        consolidated = self.state.consolidated_items
+        if consolidated is not None:
+            new = sorted({i.code for i in cmd.items} - set(consolidated))
+            if new:
+                raise PiecemealNoticeError(
+                    "items", f"{new} are new after the consolidated notice (R11)"
+                )
+        return task
+
+    def decide(self, cmd: Decide, now: datetime) -> None:
+        """Record a department's opinion, then move the case on."""
+        task = self.check_decide(cmd)
+        task.decided_by, task.decided_at = cmd.actor, now
+        if cmd.outcome is Outcome.REQUEST_SUPPLEMENT:
+            task.state, task.requested_items = TaskState.SUPPLEMENT_REQUESTED, cmd.items
+            self._record(
+                "ReviewSupplementRequested",
+                now,
+                cmd.actor,
+                department=task.department,
+                items=_dump(cmd.items),
+            )
+        elif cmd.outcome is Outcome.REJECT:
+            task.state, task.reasons = TaskState.REJECTED, cmd.reasons
+            self._record(
+                "ReviewRejected", now, cmd.actor, department=task.department, reasons=cmd.reasons
+            )
+        else:
+            task.state = TaskState.APPROVED
+            self._record("ReviewApproved", now, cmd.actor, department=task.department)
+        self._progress(now)
+
+    def check_extend(self, cmd: Extend) -> None:
+        """A supervisor extends once, before the decision (R13)."""
+        _require_role(cmd, Role.SUPERVISOR)
+        self._require_stage("extend", Stage.IN_REVIEW, Stage.AWAITING_SUPPLEMENT)
+        if self.state.extended:
+            raise ExtensionRefusedError("extend", "the case was already extended once (R13)")
+
+    def extend(self, cmd: Extend, now: datetime) -> None:
+        """Extend the case's period by 10 WD, or 15 WD for joint handling (R13)."""
+        self.check_extend(cmd)
+        state = self.state
+        assert state.case_clock is not None
+        extra = state.matter.extension_wd
+        state.case_clock.extend(self.calendar, extra)
+        state.extended, state.case_overdue = True, False
+        deadline = state.case_clock.deadline
+        self._record("CaseExtended", now, cmd.actor, extra_wd=extra, reason=cmd.reason)
+        self._issue(
+            NoticeKind.EXTENSION_NOTICE,
+            now,
+            reason=cmd.reason,
+            due=deadline.last_day if deadline else None,
+            due_provisional=bool(deadline and deadline.provisional),
+        )
+
+    # ---- withdrawal, fee, delivery (R15, R16, R18) -----------------------------------------
+
+    def check_withdraw(self, cmd: Withdraw) -> None:
+        """Withdrawal is possible only before the decision (R18)."""
+        _require_role(cmd, Role.CLERK, Role.APPLICANT)
+        self._require_stage("withdraw", *BEFORE_DECISION)
+
+    def withdraw(self, cmd: Withdraw, now: datetime) -> None:
+        """Cancel every open task, tell the departments, close the case (R18)."""
+        self.check_withdraw(cmd)
+        self._cancel_open_tasks(now, cmd.actor, cmd.reason)
+        self._record("CaseWithdrawn", now, cmd.actor, reason=cmd.reason)
+        self._issue(NoticeKind.WITHDRAWAL_NOTICE, now, reason=cmd.reason)
+        self._close(Stage.WITHDRAWN, now)
+
+    def check_collect_fee(self, cmd: CollectFee) -> None:
+        """The fee is collected once, at the window, in the catalogue's amount (R15)."""
+        _require_role(cmd, Role.CLERK)
+        self._require_stage("collect_fee", Stage.AWAITING_FEE)
+        if cmd.amount_yuan != self.state.matter.fee_yuan:
+            raise InvalidInputError("amount_yuan", f"the fee is {self.state.matter.fee_yuan} yuan")
+
+    def collect_fee(self, cmd: CollectFee, now: datetime) -> None:
+        """Take the fee and issue the certificate (R15, R16)."""
+        self.check_collect_fee(cmd)
+        self.state.fee_paid = True
+        self._record(
+            "FeeCollected",
+            now,
+            cmd.actor,
+            amount_yuan=str(cmd.amount_yuan),
+            receipt_no=cmd.receipt_no,
+        )
+        self._issue_certificate(now)
+
+    def check_deliver(self, cmd: Deliver) -> None:
+        """Only an issued certificate or decision is delivered."""
+        _require_role(cmd, Role.CLERK)
+        self._require_stage("deliver", Stage.AWAITING_DELIVERY)
+
+    def deliver(self, cmd: Deliver, now: datetime) -> None:
+        """Hand over the result (送达) and complete the case (办结)."""
+        self.check_deliver(cmd)
+        self._record("ResultDelivered", now, cmd.actor, method=cmd.method)
+        self._close(Stage.COMPLETED, now)
+
+    # ---- time --------------------------------------------------------------------------------
+
+    def advance_time(self, now: datetime) -> None:
+        """Apply every deadline that has passed by ``now``."""
+        state = self.state
+        if state.stage in SUPPLEMENTING and state.supplement_due and now >= state.supplement_due:
+            self._lapse(now)
+            return
+        if state.intake_clock and state.intake_clock.is_due(now) and state.stage is Stage.RECEIVED:
+            self._accept(now, as_of=state.check_started_at, actor=ENGINE, deemed=True)
+        for task in state.tasks_in(TaskState.PENDING):
+            if task.clock and task.clock.is_due(now):
+                self._on_review_period_ended(task, now)
+        if state.case_clock and state.case_clock.is_due(now):
+            state.case_clock.expired, state.case_overdue = True, True
+            self._record("CasePeriodExpired", now, ENGINE)
+        if state.delivery_clock and state.delivery_clock.is_due(now):
+            state.delivery_clock.expired, state.delivery_overdue = True, True
+            self._record("DeliveryOverdue", now, ENGINE)
+        self._progress(now)
+
+    # ---- internals ---------------------------------------------------------------------------
+
+    def _accept(self, now: datetime, *, as_of: datetime, actor: Actor, deemed: bool) -> None:
+        state = self.state
+        state.stage, state.intake_clock = Stage.IN_REVIEW, None
+        state.accepted_at, state.accepted_as_of, state.deemed_accepted = now, as_of, deemed
+        state.case_clock = Clock.start(self.calendar, as_of, state.matter.committed_period_wd)
+        deadline = state.case_clock.deadline
+        assert deadline is not None
+        self._record(
+            "ApplicationDeemedAccepted" if deemed else "ApplicationAccepted",
+            now,
+            actor,
+            as_of=as_of.isoformat(),
+            due=deadline.last_day.isoformat(),
+            provisional=deadline.provisional,
+        )
+        self._issue(
+            NoticeKind.ACCEPTANCE_VOUCHER,
+            now,
+            as_of=_date(as_of),
+            due=deadline.last_day,
+            due_provisional=deadline.provisional,
+        )
+        if state.matter.kind is MatterKind.INSTANT:
+            self._decide_case(now, actor)
+            return
+        self._dispatch_ready_tasks(as_of, now)
+
+    def _dispatch_ready_tasks(self, start: datetime, now: datetime) -> None:
+        """Start every waiting task whose declared dependencies agreed (R7), all at once."""
+        tasks = self.state.tasks
+        for task in self.state.tasks_in(TaskState.WAITING):
+            if all(tasks[d].state in AGREEING_TASK_STATES for d in task.depends_on):
+                review = self.state.matter.review(task.department)
+                task.state, task.round = TaskState.PENDING, 1
+                task.clock = Clock.start(self.calendar, start, review.period_wd)
+                assert task.clock.deadline is not None
+                self._record(
+                    "ReviewTaskDispatched",
+                    now,
+                    ENGINE,
+                    department=task.department,
+                    round=task.round,
+                    due=task.clock.deadline.due.isoformat(),
+                    provisional=task.clock.deadline.provisional,
+                    materials=sorted(self.state.materials),
+                )
+
+    def _on_review_period_ended(self, task: ReviewTask, now: datetime) -> None:
+        """Silent consent (超时默认, R9), or escalation where the matter excludes it."""
+        assert task.clock is not None
+        task.clock.expired, task.overdue = True, True
+        if self.state.matter.silent_consent:
+            task.state, task.decided_at, task.decided_by = TaskState.DEEMED_APPROVED, now, ENGINE
+            self._record(
+                "ReviewDeemedApproved", now, ENGINE, department=task.department, overdue=True
+            )
+        else:
+            task.escalated = True
+            self._record("ReviewEscalated", now, ENGINE, department=task.department, overdue=True)
+
+    def _progress(self, now: datetime) -> None:
+        """After any change in review: start dependants, send the consolidated notice, or
+        decide (R7, R11, R14)."""
+        if self.state.stage is not Stage.IN_REVIEW:
+            return
+        self._dispatch_ready_tasks(now, now)
+        tasks = list(self.state.tasks.values())
+        if any(t.state is TaskState.PENDING for t in tasks):
+            return
+        rejected = any(t.state is TaskState.REJECTED for t in tasks)
+        asking = [t for t in tasks if t.state is TaskState.SUPPLEMENT_REQUESTED]
+        if asking and not rejected:
+            self._issue_consolidated_notice(asking, now)
+        elif rejected or all(t.state in RESOLVED_TASK_STATES for t in tasks):
+            self._decide_case(now, ENGINE)
+
+    def _issue_consolidated_notice(self, asking: list[ReviewTask], now: datetime) -> None:
+        """One notice with every department's requests; every clock stops (R11, R12)."""
+        state = self.state
+        items = _merge_items(item for task in asking for item in task.requested_items)
+        if state.consolidated_items is None:
+            state.consolidated_items = tuple(i.code for i in items)
+        self._stop_clocks(now)
+        self._await_supplement(Stage.AWAITING_SUPPLEMENT, items, now)
+        self._record(
+            "ConsolidatedNoticeIssued",
+            now,
+            ENGINE,
+            items=_dump(items),
+            departments=[t.department for t in asking],
+        )
+        self._issue(
+            NoticeKind.CONSOLIDATED_NOTICE, now, items=tuple(items), due=_date(state.supplement_due)
+        )
+
+    def _resume_review(self, cmd: Supplement, now: datetime) -> None:
+        """Forward the supplement to the departments that asked and resume every clock (R12)."""
+        state = self.state
+        state.stage = Stage.IN_REVIEW
+        for task in state.tasks_in(TaskState.SUPPLEMENT_REQUESTED):
+            task.state, task.round, task.requested_items = TaskState.PENDING, task.round + 1, ()
+            self._record(
+                "SupplementForwarded", now, cmd.actor, department=task.department, round=task.round
+            )
+        for clock in self._clocks():
+            clock.resume(self.calendar, now)
+        self._record("ClocksResumed", now, ENGINE)
+        self._progress(now)
+
+    def _stop_clocks(self, now: datetime) -> None:
+        for clock in self._clocks():
+            clock.stop(self.calendar, now)
+        self._record("ClocksStopped", now, ENGINE)
+
+    def _decide_case(self, now: datetime, actor: Actor) -> None:
+        """The decision (R14): any rejection rejects, with every department's reasons."""
+        state = self.state
+        self._cancel_open_tasks(now, ENGINE, "审批已作出决定")
+        rejections = {t.department: t.reasons or "" for t in state.tasks_in(TaskState.REJECTED)}
+        deemed = tuple(t.department for t in state.tasks_in(TaskState.DEEMED_APPROVED))
+        state.decision = Decision(
+            approved=not rejections,
+            decided_at=now,
+            deemed_departments=deemed,
+            rejections=rejections,
+        )
+        state.case_clock = None
+        names = {t.department: t.name for t in state.tasks.values()}
+        if rejections:
+            self._record("CaseRejected", now, actor, rejections=rejections)
+            self._issue(
+                NoticeKind.REJECTION_DECISION,
+                now,
+                rejections=tuple(
+                    DepartmentReason(department=names[d], reasons=r) for d, r in rejections.items()
+                ),
+            )
+            state.stage = Stage.AWAITING_DELIVERY
+            return
+        self._record("CaseApproved", now, actor, deemed_departments=list(deemed))
+        self._issue(
+            NoticeKind.APPROVAL_DECISION,
+            now,
+            deemed_departments=tuple(names[d] for d in deemed),
+            fee_yuan=str(state.matter.fee_yuan),
+        )
+        state.delivery_clock = Clock.start(self.calendar, now, state.matter.delivery_period_wd)
+        if state.matter.fee_yuan > 0:
+            state.stage = Stage.AWAITING_FEE
+        else:
+            self._issue_certificate(now)
+
+    def _issue_certificate(self, now: datetime) -> None:
+        notice = self._issue(NoticeKind.CERTIFICATE, now)
+        self.state.certificate_no = notice.notice_no
+        self.state.stage = Stage.AWAITING_DELIVERY
+        self._record("CertificateIssued", now, ENGINE, certificate_no=notice.notice_no)
+
+    def _lapse(self, now: datetime) -> None:
+        """No supplement in time: the case closes as withdrawn and the applicant is told (R6)."""
+        due = self.state.supplement_due
+        self._cancel_open_tasks(now, ENGINE, "逾期未补正")
+        self._record("CaseLapsed", now, ENGINE, supplement_due=due.isoformat() if due else None)
+        self._issue(NoticeKind.LAPSE_NOTICE, now, due=_date(due))
+        self._close(Stage.WITHDRAWN, now)
+
+    def _cancel_open_tasks(self, now: datetime, actor: Actor, reason: str) -> None:
+        for task in self.state.tasks_in(*OPEN_TASK_STATES):
+            was_dispatched = task.state is not TaskState.WAITING
+            task.state, task.clock = TaskState.CANCELLED, None
+            if was_dispatched:
+                self._record(
+                    "ReviewTaskCancelled",
+                    now,
+                    actor,
+                    department=task.department,
+                    round=task.round,
+                    reason=reason,
+                )
+
+    def _await_supplement(self, stage: Stage, items: list[NoticeItem], now: datetime) -> None:
+        state = self.state
+        state.stage, state.open_notice_items = stage, tuple(items)
+        state.supplement_due = now + timedelta(days=state.matter.supplement_period_days)
+
+    def _close(self, stage: Stage, now: datetime) -> None:
+        state = self.state
+        state.stage, state.closed_at = stage, now
+        state.intake_clock = state.case_clock = state.delivery_clock = None
+        state.supplement_due = None
+        self._record("CaseClosed", now, ENGINE, stage=stage.value)
+
+    def _clocks(self) -> list[Clock]:
+        state = self.state
+        task_clocks = [
+            t.clock for t in state.tasks.values() if t.clock and t.state in OPEN_TASK_STATES
+        ]
+        own = [state.intake_clock, state.case_clock, state.delivery_clock]
+        return [c for c in own if c is not None] + task_clocks
+
+    def _check_demandable(self, code: str, field: str) -> None:
+        material = self.state.matter.material(code)
+        if material is not None and material.shared:
+            raise InvalidInputError(
+                field, f"{code} is obtained by data sharing (免提交) and may not be demanded (R2)"
+            )
+
+    def _require_stage(self, action: str, *stages: Stage) -> None:
+        if self.state.stage not in stages:
+            raise StageError(
+                "stage", f"{action} is not allowed while the case is {self.state.stage}"
+            )
+
+    def _record(self, type_: str, at: datetime, actor: Actor, **data: Any) -> None:
+        self.state.last_seq += 1
+        self.outbox.append(
+            CaseEvent(seq=self.state.last_seq, type=type_, at=at, actor=actor, data=data)
+        )
+
+    def _issue(self, kind: NoticeKind, now: datetime, **facts: Any) -> Notice:
+        state = self.state
+        state.notices_issued += 1
+        notice = Notice(
+            notice_no=f"{state.case_no}-N{state.notices_issued:02d}",
+            kind=kind,
+            case_no=state.case_no,
+            matter_code=state.matter.code,
+            matter_name=state.matter.name,
+            applicant_name=state.applicant.name,
+            issued_at=now,
+            **facts,
+        )
+        self._record("NoticeIssued", now, ENGINE, notice=notice.model_dump(mode="json"))
+        return notice
+
+
+def _require_role(cmd: Command, *roles: Role) -> None:
+    if cmd.actor.role not in roles:
+        allowed = "/".join(r.value for r in roles)
+        raise PermissionDeniedError(
+            "actor.role", f"{cmd.actor.role} may not do this; needs {allowed} (R22)"
+        )
+
+
+def _merge_items(items: Iterable[NoticeItem]) -> list[NoticeItem]:
+    """One entry per material code, joining the reasons of every department that asked."""
+    merged: dict[str, list[str]] = {}
+    for item in items:
+        reasons = merged.setdefault(item.code, [])
+        if item.reason not in reasons:
+            reasons.append(item.reason)
+    return [NoticeItem(code=code, reason="；".join(reasons)) for code, reasons in merged.items()]
+
+
+def _dump(items: Iterable[NoticeItem]) -> list[dict[str, str]]:
+    return [item.model_dump() for item in items]
+
+
+def _date(moment: datetime | None) -> date | None:
+    return moment.astimezone(SHANGHAI).date() if moment else None

@@ -1,0 +1,214 @@
+"""The contracts of a case: who acts, what the applicant brings, and the commands people give.
+
+Pure pydantic models: they cross every boundary (CLI, Temporal payloads, store) unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from approval.domain.catalogue import Code, Frozen
+
+CASE_NUMBER_PATTERN = r"^\d{6}-\d{8}-\d{6}$"
+CaseNumber = Annotated[
+    str, Field(pattern=CASE_NUMBER_PATTERN, description="e.g. 371600-20261128-000042")
+]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class Role(StrEnum):
+    """The roles of the people (and the engine itself) who act on a case."""
+
+    CLERK = "clerk"
+    REVIEWER = "reviewer"
+    SUPERVISOR = "supervisor"
+    AUDITOR = "auditor"
+    APPLICANT = "applicant"
+    SYSTEM = "system"
+
+
+class Actor(Frozen):
+    """Who did something: role, personal id and, for reviewers, the department."""
+
+    role: Role
+    id: Annotated[str, Field(min_length=1, max_length=64)]
+    department: Code | None = None
+
+
+ENGINE = Actor(role=Role.SYSTEM, id="engine")
+
+
+class Channel(StrEnum):
+    """Where the application came in."""
+
+    WINDOW = "window"
+    ONLINE = "online"
+
+
+class Applicant(Frozen):
+    """The citizen or company applying."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    id_number: Annotated[
+        str, Field(pattern=r"^[0-9A-Z]{15,18}$", description="身份证号 or 统一社会信用代码")
+    ]
+    phone: Annotated[str, Field(pattern=r"^\+?[0-9-]{6,20}$")] | None = None
+
+
+class SubmittedMaterial(Frozen):
+    """A material by reference and content hash; file contents never enter a workflow."""
+
+    code: Code
+    document_ref: Annotated[str, Field(min_length=1, max_length=500)]
+    sha256: Sha256
+
+
+class Application(Frozen):
+    """What the applicant brings to the window."""
+
+    matter_code: Code
+    applicant: Applicant
+    materials: tuple[SubmittedMaterial, ...] = ()
+    channel: Channel = Channel.WINDOW
+    idempotency_key: Annotated[
+        str, Field(min_length=8, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")
+    ]
+
+    @model_validator(mode="after")
+    def _one_entry_per_material(self) -> Application:
+        codes = [m.code for m in self.materials]
+        if len(codes) != len(set(codes)):
+            raise ValueError("materials: each material code may appear once")
+        return self
+
+
+class NoticeItem(Frozen):
+    """One item of a notice: a material code and what is wrong with it."""
+
+    code: Code
+    reason: Text
+
+
+class Command(Frozen):
+    """Every human action carries the actor (R22) and may carry a request id for retries (R23)."""
+
+    actor: Actor
+
+
+class Accept(Command):
+    """The clerk accepts the application (受理)."""
+
+    kind: Literal["accept"] = "accept"
+
+
+class Refuse(Command):
+    """The clerk does not accept (不予受理): outside competence or not in legal form (R1)."""
+
+    kind: Literal["refuse"] = "refuse"
+
+    reason: Text
+    competent_organ: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
+class IssueNotice(Command):
+    """The clerk issues the one-time notice (一次性告知书, R3). Missing items are found by the
+    engine; ``defective`` names submitted items that are not in legal form."""
+
+    kind: Literal["issue_notice"] = "issue_notice"
+
+    defective: tuple[NoticeItem, ...] = ()
+
+
+class Supplement(Command):
+    """The applicant's supplementary materials, recorded at the window."""
+
+    kind: Literal["supplement"] = "supplement"
+
+    materials: tuple[SubmittedMaterial, ...] = Field(min_length=1)
+
+
+class Outcome(StrEnum):
+    """What a department may answer."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    REQUEST_SUPPLEMENT = "request_supplement"
+
+
+class Decide(Command):
+    """A department's opinion on its review task."""
+
+    kind: Literal["decide"] = "decide"
+
+    department: Code
+    outcome: Outcome
+    reasons: Text | None = None
+    items: tuple[NoticeItem, ...] = ()
+
+    @model_validator(mode="after")
+    def _reasons_and_items(self) -> Decide:
+        if self.outcome is Outcome.REJECT and not self.reasons:
+            raise ValueError("reasons: a rejection must give its reasons (R14)")
+        if self.outcome is Outcome.REQUEST_SUPPLEMENT and not self.items:
+            raise ValueError("items: a supplement request must list the items (R11)")
+        if self.outcome is not Outcome.REQUEST_SUPPLEMENT and self.items:
+            raise ValueError("items: only a supplement request lists items")
+        return self
+
+
+class Extend(Command):
+    """A supervisor extends the case's period once, with a reason (R13)."""
+
+    kind: Literal["extend"] = "extend"
+
+    reason: Text
+
+
+class Withdraw(Command):
+    """The applicant withdraws before the decision (R18)."""
+
+    kind: Literal["withdraw"] = "withdraw"
+
+    reason: Text = "申请人主动撤回"
+
+
+class CollectFee(Command):
+    """The window collects the fee, once (R15)."""
+
+    kind: Literal["collect_fee"] = "collect_fee"
+
+    amount_yuan: Decimal = Field(ge=0, decimal_places=2)
+    receipt_no: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Deliver(Command):
+    """The certificate or decision is handed over (送达, R16)."""
+
+    kind: Literal["deliver"] = "deliver"
+
+    method: Annotated[str, Field(min_length=1, max_length=50)] = "窗口领取"
+
+
+CaseCommand = Annotated[
+    Accept | Refuse | IssueNotice | Supplement | Decide | Extend | Withdraw | CollectFee | Deliver,
+    Field(discriminator="kind"),
+]
+"""Any human action on a case; ``kind`` tells which."""
+
+
+class CaseEvent(BaseModel):
+    """One state change of a case, named in the past tense; numbered per case from 1."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: int = Field(ge=1)
+    type: str
+    at: datetime
+    actor: Actor
+    data: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,57 @@
+"""Written notices to the applicant (书面告知): their kinds and the facts each one states."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from approval.domain.catalogue import Frozen
+from approval.domain.models import NoticeItem
+
+
+class NoticeKind(StrEnum):
+    """Every document the engine issues to the applicant."""
+
+    ACCEPTANCE_VOUCHER = "acceptance_voucher"  # 受理通知书 (R5)
+    NON_ACCEPTANCE_VOUCHER = "non_acceptance_voucher"  # 不予受理通知书 (R1, R5)
+    ONE_TIME_NOTICE = "one_time_notice"  # 一次性告知书 at the window (R3)
+    CONSOLIDATED_NOTICE = "consolidated_notice"  # 补正材料一次性告知书 during review (R11)
+    EXTENSION_NOTICE = "extension_notice"  # 延长审批期限告知书 (R13)
+    APPROVAL_DECISION = "approval_decision"  # 准予行政许可决定书 (R14)
+    REJECTION_DECISION = "rejection_decision"  # 不予行政许可决定书 (R14)
+    CERTIFICATE = "certificate"  # 证照 (R16)
+    WITHDRAWAL_NOTICE = "withdrawal_notice"  # 撤回申请确认书 (R18)
+    LAPSE_NOTICE = "lapse_notice"  # 逾期未补正视为撤回通知书 (R6)
+
+
+class DepartmentReason(Frozen):
+    """A rejecting department and its written reasons."""
+
+    department: str
+    reasons: str
+
+
+class Notice(Frozen):
+    """The facts of one notice; the Chinese text is rendered from them (documents module)."""
+
+    notice_no: str
+    kind: NoticeKind
+    case_no: str
+    matter_code: str
+    matter_name: str
+    applicant_name: str
+    issued_at: datetime
+    items: tuple[NoticeItem, ...] = ()
+    """Missing or defective materials (one-time notices)."""
+    rejections: tuple[DepartmentReason, ...] = ()
+    deemed_departments: tuple[str, ...] = ()
+    """Departments whose approval was deemed by silent consent (R9, R14)."""
+    due: date | None = None
+    """Committed completion date, supplement deadline or delivery date, by kind."""
+    due_provisional: bool = False
+    as_of: date | None = None
+    """Acceptance date (the receipt date for a deemed acceptance, R3)."""
+    competent_organ: str | None = None
+    reason: str | None = None
+    """Why: non-acceptance, extension, withdrawal."""
+    fee_yuan: str | None = None

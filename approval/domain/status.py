@@ -1,0 +1,169 @@
+"""What a case looks like to the people watching it: stage, tasks, deadlines, lights (R19)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from approval.domain.calendar import WorkingCalendar
+from approval.domain.clock import Clock
+from approval.domain.state import OPEN_TASK_STATES, CaseState, Decision, Stage, TaskState
+
+YELLOW_REMAINING_WD = 1
+YELLOW_USED_SHARE = 0.8
+
+
+class Light(StrEnum):
+    """Electronic supervision light (电子监察): green, yellow, red; grey when stopped or closed."""
+
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+    PAUSED = "paused"
+    NONE = "none"
+
+
+class ClockStatus(BaseModel):
+    """One period as seen at a moment."""
+
+    period_wd: int
+    due: datetime | None
+    last_day: date | None
+    provisional: bool
+    remaining_wd: int | None
+    stopped: bool
+    light: Light
+
+
+class TaskStatus(BaseModel):
+    """One department's task as seen at a moment."""
+
+    department: str
+    name: str
+    state: TaskState
+    round: int
+    clock: ClockStatus | None
+    overdue: bool
+    escalated: bool
+    decided_by: str | None
+    decided_at: datetime | None
+    reasons: str | None
+    requested_items: list[str]
+
+
+class CaseStatus(BaseModel):
+    """The full status of a case (the Query's answer)."""
+
+    case_no: str
+    matter_code: str
+    matter_name: str
+    catalogue_version: str
+    applicant_name: str
+    stage: Stage
+    as_of: datetime
+    received_at: datetime
+    accepted_at: datetime | None
+    accepted_as_of: datetime | None
+    deemed_accepted: bool
+    missing_materials: list[str]
+    open_notice_items: list[str]
+    supplement_due: datetime | None
+    intake_clock: ClockStatus | None
+    case_clock: ClockStatus | None
+    delivery_clock: ClockStatus | None
+    case_overdue: bool
+    extended: bool
+    tasks: list[TaskStatus]
+    decision: Decision | None
+    certificate_no: str | None
+    closed_at: datetime | None
+    provisional: bool
+    """Some deadline counts days of a year whose holiday schedule is not yet known (R17)."""
+
+
+def light_of(clock: Clock, remaining: int | None) -> Light:
+    """Red when overdue, yellow at 1 WD left or 80 % used, else green (R19)."""
+    if clock.stopped:
+        return Light.PAUSED
+    if remaining is None:
+        return Light.NONE
+    if clock.expired or remaining < 0:
+        return Light.RED
+    used = clock.period_wd - remaining
+    if remaining <= YELLOW_REMAINING_WD or used >= YELLOW_USED_SHARE * clock.period_wd:
+        return Light.YELLOW
+    return Light.GREEN
+
+
+def clock_status(
+    clock: Clock | None, calendar: WorkingCalendar, now: datetime
+) -> ClockStatus | None:
+    """A clock as seen at ``now``."""
+    if clock is None:
+        return None
+    remaining = clock.remaining(calendar, now)
+    deadline = clock.deadline
+    return ClockStatus(
+        period_wd=clock.period_wd,
+        due=deadline.due if deadline else None,
+        last_day=deadline.last_day if deadline else None,
+        provisional=bool(deadline and deadline.provisional),
+        remaining_wd=remaining,
+        stopped=clock.stopped,
+        light=light_of(clock, remaining),
+    )
+
+
+def case_status(
+    state: CaseState, missing: list[str], calendar: WorkingCalendar, now: datetime
+) -> CaseStatus:
+    """The status of the case at ``now``."""
+    tasks = [
+        TaskStatus(
+            department=t.department,
+            name=t.name,
+            state=t.state,
+            round=t.round,
+            clock=clock_status(t.clock if t.state in OPEN_TASK_STATES else None, calendar, now),
+            overdue=t.overdue,
+            escalated=t.escalated,
+            decided_by=t.decided_by.id if t.decided_by else None,
+            decided_at=t.decided_at,
+            reasons=t.reasons,
+            requested_items=[i.code for i in t.requested_items],
+        )
+        for t in state.tasks.values()
+    ]
+    clocks = [
+        clock_status(c, calendar, now)
+        for c in (state.intake_clock, state.case_clock, state.delivery_clock)
+    ]
+    every_clock = [c for c in clocks if c] + [t.clock for t in tasks if t.clock]
+    return CaseStatus(
+        case_no=state.case_no,
+        matter_code=state.matter.code,
+        matter_name=state.matter.name,
+        catalogue_version=state.catalogue_version,
+        applicant_name=state.applicant.name,
+        stage=state.stage,
+        as_of=now,
+        received_at=state.received_at,
+        accepted_at=state.accepted_at,
+        accepted_as_of=state.accepted_as_of,
+        deemed_accepted=state.deemed_accepted,
+        missing_materials=missing,
+        open_notice_items=[i.code for i in state.open_notice_items],
+        supplement_due=state.supplement_due,
+        intake_clock=clocks[0],
+        case_clock=clocks[1],
+        delivery_clock=clocks[2],
+        case_overdue=state.case_overdue,
+        extended=state.extended,
+        tasks=tasks,
+        decision=state.decision,
+        certificate_no=state.certificate_no,
+        closed_at=state.closed_at,
+        provisional=any(c.provisional for c in every_clock),
+    )

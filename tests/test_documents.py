@@ -1,0 +1,269 @@
+"""The Chinese text of the applicant's written notices (approval.domain.documents)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from approval.domain.documents import PROVISIONAL_NOTE, Document, render_notice
+from approval.domain.models import NoticeItem
+from approval.domain.notices import DepartmentReason, Notice, NoticeKind
+
+CENTRE = "滨州市政务服务中心"
+# 17:30 UTC on 28 November is 01:30 on 29 November in Beijing.
+ISSUED = datetime(2026, 11, 28, 17, 30, tzinfo=UTC)
+ISSUED_CN = "2026年11月29日"
+
+ITEMS = (
+    NoticeItem(code="M01", reason="营业执照复印件未加盖公章"),
+    NoticeItem(code="M03", reason="消防验收意见书缺失。"),
+)
+
+COMPLETE: dict[NoticeKind, dict[str, Any]] = {
+    NoticeKind.ACCEPTANCE_VOUCHER: {"as_of": date(2026, 11, 28), "due": date(2026, 12, 28)},
+    NoticeKind.NON_ACCEPTANCE_VOUCHER: {"reason": "申请事项依法不需要取得行政许可"},
+    NoticeKind.ONE_TIME_NOTICE: {"items": ITEMS, "due": date(2026, 12, 3)},
+    NoticeKind.CONSOLIDATED_NOTICE: {"items": ITEMS, "due": date(2026, 12, 10)},
+    NoticeKind.EXTENSION_NOTICE: {"reason": "需要组织现场核查", "due": date(2027, 1, 20)},
+    NoticeKind.APPROVAL_DECISION: {},
+    NoticeKind.REJECTION_DECISION: {
+        "rejections": (DepartmentReason(department="市消防救援支队", reasons="疏散通道宽度不足"),)
+    },
+    NoticeKind.CERTIFICATE: {},
+    NoticeKind.WITHDRAWAL_NOTICE: {"reason": "申请人经营计划调整"},
+    NoticeKind.LAPSE_NOTICE: {"due": date(2026, 12, 3)},
+}
+"""The facts each kind must state, enough to render it."""
+
+
+def notice(kind: NoticeKind, **facts: Any) -> Notice:
+    """A notice of `kind` for one case, with `facts` over the complete defaults of its kind."""
+    fields: dict[str, Any] = {
+        "notice_no": "BZ-2026-000042-01",
+        "kind": kind,
+        "case_no": "371600-20261128-000042",
+        "matter_code": "FOOD-LIC",
+        "matter_name": "食品经营许可",
+        "applicant_name": "滨州市鲁北餐饮有限公司",
+        "issued_at": ISSUED,
+        **COMPLETE[kind],
+        **facts,
+    }
+    return Notice(**fields)
+
+
+def render(kind: NoticeKind, **facts: Any) -> Document:
+    return render_notice(notice(kind, **facts), CENTRE)
+
+
+def assert_frame(doc: Document, title: str) -> None:
+    """The shared header and footer: title, numbers, parties, matter, centre, Beijing date."""
+    assert doc.title == title
+    for fact in (
+        title,
+        CENTRE,
+        "BZ-2026-000042-01",
+        "办件编号：371600-20261128-000042",
+        "滨州市鲁北餐饮有限公司",
+        "食品经营许可",
+        f"日期：{ISSUED_CN}",
+    ):
+        assert fact in doc.body
+
+
+def test_every_kind_has_a_renderer() -> None:
+    """Every NoticeKind renders to a Document of that kind with its own title."""
+    titles = set()
+    for kind in NoticeKind:
+        doc = render(kind)
+        assert doc.kind is kind
+        assert doc.notice_no == "BZ-2026-000042-01"
+        assert doc.body.strip()
+        titles.add(doc.title)
+    assert len(titles) == len(NoticeKind)
+
+
+def test_rendering_is_deterministic() -> None:
+    """The same notice and centre always give the same document, for every kind."""
+    for kind in NoticeKind:
+        assert render(kind) == render(kind)
+        assert render_notice(notice(kind), CENTRE).body == render(kind).body
+
+
+def test_issue_date_is_the_beijing_calendar_day() -> None:
+    """The date is written in Chinese and taken in Asia/Shanghai, whatever zone issued_at uses."""
+    in_utc = render(NoticeKind.APPROVAL_DECISION)
+    in_new_york = render(
+        NoticeKind.APPROVAL_DECISION, issued_at=ISSUED.astimezone(timezone(timedelta(hours=-5)))
+    )
+    assert f"日期：{ISSUED_CN}" in in_utc.body
+    assert in_utc.body == in_new_york.body
+    assert "2026年11月28日" not in in_utc.body
+
+
+def test_naive_issue_time_is_refused() -> None:
+    """A naive issued_at cannot be placed on the Beijing calendar, so rendering refuses it."""
+    with pytest.raises(ValueError, match="timezone-aware"):
+        render(NoticeKind.CERTIFICATE, issued_at=datetime(2026, 11, 28, 9, 0))
+
+
+def test_missing_facts_are_refused() -> None:
+    """A notice lacking a fact its kind must state (deadline, reason, items) is not rendered."""
+    with pytest.raises(ValueError, match="due"):
+        render(NoticeKind.ACCEPTANCE_VOUCHER, due=None)
+    with pytest.raises(ValueError, match="reason"):
+        render(NoticeKind.NON_ACCEPTANCE_VOUCHER, reason=None)
+    with pytest.raises(ValueError, match="items"):
+        render(NoticeKind.ONE_TIME_NOTICE, items=())
+    with pytest.raises(ValueError, match="rejections"):
+        render(NoticeKind.REJECTION_DECISION, rejections=())
+
+
+def test_blank_centre_is_refused() -> None:
+    """Every notice names its issuing centre; an empty name is refused."""
+    with pytest.raises(ValueError, match="centre"):
+        render_notice(notice(NoticeKind.CERTIFICATE), "  ")
+
+
+def test_acceptance_voucher_states_acceptance_and_committed_date() -> None:
+    """R5: the 受理通知书 states the acceptance date and the committed completion date."""
+    doc = render(NoticeKind.ACCEPTANCE_VOUCHER)
+    assert_frame(doc, "受理通知书")
+    assert "予以受理" in doc.body
+    assert "受理日期：2026年11月28日" in doc.body
+    assert "承诺办结日期：2026年12月28日" in doc.body
+    assert PROVISIONAL_NOTE not in doc.body
+
+
+def test_acceptance_voucher_flags_a_provisional_date() -> None:
+    """R5: a completion date computed on a provisional holiday calendar is said to be so."""
+    doc = render(NoticeKind.ACCEPTANCE_VOUCHER, due_provisional=True)
+    assert "该日期按暂定工作日历计算，如法定节假日安排公布后有变化，以调整后日期为准。" in doc.body
+
+
+def test_non_acceptance_voucher_gives_reason_organ_and_appeal_rights() -> None:
+    """R5: the 不予受理通知书 gives the reason, the competent organ, and the rights to
+    行政复议 within 60日 and 行政诉讼 within 6个月."""
+    doc = render(NoticeKind.NON_ACCEPTANCE_VOUCHER, competent_organ="滨州市自然资源和规划局")
+    assert_frame(doc, "不予受理通知书")
+    assert "申请事项依法不需要取得行政许可" in doc.body
+    assert "不予受理" in doc.body
+    assert "请向滨州市自然资源和规划局申请" in doc.body
+    assert "60日内依法申请行政复议" in doc.body
+    assert "6个月内依法向人民法院提起行政诉讼" in doc.body
+
+
+def test_non_acceptance_voucher_without_competent_organ() -> None:
+    """R5: without a competent organ the voucher does not send the applicant anywhere."""
+    doc = render(NoticeKind.NON_ACCEPTANCE_VOUCHER)
+    assert "请向" not in doc.body
+    assert "60日内" in doc.body
+
+
+def test_one_time_notice_lists_every_item_and_the_deadline() -> None:
+    """R3: the window's 一次性告知书 lists ALL defects, numbered, the supplement deadline, and
+    that failing to supplement by then is deemed withdrawal."""
+    doc = render(NoticeKind.ONE_TIME_NOTICE)
+    assert_frame(doc, "一次性告知书")
+    assert "1. M01：营业执照复印件未加盖公章。" in doc.body
+    assert "2. M03：消防验收意见书缺失。" in doc.body
+    assert "。。" not in doc.body
+    assert "请于2026年12月3日前补正" in doc.body
+    assert "视为撤回申请" in doc.body
+
+
+def test_consolidated_notice_merges_department_requests_and_suspends_the_clock() -> None:
+    """R11: the 补正材料一次性告知书 lists all items as the departments' consolidated requests,
+    says supplementing time is not counted, and gives the deadline."""
+    doc = render(NoticeKind.CONSOLIDATED_NOTICE)
+    assert_frame(doc, "补正材料一次性告知书")
+    assert "各审查部门" in doc.body
+    assert "汇总" in doc.body
+    assert "1. M01：营业执照复印件未加盖公章。" in doc.body
+    assert "2. M03：消防验收意见书缺失。" in doc.body
+    assert "补正期间不计入审批时限" in doc.body
+    assert "2026年12月10日前" in doc.body
+
+
+def test_extension_notice_gives_reason_and_new_date() -> None:
+    """R13: the 延长审批期限告知书 gives the reason and the new completion date."""
+    doc = render(NoticeKind.EXTENSION_NOTICE)
+    assert_frame(doc, "延长审批期限告知书")
+    assert "需要组织现场核查" in doc.body
+    assert "延长后的承诺办结日期：2027年1月20日" in doc.body
+
+
+def test_approval_decision_names_deemed_departments_and_fee() -> None:
+    """R14: the 准予行政许可决定书 names each silently consenting department as 超时默认同意,
+    and states the fee to pay at the window."""
+    doc = render(
+        NoticeKind.APPROVAL_DECISION,
+        deemed_departments=("滨州市市场监督管理局", "滨州市卫生健康委员会"),
+        fee_yuan="120.00",
+    )
+    assert_frame(doc, "准予行政许可决定书")
+    assert "准予行政许可" in doc.body
+    assert "1. 滨州市市场监督管理局（超时默认同意）" in doc.body
+    assert "2. 滨州市卫生健康委员会（超时默认同意）" in doc.body
+    assert "应缴费用120.00元，于窗口一次性缴纳。" in doc.body
+
+
+def test_approval_decision_without_deemed_departments_or_fee() -> None:
+    """R14: with no silent consent and no (or zero) fee, neither is mentioned."""
+    for fee in (None, "0", "0.00"):
+        doc = render(NoticeKind.APPROVAL_DECISION, fee_yuan=fee)
+        assert "超时默认" not in doc.body
+        assert "应缴费用" not in doc.body
+
+
+def test_unreadable_fee_is_refused() -> None:
+    """A fee that is not an amount is refused rather than printed on a decision."""
+    for fee in ("一百元", "NaN", "-5.00"):
+        with pytest.raises(ValueError, match="fee_yuan"):
+            render(NoticeKind.APPROVAL_DECISION, fee_yuan=fee)
+
+
+def test_rejection_decision_gives_each_department_reasons_and_appeal_rights() -> None:
+    """R14: the 不予行政许可决定书 gives each rejecting department with its reasons, and the
+    rights to 行政复议 within 60日 and 行政诉讼 within 6个月."""
+    doc = render(
+        NoticeKind.REJECTION_DECISION,
+        rejections=(
+            DepartmentReason(department="市消防救援支队", reasons="疏散通道宽度不足"),
+            DepartmentReason(department="市生态环境局", reasons="油烟排放不达标。"),
+        ),
+    )
+    assert_frame(doc, "不予行政许可决定书")
+    assert "1. 市消防救援支队：疏散通道宽度不足。" in doc.body
+    assert "2. 市生态环境局：油烟排放不达标。" in doc.body
+    assert "自收到本决定书之日起60日内依法申请行政复议" in doc.body
+    assert "6个月内依法向人民法院提起行政诉讼" in doc.body
+
+
+def test_certificate_is_numbered_by_the_notice() -> None:
+    """R16: the 证照 is for the matter and the applicant, numbered with the notice number."""
+    doc = render(NoticeKind.CERTIFICATE)
+    assert_frame(doc, "证照")
+    assert "证照编号：BZ-2026-000042-01" in doc.body
+    assert "兹准予滨州市鲁北餐饮有限公司食品经营许可行政许可" in doc.body
+
+
+def test_withdrawal_notice_closes_the_case_as_withdrawn() -> None:
+    """R18: the 撤回申请确认书 closes the case as withdrawn at the applicant's request."""
+    doc = render(NoticeKind.WITHDRAWAL_NOTICE)
+    assert_frame(doc, "撤回申请确认书")
+    assert "根据你（单位）的申请" in doc.body
+    assert "撤回" in doc.body
+    assert "申请人经营计划调整" in doc.body
+
+
+def test_lapse_notice_deems_the_application_withdrawn() -> None:
+    """R6: the 逾期未补正视为撤回通知书 states the missed deadline, the deemed withdrawal, and
+    that the applicant may apply again."""
+    doc = render(NoticeKind.LAPSE_NOTICE)
+    assert_frame(doc, "逾期未补正视为撤回通知书")
+    assert "未于2026年12月3日前补正" in doc.body
+    assert "视为撤回" in doc.body
+    assert "重新提出申请" in doc.body

@@ -1,0 +1,140 @@
+"""One workflow per case (workflow id = case number): it holds the case, takes every human
+action as an Update, waits on the nearest deadline with a timer, and hands each step's events
+to the activities (the store, the applicant's notices, the department systems)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.departments import DepartmentActivities
+    from activities.store import StoreActivities
+    from approval.contracts import CaseInput, CaseResult, DepartmentMessage, RecordRequest
+    from approval.domain.calendar import WorkingCalendar
+    from approval.domain.case import Case
+    from approval.domain.errors import DomainError
+    from approval.domain.models import Application, CaseCommand
+    from approval.domain.status import CaseStatus, case_status
+    from approval.routing import department_messages
+
+STORE_TIMEOUT = timedelta(seconds=30)
+DEPARTMENT_TIMEOUT = timedelta(seconds=60)
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+
+
+def _refusal(error: DomainError) -> ApplicationError:
+    """A domain refusal as the caller sees it: type, field and reason, no retry."""
+    return ApplicationError(
+        str(error), error.field, error.reason, type=type(error).__name__, non_retryable=True
+    )
+
+
+@workflow.defn
+class CaseWorkflow:
+    """A case from receipt at the window to completion (办结)."""
+
+    @workflow.init
+    def __init__(self, case: CaseInput) -> None:
+        self._input = case
+        application: Application = case.application
+        self._case = Case.receive(
+            case_no=case.case_no,
+            catalogue_version=case.catalogue_version,
+            matter=case.matter,
+            applicant=application.applicant,
+            materials=application.materials,
+            clerk=case.clerk,
+            now=workflow.now(),
+            calendar=WorkingCalendar(case.calendar),
+        )
+
+    @workflow.run
+    async def run(self, case: CaseInput) -> CaseResult:
+        """Flush each step's events, then sleep until an action or the nearest deadline."""
+        while True:
+            await self._flush()
+            if self._case.state.is_closed:
+                break
+            await self._wait_for_action_or_deadline()
+            self._case.advance_time(workflow.now())
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        state = self._case.state
+        return CaseResult(
+            case_no=state.case_no,
+            stage=state.stage,
+            decision=state.decision,
+            closed_at=state.closed_at,
+        )
+
+    async def _wait_for_action_or_deadline(self) -> None:
+        due = self._case.next_due()
+        timeout = None if due is None else due - workflow.now()
+        if timeout is not None and timeout <= timedelta(0):
+            return
+        with contextlib.suppress(asyncio.TimeoutError):
+            await workflow.wait_condition(lambda: bool(self._case.outbox), timeout=timeout)
+
+    async def _flush(self) -> None:
+        """Record the step's events (idempotent, R23), then tell the departments (R7)."""
+        events = self._case.drain()
+        if not events:
+            return
+        request = RecordRequest(
+            case_no=self._input.case_no,
+            centre=self._input.centre,
+            events=tuple(events),
+            status=self._status(workflow.now()),
+            last_seq=events[-1].seq,
+        )
+        await workflow.execute_activity_method(
+            StoreActivities.record_case_events,
+            request,
+            start_to_close_timeout=STORE_TIMEOUT,
+            retry_policy=RETRY,
+        )
+        messages = department_messages(self._case.state, events)
+        await asyncio.gather(*(self._send(m) for m in messages))
+
+    async def _send(self, message: DepartmentMessage) -> None:
+        await workflow.execute_activity_method(
+            DepartmentActivities.send_to_department,
+            message,
+            start_to_close_timeout=DEPARTMENT_TIMEOUT,
+            retry_policy=RETRY,
+        )
+
+    def _status(self, now: datetime) -> CaseStatus:
+        return case_status(
+            self._case.state, self._case.missing_materials(), self._case.calendar, now
+        )
+
+    # ---- the Query and the Update --------------------------------------------------------
+
+    @workflow.query
+    def status(self, as_of: datetime | None = None) -> CaseStatus:
+        """The full status; remaining working days counted at ``as_of`` (default: now)."""
+        return self._status(as_of or workflow.now())
+
+    @workflow.update
+    def act(self, command: CaseCommand) -> CaseStatus:
+        """Every human action (accept, notice, supplement, decide, extend, withdraw, fee,
+        deliver …); ``command.kind`` says which. Returns the status after it."""
+        try:
+            self._case.handle(command, workflow.now())
+        except DomainError as error:
+            raise _refusal(error) from error
+        return self._status(workflow.now())
+
+    @act.validator
+    def _check_act(self, command: CaseCommand) -> None:
+        """Refuse, before anything reaches history, what the rules do not allow."""
+        try:
+            self._case.check(command)
+        except DomainError as error:
+            raise _refusal(error) from error
