@@ -13,6 +13,7 @@ EVENT_MESSAGES = {
     "ReviewTaskDispatched": DepartmentMessageKind.TASK,
     "SupplementForwarded": DepartmentMessageKind.SUPPLEMENT,
     "ReviewTaskCancelled": DepartmentMessageKind.CANCEL,
+    "WithdrawalNotified": DepartmentMessageKind.CANCEL,
 }
 
 

@@ -42,7 +42,7 @@ def build_worker(
 
     async def answer(case_no: str, decision: Decide, request_id: str) -> None:
         try:
-            await cases.act(case_no, decision, request_id)
+            await cases.send(case_no, decision, request_id)
         except DomainError as refusal:
             log.info("stub.answer_refused", case_no=case_no, reason=str(refusal))
 

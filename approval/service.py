@@ -13,6 +13,7 @@ from temporalio.client import (
     Client,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateStage,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -79,6 +80,22 @@ class CaseWorkflowClient:
         handle = self._handle(case_no)
         try:
             return await handle.execute_update(CaseWorkflow.act, command, id=request_id)
+        except WorkflowUpdateFailedError as failure:
+            raise _refusal(failure.cause) from None
+        except RPCError as error:
+            raise _rpc_refusal(case_no, error) from None
+
+    async def send(self, case_no: str, command: CaseCommand, request_id: str) -> None:
+        """Send an action and return once the case has accepted it, without waiting for its
+        result: for callers that the case itself is waiting on (department systems)."""
+        handle = self._handle(case_no)
+        try:
+            await handle.start_update(
+                CaseWorkflow.act,
+                command,
+                id=request_id,
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            )
         except WorkflowUpdateFailedError as failure:
             raise _refusal(failure.cause) from None
         except RPCError as error:

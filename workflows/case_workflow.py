@@ -42,6 +42,7 @@ class CaseWorkflow:
     @workflow.init
     def __init__(self, case: CaseInput) -> None:
         self._input = case
+        self._recorded_seq = 0
         application: Application = case.application
         self._case = Case.receive(
             case_no=case.case_no,
@@ -98,6 +99,7 @@ class CaseWorkflow:
             start_to_close_timeout=STORE_TIMEOUT,
             retry_policy=RETRY,
         )
+        self._recorded_seq = request.last_seq
         messages = department_messages(self._case.state, events)
         await asyncio.gather(*(self._send(m) for m in messages))
 
@@ -122,13 +124,17 @@ class CaseWorkflow:
         return self._status(as_of or workflow.now())
 
     @workflow.update
-    def act(self, command: CaseCommand) -> CaseStatus:
+    async def act(self, command: CaseCommand) -> CaseStatus:
         """Every human action (accept, notice, supplement, decide, extend, withdraw, fee,
-        deliver …); ``command.kind`` says which. Returns the status after it."""
+        deliver …); ``command.kind`` says which. Returns the status once the action's events
+        are in the store, so the caller reads its own writes."""
+        self._case.advance_time(workflow.now())
         try:
             self._case.handle(command, workflow.now())
         except DomainError as error:
             raise _refusal(error) from error
+        recorded = self._case.state.last_seq
+        await workflow.wait_condition(lambda: self._recorded_seq >= recorded)
         return self._status(workflow.now())
 
     @act.validator

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import shutil
 import sys
 from collections.abc import Awaitable, Callable
@@ -38,6 +39,7 @@ from approval.domain.models import (
     Supplement,
     Withdraw,
 )
+from approval.logs import configure_logging
 from approval.runtime import open_store
 from approval.service import CaseService, connect
 from approval.store.repository import notices_of
@@ -376,6 +378,7 @@ def main() -> None:
     """Entry point of starter.py."""
     from approval.cli import devstack, simulate  # registers the `up` and `simulate` commands
 
+    configure_logging(json=get_settings().log_json, level=logging.WARNING)
     devstack.register(app)
     simulate.register(app)
     app()

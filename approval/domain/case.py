@@ -8,7 +8,7 @@ the deadlines that have passed. The workflow orchestrates; the rules live here.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from approval.domain.calendar import SHANGHAI, WorkingCalendar
@@ -224,7 +224,7 @@ class Case:
         self._await_supplement(Stage.AWAITING_INTAKE_SUPPLEMENT, items, now)
         self._record("OneTimeNoticeIssued", now, cmd.actor, items=_dump(items))
         self._issue(
-            NoticeKind.ONE_TIME_NOTICE, now, items=tuple(items), due=_date(state.supplement_due)
+            NoticeKind.ONE_TIME_NOTICE, now, items=tuple(items), due=_last_day(state.supplement_due)
         )
 
     def check_supplement(self, cmd: Supplement) -> None:
@@ -290,6 +290,8 @@ class Case:
         task.decided_by, task.decided_at = cmd.actor, now
         if cmd.outcome is Outcome.REQUEST_SUPPLEMENT:
             task.state, task.requested_items = TaskState.SUPPLEMENT_REQUESTED, cmd.items
+            if task.clock:
+                task.clock.stop(self.calendar, now)
             self._record(
                 "ReviewSupplementRequested",
                 now,
@@ -321,6 +323,8 @@ class Case:
         assert state.case_clock is not None
         extra = state.matter.extension_wd
         state.case_clock.extend(self.calendar, extra)
+        if state.stage is Stage.AWAITING_SUPPLEMENT:
+            state.case_clock.stop(self.calendar, now)
         state.extended, state.case_overdue = True, False
         deadline = state.case_clock.deadline
         self._record("CaseExtended", now, cmd.actor, extra_wd=extra, reason=cmd.reason)
@@ -342,6 +346,11 @@ class Case:
     def withdraw(self, cmd: Withdraw, now: datetime) -> None:
         """Cancel every open task, tell the departments, close the case (R18)."""
         self.check_withdraw(cmd)
+        for task in self.state.tasks.values():
+            if task.round and task.state not in OPEN_TASK_STATES:
+                self._record(
+                    "WithdrawalNotified", now, ENGINE, department=task.department, round=task.round
+                )
         self._cancel_open_tasks(now, cmd.actor, cmd.reason)
         self._record("CaseWithdrawn", now, cmd.actor, reason=cmd.reason)
         self._issue(NoticeKind.WITHDRAWAL_NOTICE, now, reason=cmd.reason)
@@ -426,16 +435,16 @@ class Case:
         if state.matter.kind is MatterKind.INSTANT:
             self._decide_case(now, actor)
             return
-        self._dispatch_ready_tasks(as_of, now)
+        self._dispatch_ready_tasks(now)
 
-    def _dispatch_ready_tasks(self, start: datetime, now: datetime) -> None:
+    def _dispatch_ready_tasks(self, now: datetime) -> None:
         """Start every waiting task whose declared dependencies agreed (R7), all at once."""
         tasks = self.state.tasks
         for task in self.state.tasks_in(TaskState.WAITING):
             if all(tasks[d].state in AGREEING_TASK_STATES for d in task.depends_on):
                 review = self.state.matter.review(task.department)
                 task.state, task.round = TaskState.PENDING, 1
-                task.clock = Clock.start(self.calendar, start, review.period_wd)
+                task.clock = Clock.start(self.calendar, now, review.period_wd)
                 assert task.clock.deadline is not None
                 self._record(
                     "ReviewTaskDispatched",
@@ -466,7 +475,7 @@ class Case:
         decide (R7, R11, R14)."""
         if self.state.stage is not Stage.IN_REVIEW:
             return
-        self._dispatch_ready_tasks(now, now)
+        self._dispatch_ready_tasks(now)
         tasks = list(self.state.tasks.values())
         if any(t.state is TaskState.PENDING for t in tasks):
             return
@@ -493,7 +502,10 @@ class Case:
             departments=[t.department for t in asking],
         )
         self._issue(
-            NoticeKind.CONSOLIDATED_NOTICE, now, items=tuple(items), due=_date(state.supplement_due)
+            NoticeKind.CONSOLIDATED_NOTICE,
+            now,
+            items=tuple(items),
+            due=_last_day(state.supplement_due),
         )
 
     def _resume_review(self, cmd: Supplement, now: datetime) -> None:
@@ -564,7 +576,7 @@ class Case:
         due = self.state.supplement_due
         self._cancel_open_tasks(now, ENGINE, "逾期未补正")
         self._record("CaseLapsed", now, ENGINE, supplement_due=due.isoformat() if due else None)
-        self._issue(NoticeKind.LAPSE_NOTICE, now, due=_date(due))
+        self._issue(NoticeKind.LAPSE_NOTICE, now, due=_last_day(due))
         self._close(Stage.WITHDRAWN, now)
 
     def _cancel_open_tasks(self, now: datetime, actor: Actor, reason: str) -> None:
@@ -584,7 +596,10 @@ class Case:
     def _await_supplement(self, stage: Stage, items: list[NoticeItem], now: datetime) -> None:
         state = self.state
         state.stage, state.open_notice_items = stage, tuple(items)
-        state.supplement_due = now + timedelta(days=state.matter.supplement_period_days)
+        last_day = now.astimezone(SHANGHAI).date() + timedelta(
+            days=state.matter.supplement_period_days
+        )
+        state.supplement_due = datetime.combine(last_day + timedelta(days=1), time(), SHANGHAI)
 
     def _close(self, stage: Stage, now: datetime) -> None:
         state = self.state
@@ -657,6 +672,11 @@ def _merge_items(items: Iterable[NoticeItem]) -> list[NoticeItem]:
 
 def _dump(items: Iterable[NoticeItem]) -> list[dict[str, str]]:
     return [item.model_dump() for item in items]
+
+
+def _last_day(end: datetime | None) -> date | None:
+    """The last whole day of a period that ends at ``end`` (a midnight in Shanghai)."""
+    return _date(end - timedelta(microseconds=1)) if end else None
 
 
 def _date(moment: datetime | None) -> date | None:
