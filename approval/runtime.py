@@ -54,5 +54,5 @@ def build_worker(
         workflows=[CaseWorkflow],
         activities=[store.record_case_events, departments.send_to_department],
         activity_executor=executor,
-        max_concurrent_activities=32,
+        max_concurrent_activities=executor._max_workers,
     )

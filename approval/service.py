@@ -83,7 +83,7 @@ class CaseWorkflowClient:
         except WorkflowUpdateFailedError as failure:
             raise _refusal(failure.cause) from None
         except RPCError as error:
-            raise _rpc_refusal(case_no, error) from None
+            raise await self._rpc_refusal(case_no, error) from None
 
     async def send(self, case_no: str, command: CaseCommand, request_id: str) -> None:
         """Send an action and return once the case has accepted it, without waiting for its
@@ -99,7 +99,7 @@ class CaseWorkflowClient:
         except WorkflowUpdateFailedError as failure:
             raise _refusal(failure.cause) from None
         except RPCError as error:
-            raise _rpc_refusal(case_no, error) from None
+            raise await self._rpc_refusal(case_no, error) from None
 
     async def status(self, case_no: str, as_of: datetime | None = None) -> CaseStatus:
         """The case's full status (Query)."""
@@ -107,7 +107,17 @@ class CaseWorkflowClient:
         try:
             return await handle.query(CaseWorkflow.status, as_of or datetime.now(UTC))
         except RPCError as error:
-            raise _rpc_refusal(case_no, error) from None
+            raise await self._rpc_refusal(case_no, error) from None
+
+    async def _rpc_refusal(self, case_no: str, error: RPCError) -> DomainError:
+        """Name what went wrong: no such case, a closed case, or the server's own message."""
+        if error.status is not RPCStatusCode.NOT_FOUND:
+            return RefusedError("case_no", f"{case_no}: {error.message}")
+        try:
+            await self._handle(case_no).describe()
+        except RPCError:
+            return UnknownCaseError("case_no", f"no case {case_no}")
+        return StageError("case_no", f"case {case_no} is closed")
 
     def _handle(self, case_no: str) -> WorkflowHandle[CaseWorkflow, object]:
         return self._client.get_workflow_handle_for(CaseWorkflow.run, check_case_number(case_no))
@@ -173,11 +183,3 @@ def _refusal(cause: BaseException | None) -> RefusedError:
     if isinstance(cause, ApplicationError) and len(cause.details) >= 2:
         return RefusedError(str(cause.details[0]), str(cause.details[1]))
     return RefusedError("case", str(cause))
-
-
-def _rpc_refusal(case_no: str, error: RPCError) -> DomainError:
-    if error.status is RPCStatusCode.NOT_FOUND:
-        if "completed" in error.message or "closed" in error.message:
-            return StageError("case_no", f"case {case_no} is closed")
-        return UnknownCaseError("case_no", f"no case {case_no}")
-    return RefusedError("case_no", f"{case_no}: {error.message}")

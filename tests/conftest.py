@@ -25,9 +25,10 @@ def catalogue() -> Catalogue:
     return load_catalogue(PROJECT_ROOT / "data" / "catalogue.yaml")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """One time-skipping test server for the session."""
+    """A time-skipping test server of the test's own: another test's idle workflows would
+    hold its clock."""
     async with await time_skipping_environment() as env:
         yield env
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import shutil
 import sys
 from collections.abc import Awaitable, Callable
@@ -381,4 +382,13 @@ def main() -> None:
     configure_logging(json=get_settings().log_json, level=logging.WARNING)
     devstack.register(app)
     simulate.register(app)
-    app()
+    try:
+        app()
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    # Leave without interpreter finalisation: the Temporal client's native threads may still be
+    # running, and finalising under them can abort the process after the work is done.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -1,0 +1,207 @@
+"""Helpers for the end-to-end tests: the real worker (worker.py) and the real command line
+(starter.py) run as child processes of the test, with their own settings in the environment."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from approval.config import PROJECT_ROOT
+
+STARTER = PROJECT_ROOT / "starter.py"
+WORKER = PROJECT_ROOT / "worker.py"
+CLI_TIMEOUT_S = 90.0
+"""Longest a CLI command may take; an Update waits for a worker, so this is generous."""
+STOP_TIMEOUT_S = 10.0
+
+
+def process_env(
+    *,
+    address: str,
+    namespace: str,
+    task_queue: str,
+    data_dir: Path,
+    stub_behaviours: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment of a worker or CLI process: this test's server, namespace, queue and
+    store, and no calendar override. Every APPROVAL_ variable of the caller's environment is
+    dropped."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPROVAL_")}
+    env.update(
+        APPROVAL_TEMPORAL_ADDRESS=address,
+        APPROVAL_TEMPORAL_NAMESPACE=namespace,
+        APPROVAL_TASK_QUEUE=task_queue,
+        APPROVAL_DATA_DIR=str(data_dir),
+        APPROVAL_HOLIDAY_OVERRIDE_PATH=str(data_dir / "none.yaml"),
+        PYTHONUNBUFFERED="1",
+    )
+    if stub_behaviours is not None:
+        env["APPROVAL_STUB_BEHAVIOURS"] = json.dumps(stub_behaviours)
+    return env
+
+
+# ---- the worker ------------------------------------------------------------------------------
+
+
+class WorkerProcess:
+    """worker.py as a child process; its stdout and stderr go to ``log_path``."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        with log_path.open("wb") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, str(WORKER)],
+                env=env,
+                cwd=PROJECT_ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    @property
+    def pid(self) -> int:
+        """The worker's process id."""
+        return self._process.pid
+
+    def running(self) -> bool:
+        """True while the process has not exited."""
+        return self._process.poll() is None
+
+    def log(self) -> str:
+        """Everything the worker printed so far."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    async def wait_started(self, timeout_s: float = 30.0) -> None:
+        """Wait (bounded) until the worker has logged that it connected and is starting."""
+        deadline = time.monotonic() + timeout_s
+        while "worker.started" not in self.log():
+            if not self.running():
+                raise AssertionError(f"worker exited early:\n{self.log()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"worker did not start in {timeout_s} s:\n{self.log()}")
+            await asyncio.sleep(0.05)
+
+    def kill_hard(self) -> None:
+        """SIGKILL: no cleanup, no graceful shutdown; returns once the process is gone."""
+        os.kill(self.pid, signal.SIGKILL)
+        self._process.wait(timeout=STOP_TIMEOUT_S)
+
+    def stop(self) -> None:
+        """Terminate the process if it still runs (SIGTERM, then SIGKILL)."""
+        if not self.running():
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=STOP_TIMEOUT_S)
+
+
+class Workers:
+    """Starts workers for one test; stops them all and prints their logs at the end (pytest
+    shows that output only when the test fails)."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self._env = env
+        self._log_dir = log_dir
+        self.started: list[WorkerProcess] = []
+
+    def start(self) -> WorkerProcess:
+        """A new worker process, logging to ``worker-N.log`` in the test's directory."""
+        worker = WorkerProcess(self._env, self._log_dir / f"worker-{len(self.started) + 1}.log")
+        self.started.append(worker)
+        return worker
+
+    def stop_all(self) -> None:
+        """Stop every worker and print its log."""
+        for worker in self.started:
+            worker.stop()
+        for worker in self.started:
+            print(f"---- {worker.log_path.name} (pid {worker.pid}) ----")
+            print(worker.log())
+
+
+@contextmanager
+def workers(env: dict[str, str], log_dir: Path) -> Iterator[Workers]:
+    """Workers that are always stopped when the block ends, however it ends."""
+    started = Workers(env, log_dir)
+    try:
+        yield started
+    finally:
+        started.stop_all()
+
+
+# ---- the command line ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """One finished run of starter.py."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def message_lines(self) -> list[str]:
+        """The stderr lines the program wrote."""
+        return [line for line in self.stderr.splitlines() if line.strip()]
+
+    def exited(self, code: int) -> bool:
+        """Ended with exit status ``code``."""
+        return self.returncode == code
+
+    def json(self) -> Any:
+        """The JSON document that is all of stdout."""
+        try:
+            return json.loads(self.stdout)
+        except json.JSONDecodeError as error:
+            raise AssertionError(f"stdout is not one JSON document ({error}):\n{self}") from None
+
+    def __str__(self) -> str:
+        return (
+            f"$ starter.py {' '.join(self.args)}\n-> exit {self.returncode}\n"
+            f"stdout:\n{self.stdout}\nstderr:\n{self.stderr}"
+        )
+
+
+async def run_cli(env: dict[str, str], *args: str, timeout_s: float = CLI_TIMEOUT_S) -> CliResult:
+    """Run ``starter.py ARGS`` to completion (killed after ``timeout_s``)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(STARTER),
+        *args,
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout_s)
+    except TimeoutError:
+        raise AssertionError(
+            f"starter.py {' '.join(args)} did not finish in {timeout_s} s"
+        ) from None
+    finally:
+        if process.returncode is None:  # timed out, or the test was cancelled
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return CliResult(
+        args=args,
+        returncode=process.returncode,
+        stdout=out.decode("utf-8", errors="replace"),
+        stderr=err.decode("utf-8", errors="replace"),
+    )
