@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from approval.domain.calendar import WorkingCalendar
     from approval.domain.case import Case
     from approval.domain.errors import DomainError
-    from approval.domain.models import Application, CaseCommand
+    from approval.domain.models import Application, CaseCommand, CaseEvent
     from approval.domain.status import CaseStatus, case_status
     from approval.routing import department_messages
 
@@ -82,10 +82,12 @@ class CaseWorkflow:
             await workflow.wait_condition(lambda: bool(self._case.outbox), timeout=timeout)
 
     async def _flush(self) -> None:
-        """Record the step's events (idempotent, R23), then tell the departments (R7)."""
-        events = self._case.drain()
-        if not events:
-            return
+        """Record each step's events (idempotent, R23), then tell the departments (R7), until
+        no action taken meanwhile is left unrecorded."""
+        while events := self._case.drain():
+            await self._flush_step(events)
+
+    async def _flush_step(self, events: list[CaseEvent]) -> None:
         request = RecordRequest(
             case_no=self._input.case_no,
             centre=self._input.centre,

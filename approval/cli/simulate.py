@@ -164,13 +164,13 @@ async def deemed_acceptance(run: Run) -> None:
 
 Scenario = Callable[[Run], Awaitable[None]]
 SCENARIOS: list[tuple[str, str, Scenario]] = [
+    ("撤回 withdrawn", SILENT_MATTER, withdrawn),
     ("全部同意 approved", SILENT_MATTER, approved),
     ("一个部门不同意 rejected", SILENT_MATTER, rejected),
     ("超时默认 deemed", SILENT_MATTER, deemed),
     ("一次性告知并补正 notice + supplement", SILENT_MATTER, notice_and_supplement),
     ("审查中补正 consolidated supplement", SILENT_MATTER, consolidated_supplement),
     ("不适用超时默认 escalated", NO_SILENT_CONSENT_MATTER, escalated),
-    ("撤回 withdrawn", SILENT_MATTER, withdrawn),
     ("逾期视为受理 deemed acceptance", SILENT_MATTER, deemed_acceptance),
 ]
 
