@@ -4,14 +4,15 @@ moments, every action goes through the real Update, and the store is a real SQLi
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import uuid
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from approval.domain.catalogue import Catalogue
 from approval.domain.errors import NotCompetentError, UnknownMatterError
@@ -29,7 +30,6 @@ from approval.domain.models import (
     NoticeItem,
     Outcome,
     Role,
-    SubmittedMaterial,
     Supplement,
     Withdraw,
 )
@@ -37,28 +37,14 @@ from approval.domain.state import Stage, TaskState
 from approval.domain.status import CaseStatus
 from approval.service import CaseService, RefusedError, UnknownCaseError
 from approval.store.repository import department_messages_of, events_of, notices_of
+from tests.domain_fixtures import approve, material, reviewer
+from workflows.case_workflow import CaseWorkflow
 
 CLERK = Actor(role=Role.CLERK, id="clerk-7")
 SUPERVISOR = Actor(role=Role.SUPERVISOR, id="sup-1")
 GHXK = "JS-GHXK-001"  # 4 departments: ZRZY 8, ZJJ 5, RFB 5, CGJ 5 WD
 HAZARD = "AJ-WHPJY-001"  # silent consent excluded
 TRANSFER = "BDC-ZYDJ-001"  # fee 80 yuan
-
-
-def material(code: str) -> SubmittedMaterial:
-    """A material reference with the hash of some content."""
-    digest = hashlib.sha256(f"content of {code}".encode()).hexdigest()
-    return SubmittedMaterial(code=code, document_ref=f"doc:{digest}", sha256=digest)
-
-
-def reviewer(department: str) -> Actor:
-    """A reviewer of ``department``."""
-    return Actor(role=Role.REVIEWER, id=f"r-{department}", department=department)
-
-
-def approve(department: str) -> Decide:
-    """``department`` approves."""
-    return Decide(actor=reviewer(department), department=department, outcome=Outcome.APPROVE)
 
 
 async def submit(
@@ -411,3 +397,31 @@ async def test_refusals_name_the_problem_and_leave_the_case_unchanged(
             await engine.act(case_no, command)
     after = await engine.status(case_no)
     assert (after.stage, after.tasks) == (before.stage, before.tasks)
+
+
+async def test_recorded_history_replays_deterministically(
+    engine: CaseService, catalogue: Catalogue, time_skipping_env: WorkflowEnvironment
+) -> None:
+    """A case's history — updates, a consolidated notice, silent consent by timer — replays
+    against the workflow code with the same decisions (time only from workflow.now(), calendar
+    and catalogue from the input)."""
+    case_no = await accepted(engine, catalogue)
+    items = (NoticeItem(code="SJFA", reason="比例不符"),)
+    await engine.act(
+        case_no,
+        Decide(
+            actor=reviewer("ZRZY"),
+            department="ZRZY",
+            outcome=Outcome.REQUEST_SUPPLEMENT,
+            items=items,
+        ),
+    )
+    await engine.act(case_no, approve("ZJJ"))
+    await time_skipping_env.sleep(timedelta(days=10))
+    await engine.act(case_no, Supplement(actor=CLERK, materials=(material("SJFA"),)))
+    await time_skipping_env.sleep(timedelta(days=20))
+    history = await time_skipping_env.client.get_workflow_handle(case_no).fetch_history()
+    replayer = Replayer(workflows=[CaseWorkflow], data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None
+    assert (await engine.status(case_no)).decision is not None
