@@ -3,7 +3,6 @@ act on a case, read its status. Temporal's errors are translated into domain ref
 
 from __future__ import annotations
 
-import contextlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,10 +24,24 @@ from approval.config import Settings
 from approval.contracts import CaseInput
 from approval.domain.calendar import SHANGHAI
 from approval.domain.catalogue import Catalogue
-from approval.domain.errors import DomainError, InvalidInputError, StageError
-from approval.domain.models import CASE_NUMBER_PATTERN, Actor, Application, CaseCommand
+from approval.domain.documents import render_notice
+from approval.domain.errors import (
+    DomainError,
+    InvalidInputError,
+    NotCompetentError,
+    StageError,
+    UnknownMatterError,
+)
+from approval.domain.models import (
+    CASE_NUMBER_PATTERN,
+    Actor,
+    Application,
+    CaseCommand,
+    CaseEvent,
+)
+from approval.domain.notices import Notice, NoticeKind
 from approval.domain.status import CaseStatus
-from approval.store.repository import allocate_case_number
+from approval.store.repository import allocate_case_number, record_events, record_refusal
 from workflows.case_workflow import CaseWorkflow
 
 
@@ -141,17 +154,13 @@ class CaseService(CaseWorkflowClient):
     async def submit(self, application: Application, clerk: Actor) -> Submission:
         """Receive an application (收件). Unknown matters are refused before anything starts
         (R1); the same idempotency key always gives the same case (R23)."""
-        matter = self._catalogue.matter(application.matter_code)
         now = datetime.now(UTC)
+        try:
+            matter = self._catalogue.matter(application.matter_code)
+        except (UnknownMatterError, NotCompetentError) as refusal:
+            raise self._not_accepted(application, clerk, refusal, now) from None
         with self._sessions.begin() as session:
-            case_no, created = allocate_case_number(
-                session,
-                region_code=self._catalogue.region_code,
-                day=now.astimezone(SHANGHAI).date(),
-                idempotency_key=application.idempotency_key,
-                matter_code=matter.code,
-                now=now,
-            )
+            case_no, created = self._number(session, application, now)
         year = now.astimezone(SHANGHAI).year
         calendar = load_calendar_data(
             range(year, year + self._settings.calendar_years_ahead + 1),
@@ -167,16 +176,91 @@ class CaseService(CaseWorkflowClient):
             clerk=clerk,
             calendar=calendar,
         )
-        with contextlib.suppress(WorkflowAlreadyStartedError):
+        await self._start(case, created)
+        return Submission(case_no=case_no, created=created)
+
+    async def _start(self, case: CaseInput, created: bool) -> None:
+        """Start the case's workflow. A retried submission finds its case running or closed; a
+        new number already taken in Temporal means the store and Temporal disagree."""
+        try:
             await self._client.start_workflow(
                 CaseWorkflow.run,
                 case,
-                id=case_no,
+                id=case.case_no,
                 task_queue=self._settings.task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING
+                if not created
+                else WorkflowIDConflictPolicy.FAIL,
             )
-        return Submission(case_no=case_no, created=created)
+        except WorkflowAlreadyStartedError:
+            if created:
+                raise InvalidInputError(
+                    "case_no", f"{case.case_no} already exists in Temporal but not in this store"
+                ) from None
+
+    async def act(
+        self, case_no: str, command: CaseCommand, request_id: str | None = None
+    ) -> CaseStatus:
+        """As CaseWorkflowClient.act; a refused attempt is also kept in the store (R21)."""
+        try:
+            return await super().act(case_no, command, request_id)
+        except DomainError as refusal:
+            with self._sessions.begin() as session:
+                record_refusal(
+                    session,
+                    case_no=case_no,
+                    actor=command.actor,
+                    action=command.kind,
+                    field=refusal.field,
+                    reason=refusal.reason,
+                    payload=command.model_dump(mode="json"),
+                    at=datetime.now(UTC),
+                )
+            raise
+
+    def _number(
+        self, session: Session, application: Application, now: datetime
+    ) -> tuple[str, bool]:
+        return allocate_case_number(
+            session,
+            region_code=self._catalogue.region_code,
+            day=now.astimezone(SHANGHAI).date(),
+            idempotency_key=application.idempotency_key,
+            matter_code=application.matter_code,
+            now=now,
+        )
+
+    def _not_accepted(
+        self, application: Application, clerk: Actor, refusal: DomainError, now: datetime
+    ) -> DomainError:
+        """Outside the catalogue or competence (R1): nothing starts, but the applicant gets a
+        dated non-acceptance voucher with a case number (R5). Returns the refusal to raise."""
+        with self._sessions.begin() as session:
+            case_no, _ = self._number(session, application, now)
+            notice = Notice(
+                notice_no=f"{case_no}-N01",
+                kind=NoticeKind.NON_ACCEPTANCE_VOUCHER,
+                case_no=case_no,
+                matter_code=application.matter_code,
+                matter_name=application.matter_code,
+                applicant_name=application.applicant.name,
+                issued_at=now,
+                reason=refusal.reason,
+                competent_organ=getattr(refusal, "competent_organ", None),
+            )
+            event = CaseEvent(
+                seq=1,
+                type="ApplicationNotAccepted",
+                at=now,
+                actor=clerk,
+                data={"reason": refusal.reason, "notice": notice.model_dump(mode="json")},
+            )
+            document = render_notice(notice, self._catalogue.centre)
+            record_events(session, case_no=case_no, events=[event], documents=[document], now=now)
+        refusal.reason = f"{refusal.reason}; 不予受理通知书 {notice.notice_no}"
+        refusal.args = (f"{refusal.field}: {refusal.reason}",)
+        return refusal
 
 
 def _refusal(cause: BaseException | None) -> RefusedError:

@@ -36,7 +36,7 @@ from approval.domain.models import (
 from approval.domain.state import Stage, TaskState
 from approval.domain.status import CaseStatus
 from approval.service import CaseService, RefusedError, UnknownCaseError
-from approval.store.repository import department_messages_of, events_of, notices_of
+from approval.store.repository import department_messages_of, events_of, notices_of, refusals_of
 from tests.domain_fixtures import approve, material, reviewer
 from workflows.case_workflow import CaseWorkflow
 
@@ -353,10 +353,11 @@ async def test_R23_same_idempotency_key_and_request_id_have_one_effect(
 
 
 async def test_R1_refusals_at_the_window_start_nothing(
-    engine: CaseService, catalogue: Catalogue
+    engine: CaseService, catalogue: Catalogue, sessions: sessionmaker[Session]
 ) -> None:
-    """R1: a matter outside the catalogue, or of another organ, is refused before a case
-    exists; the refusal names the field (and the competent organ)."""
+    """R1, R5: a matter outside the catalogue, or of another organ, is refused before any
+    workflow starts; the refusal names the field (and the competent organ), and a dated
+    non-acceptance voucher with a case number is stored."""
     application = Application(
         matter_code="NO-SUCH-1",
         applicant=Applicant(name="赵六", id_number="371602199001011236"),
@@ -364,18 +365,24 @@ async def test_R1_refusals_at_the_window_start_nothing(
     )
     with pytest.raises(UnknownMatterError, match="matter_code"):
         await engine.submit(application, CLERK)
-    referral = application.model_copy(update={"matter_code": "GA-CRJ-001"})
+    referral = application.model_copy(
+        update={"matter_code": "GA-CRJ-001", "idempotency_key": "k-referral-1"}
+    )
     with pytest.raises(NotCompetentError) as refused:
         await engine.submit(referral, CLERK)
     assert "出入境" in refused.value.competent_organ
+    voucher_no = refused.value.reason.rsplit(" ", 1)[-1]
+    with sessions() as session:
+        (voucher,) = notices_of(session, voucher_no.removesuffix("-N01"))
+    assert voucher.kind == "non_acceptance_voucher" and "出入境" in voucher.body  # R5
 
 
 async def test_refusals_name_the_problem_and_leave_the_case_unchanged(
-    engine: CaseService, catalogue: Catalogue
+    engine: CaseService, catalogue: Catalogue, sessions: sessionmaker[Session]
 ) -> None:
     """R8, R22: a malformed or unknown case number, a department not on the case, another
     department's reviewer, and a decision on a closed task are refused with the field named,
-    and the case is unchanged."""
+    the case is unchanged, and each refused attempt is kept with its actor (R21)."""
     case_no = await accepted(engine, catalogue)
     await engine.act(case_no, approve("ZJJ"))
     before = await engine.status(case_no)
@@ -397,6 +404,14 @@ async def test_refusals_name_the_problem_and_leave_the_case_unchanged(
             await engine.act(case_no, command)
     after = await engine.status(case_no)
     assert (after.stage, after.tasks) == (before.stage, before.tasks)
+    with sessions() as session:
+        kept = [(r.action, r.field, r.actor_id) for r in refusals_of(session, case_no)]
+    assert kept == [
+        ("decide", "department", "rev-sw"),
+        ("decide", "department", "rev-cgj"),
+        ("decide", "department", "rev-zjj"),
+        ("accept", "stage", "clerk-7"),
+    ]
 
 
 async def test_recorded_history_replays_deterministically(

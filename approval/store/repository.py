@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from approval.domain.documents import Document
-from approval.domain.models import CaseEvent
+from approval.domain.models import Actor, CaseEvent
 from approval.domain.status import CaseStatus, TaskStatus
 from approval.store.schema import (
     Base,
@@ -34,6 +34,7 @@ from approval.store.schema import (
     DepartmentMessageRow,
     MessageKind,
     NoticeRow,
+    RefusalRow,
     ReviewTaskRow,
     SubmissionRow,
 )
@@ -246,15 +247,59 @@ def record_case(
     stored one. A notice's ``issued_at`` is the time of the NoticeIssued event for it in
     ``events``, or ``status.as_of`` when the batch has no such event.
     """
-    insert_ignoring_duplicates(session, CaseEventRow, [_event_row(case_no, e) for e in events])
-    issued = _issue_times(events)
-    notice_rows = [
-        _notice_row(case_no, d, issued.get(d.notice_no, status.as_of)) for d in documents
-    ]
-    insert_ignoring_duplicates(session, NoticeRow, notice_rows)
+    record_events(session, case_no=case_no, events=events, documents=documents, now=status.as_of)
     _upsert_if_newer(session, CaseRow, [_case_row(status, last_seq)], keys=("case_no",))
     tasks = [_task_row(case_no, t, last_seq) for t in status.tasks]
     _upsert_if_newer(session, ReviewTaskRow, tasks, keys=("case_no", "department"))
+
+
+def record_events(
+    session: Session,
+    *,
+    case_no: str,
+    events: Sequence[CaseEvent],
+    documents: Sequence[Document],
+    now: datetime,
+) -> None:
+    """Record events and the documents of their notices, skipping any already stored (R23).
+    A notice is dated by its NoticeIssued event in ``events``, else ``now``."""
+    insert_ignoring_duplicates(session, CaseEventRow, [_event_row(case_no, e) for e in events])
+    issued = _issue_times(events)
+    notice_rows = [_notice_row(case_no, d, issued.get(d.notice_no, now)) for d in documents]
+    insert_ignoring_duplicates(session, NoticeRow, notice_rows)
+
+
+def record_refusal(
+    session: Session,
+    *,
+    case_no: str,
+    actor: Actor,
+    action: str,
+    field: str,
+    reason: str,
+    payload: dict[str, Any],
+    at: datetime,
+) -> None:
+    """Keep a refused attempt: who tried what, when, and why it was refused (R21)."""
+    session.add(
+        RefusalRow(
+            case_no=case_no,
+            attempted_at=at,
+            actor_role=actor.role.value,
+            actor_id=actor.id,
+            actor_department=actor.department,
+            action=action,
+            field=field,
+            reason=reason,
+            payload=payload,
+        )
+    )
+
+
+def refusals_of(session: Session, case_no: str) -> list[RefusalRow]:
+    """The refused attempts on a case, oldest first."""
+    query = select(RefusalRow).where(RefusalRow.case_no == case_no).order_by(RefusalRow.id)
+    return list(session.scalars(query))
 
 
 def _event_row(case_no: str, case_event: CaseEvent) -> dict[str, Any]:

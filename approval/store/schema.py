@@ -157,6 +157,24 @@ class NoticeRow(Base):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class RefusalRow(Base):
+    """Audit log: an attempt the rules refused — who, what, when, why (R4, R8, R11, R21).
+    A refused Update writes nothing to the Temporal history, so it is kept here."""
+
+    __tablename__ = "refusals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_no: Mapped[str] = mapped_column(String(64), index=True)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor_role: Mapped[str] = mapped_column(String(STATE))
+    actor_id: Mapped[str] = mapped_column(String(64))
+    actor_department: Mapped[str | None] = mapped_column(String(CODE), nullable=True)
+    action: Mapped[str] = mapped_column(String(STATE))
+    field: Mapped[str] = mapped_column(String(NAME))
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class DepartmentMessageRow(Base):
     """What the (stub) department system received: one message per department, case, kind
     and round."""
