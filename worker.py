@@ -29,6 +29,7 @@ async def main() -> None:
             sessions=sessions,
             stub_behaviours=settings.stub_behaviours,
             executor=executor,
+            audit_key=settings.audit_key_bytes,
         )
         structlog.get_logger("worker").info(
             "worker.started", address=settings.temporal_address, task_queue=settings.task_queue

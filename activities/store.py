@@ -14,8 +14,9 @@ from approval.store.repository import record_case
 class StoreActivities:
     """Activities that write to the store through one session factory."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], audit_key: bytes) -> None:
         self._sessions = sessions
+        self._audit_key = audit_key
 
     @activity.defn
     def record_case_events(self, request: RecordRequest) -> None:
@@ -29,6 +30,7 @@ class StoreActivities:
         with self._sessions.begin() as session:
             record_case(
                 session,
+                key=self._audit_key,
                 case_no=request.case_no,
                 events=request.events,
                 status=request.status,

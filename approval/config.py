@@ -5,10 +5,11 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEVELOPMENT_AUDIT_KEY = "development-only-audit-key"
 
 
 class Settings(BaseSettings):
@@ -29,6 +30,20 @@ class Settings(BaseSettings):
     stub_behaviours: dict[str, str] = Field(default_factory=dict)
     """Department code → how the stub department system answers (see departments.stub)."""
     log_json: bool = False
+    environment: str = "development"
+    audit_key: str = DEVELOPMENT_AUDIT_KEY
+    """Secret that signs the audit chain (R21); must be set outside development."""
+
+    @model_validator(mode="after")
+    def _no_default_secret_in_production(self) -> Settings:
+        if self.environment != "development" and self.audit_key == DEVELOPMENT_AUDIT_KEY:
+            raise ValueError("APPROVAL_AUDIT_KEY must be set outside development")
+        return self
+
+    @property
+    def audit_key_bytes(self) -> bytes:
+        """The audit key as bytes for HMAC."""
+        return self.audit_key.encode()
 
     @property
     def store_url(self) -> str:

@@ -14,6 +14,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from approval.config import DEVELOPMENT_AUDIT_KEY
 from approval.runtime import build_worker
 
 
@@ -49,6 +50,7 @@ async def running_worker(
     *,
     task_queue: str,
     stub_behaviours: Mapping[str, str] | None = None,
+    audit_key: bytes = DEVELOPMENT_AUDIT_KEY.encode(),
 ) -> AsyncIterator[None]:
     """A worker serving cases on ``task_queue`` while the block runs."""
     with ThreadPoolExecutor(max_workers=8) as executor:
@@ -58,6 +60,7 @@ async def running_worker(
             sessions=sessions,
             stub_behaviours=stub_behaviours or {},
             executor=executor,
+            audit_key=audit_key,
         )
         async with worker:
             yield

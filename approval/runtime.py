@@ -36,6 +36,7 @@ def build_worker(
     sessions: sessionmaker[Session],
     stub_behaviours: Mapping[str, str],
     executor: ThreadPoolExecutor,
+    audit_key: bytes,
 ) -> Worker:
     """A worker serving the case workflow, the store and the (stub) department systems."""
     cases = CaseWorkflowClient(client)
@@ -46,7 +47,7 @@ def build_worker(
         except DomainError as refusal:
             log.info("stub.answer_refused", case_no=case_no, reason=str(refusal))
 
-    store = StoreActivities(sessions)
+    store = StoreActivities(sessions, audit_key)
     departments = DepartmentActivities(StubDepartmentSystem(sessions, stub_behaviours, answer))
     return Worker(
         client,

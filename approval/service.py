@@ -38,10 +38,11 @@ from approval.domain.models import (
     Application,
     CaseCommand,
     CaseEvent,
+    RefusedAttempt,
 )
 from approval.domain.notices import Notice, NoticeKind
 from approval.domain.status import CaseStatus
-from approval.store.repository import allocate_case_number, record_events, record_refusal
+from approval.store.repository import allocate_case_number, next_seq, record_events
 from workflows.case_workflow import CaseWorkflow
 
 
@@ -202,22 +203,47 @@ class CaseService(CaseWorkflowClient):
     async def act(
         self, case_no: str, command: CaseCommand, request_id: str | None = None
     ) -> CaseStatus:
-        """As CaseWorkflowClient.act; a refused attempt is also kept in the store (R21)."""
+        """As CaseWorkflowClient.act; a refused attempt is also kept in the case's record (R21)."""
         try:
             return await super().act(case_no, command, request_id)
         except DomainError as refusal:
-            with self._sessions.begin() as session:
-                record_refusal(
-                    session,
-                    case_no=case_no,
-                    actor=command.actor,
-                    action=command.kind,
-                    field=refusal.field,
-                    reason=refusal.reason,
-                    payload=command.model_dump(mode="json"),
-                    at=datetime.now(UTC),
-                )
+            if not isinstance(refusal, UnknownCaseError):
+                await self._keep_refusal(case_no, command, refusal)
             raise
+
+    async def _keep_refusal(self, case_no: str, command: CaseCommand, refusal: DomainError) -> None:
+        """Into the running case's history (a signal), or straight into the store's chain when
+        the case's workflow has already ended."""
+        attempt = RefusedAttempt(
+            actor=command.actor,
+            action=command.kind,
+            field=refusal.field,
+            reason=refusal.reason,
+            attempted_at=datetime.now(UTC),
+            command=command.model_dump(mode="json"),
+        )
+        try:
+            await self._handle(case_no).signal(CaseWorkflow.note_refusal, attempt)
+        except RPCError:
+            self._append_to_closed_case(case_no, attempt)
+
+    def _append_to_closed_case(self, case_no: str, attempt: RefusedAttempt) -> None:
+        with self._sessions.begin() as session:
+            event = CaseEvent(
+                seq=next_seq(session, case_no),
+                type="ActionRefused",
+                at=attempt.attempted_at,
+                actor=attempt.actor,
+                data=attempt.model_dump(mode="json", exclude={"actor"}),
+            )
+            record_events(
+                session,
+                key=self._settings.audit_key_bytes,
+                case_no=case_no,
+                events=[event],
+                documents=[],
+                now=attempt.attempted_at,
+            )
 
     def _number(
         self, session: Session, application: Application, now: datetime
@@ -257,7 +283,14 @@ class CaseService(CaseWorkflowClient):
                 data={"reason": refusal.reason, "notice": notice.model_dump(mode="json")},
             )
             document = render_notice(notice, self._catalogue.centre)
-            record_events(session, case_no=case_no, events=[event], documents=[document], now=now)
+            record_events(
+                session,
+                key=self._settings.audit_key_bytes,
+                case_no=case_no,
+                events=[event],
+                documents=[document],
+                now=now,
+            )
         refusal.reason = f"{refusal.reason}; 不予受理通知书 {notice.notice_no}"
         refusal.args = (f"{refusal.field}: {refusal.reason}",)
         return refusal

@@ -113,16 +113,17 @@ async def _eventually(
 
 
 async def _recorded(
-    sessions: sessionmaker[Session], case_no: str, event_type: str
+    sessions: sessionmaker[Session], case_no: str, event_type: str, count: int = 1
 ) -> list[CaseEventRow]:
-    """The case's events in the store, once the worker has recorded one of ``event_type``."""
+    """The case's events in the store, once the worker has recorded ``count`` of
+    ``event_type``."""
     events: list[CaseEventRow] = []
 
     async def present() -> bool:
         nonlocal events
         with sessions() as session:
             events = events_of(session, case_no)
-        return any(e.type == event_type for e in events)
+        return sum(e.type == event_type for e in events) >= count
 
     await _eventually(present, f"{case_no}: {event_type} in the store")
     return events
@@ -288,8 +289,15 @@ async def test_four_department_case_through_starter_cli(client: Client, tmp_path
         # No refusal can undo another's change: unchanged after all means unchanged after each.
         after = (await cases.status(case_no)).model_dump(mode="json")
         assert _essentials(after) == _essentials(status)
-        with sessions() as session:
-            assert len(events_of(session, case_no)) == len(events_before)
+        # The refused attempts on the case are kept in its record (R21), and nothing else is.
+        refused = await _recorded(sessions, case_no, "ActionRefused", count=3)
+        changes = [e for e in refused if e.type != "ActionRefused"]
+        assert len(changes) == len(events_before)
+        assert sorted(e.payload["action"] for e in refused if e.type == "ActionRefused") == [
+            "decide",
+            "decide",
+            "withdraw",
+        ]
 
         # ---- delivery completes the case
         delivered = await step("deliver", case_no)

@@ -58,6 +58,9 @@ def factory(engine: Engine) -> sessionmaker[Session]:
     return make_session_factory(engine)
 
 
+KEY = b"test-audit-key"
+
+
 def clock(last_day: date, *, provisional: bool = False) -> ClockStatus:
     """A running clock ending on ``last_day``."""
     due = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), SHANGHAI)
@@ -180,6 +183,7 @@ def test_recording_the_same_batch_twice_stores_each_event_and_notice_once(
         with factory.begin() as session:
             record_case(
                 session,
+                key=KEY,
                 case_no=CASE_NO,
                 events=first_events(),
                 status=in_review(),
@@ -206,6 +210,7 @@ def test_read_model_reflects_the_status(factory: sessionmaker[Session]) -> None:
     with factory.begin() as session:
         record_case(
             session,
+            key=KEY,
             case_no=CASE_NO,
             events=first_events(),
             status=in_review(),
@@ -229,6 +234,7 @@ def test_an_older_snapshot_does_not_overwrite_a_newer_one(factory: sessionmaker[
     with factory.begin() as session:
         record_case(
             session,
+            key=KEY,
             case_no=CASE_NO,
             events=first_events(),
             status=decided(),
@@ -238,6 +244,7 @@ def test_an_older_snapshot_does_not_overwrite_a_newer_one(factory: sessionmaker[
     with factory.begin() as session:
         record_case(
             session,
+            key=KEY,
             case_no=CASE_NO,
             events=first_events(),
             status=in_review(),
@@ -263,7 +270,13 @@ def test_a_newer_snapshot_replaces_an_older_one(factory: sessionmaker[Session]) 
     for snapshot, seq in ((in_review(), 3), (decided(), 6)):
         with factory.begin() as session:
             record_case(
-                session, case_no=CASE_NO, events=[], status=snapshot, last_seq=seq, documents=[]
+                session,
+                key=KEY,
+                case_no=CASE_NO,
+                events=[],
+                status=snapshot,
+                last_seq=seq,
+                documents=[],
             )
     with factory() as session:
         case = case_row(session, CASE_NO)
@@ -381,7 +394,13 @@ def test_json_payloads_with_chinese_text_round_trip(
     event = CaseEvent(seq=1, type="TaskDecided", at=RECEIVED, actor=REVIEWER, data=data)
     with factory.begin() as session:
         record_case(
-            session, case_no=CASE_NO, events=[event], status=in_review(), last_seq=1, documents=[]
+            session,
+            key=KEY,
+            case_no=CASE_NO,
+            events=[event],
+            status=in_review(),
+            last_seq=1,
+            documents=[],
         )
         record_department_message(
             session,
@@ -409,6 +428,7 @@ def test_timestamps_are_read_back_aware_in_utc(factory: sessionmaker[Session]) -
     with factory.begin() as session:
         record_case(
             session,
+            key=KEY,
             case_no=CASE_NO,
             events=first_events(),
             status=in_review(),
@@ -451,6 +471,8 @@ def test_insert_ignoring_duplicates_counts_the_new_rows(factory: sessionmaker[Se
             "actor_id": "engine",
             "actor_department": None,
             "payload": {},
+            "prev_hash": "0" * 64,
+            "hash": f"{seq:064d}",
         }
 
     with factory.begin() as session:

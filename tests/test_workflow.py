@@ -36,7 +36,8 @@ from approval.domain.models import (
 from approval.domain.state import Stage, TaskState
 from approval.domain.status import CaseStatus
 from approval.service import CaseService, RefusedError, UnknownCaseError
-from approval.store.repository import department_messages_of, events_of, notices_of, refusals_of
+from approval.store.repository import department_messages_of, events_of, notices_of
+from approval.store.schema import CaseEventRow
 from tests.domain_fixtures import approve, material, reviewer
 from workflows.case_workflow import CaseWorkflow
 
@@ -77,6 +78,20 @@ def event_types(sessions: sessionmaker[Session], case_no: str) -> list[str]:
     """The recorded event types of the case, in order."""
     with sessions() as session:
         return [e.type for e in events_of(session, case_no)]
+
+
+async def recorded(
+    sessions: sessionmaker[Session], case_no: str, event_type: str, expected: int
+) -> list[CaseEventRow]:
+    """The case's events of ``event_type``, once ``expected`` of them are in the store (a
+    signalled event is recorded by the worker just after; bounded wait for that process)."""
+    for _ in range(200):
+        with sessions() as session:
+            found = [e for e in events_of(session, case_no) if e.type == event_type]
+        if len(found) >= expected:
+            break
+        await asyncio.sleep(0.05)
+    return found
 
 
 async def messages_of(
@@ -404,8 +419,8 @@ async def test_refusals_name_the_problem_and_leave_the_case_unchanged(
             await engine.act(case_no, command)
     after = await engine.status(case_no)
     assert (after.stage, after.tasks) == (before.stage, before.tasks)
-    with sessions() as session:
-        kept = [(r.action, r.field, r.actor_id) for r in refusals_of(session, case_no)]
+    refused = await recorded(sessions, case_no, "ActionRefused", 4)
+    kept = [(e.payload["action"], e.payload["field"], e.actor_id) for e in refused]
     assert kept == [
         ("decide", "department", "rev-sw"),
         ("decide", "department", "rev-cgj"),

@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from approval.domain.calendar import WorkingCalendar
     from approval.domain.case import Case
     from approval.domain.errors import DomainError
-    from approval.domain.models import Application, CaseCommand, CaseEvent
+    from approval.domain.models import Application, CaseCommand, CaseEvent, RefusedAttempt
     from approval.domain.status import CaseStatus, case_status
     from approval.routing import department_messages
 
@@ -146,3 +146,9 @@ class CaseWorkflow:
             self._case.check(command)
         except DomainError as error:
             raise _refusal(error) from error
+
+    @workflow.signal
+    def note_refusal(self, attempt: RefusedAttempt) -> None:
+        """A refused attempt, reported by the caller the validator refused (R21): a refused
+        Update leaves nothing in the history, so it is recorded as an event of its own."""
+        self._case.note_refusal(attempt, workflow.now())

@@ -38,6 +38,7 @@ from approval.domain.models import (
     NoticeItem,
     Outcome,
     Refuse,
+    RefusedAttempt,
     Role,
     SubmittedMaterial,
     Supplement,
@@ -386,6 +387,19 @@ class Case:
         self.check_deliver(cmd)
         self._record("ResultDelivered", now, cmd.actor, method=cmd.method)
         self._close(Stage.COMPLETED, now)
+
+    def note_refusal(self, attempt: RefusedAttempt, now: datetime) -> None:
+        """Record a refused attempt in the case's history (R21); nothing else changes."""
+        self._record(
+            "ActionRefused",
+            now,
+            attempt.actor,
+            action=attempt.action,
+            field=attempt.field,
+            reason=attempt.reason,
+            attempted_at=attempt.attempted_at.isoformat(),
+            command=attempt.command,
+        )
 
     # ---- time --------------------------------------------------------------------------------
 

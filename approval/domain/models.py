@@ -202,6 +202,18 @@ CaseCommand = Annotated[
 """Any human action on a case; ``kind`` tells which."""
 
 
+class RefusedAttempt(Frozen):
+    """An action the rules refused: kept in the case's record although it changed nothing
+    (R4, R8, R11, R21)."""
+
+    actor: Actor
+    action: str
+    field: str
+    reason: str
+    attempted_at: datetime
+    command: dict[str, Any] = Field(default_factory=dict)
+
+
 class CaseEvent(BaseModel):
     """One state change of a case, named in the past tense; numbered per case from 1."""
 

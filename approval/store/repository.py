@@ -24,8 +24,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from approval.domain.audit import GENESIS, canonical_body, chain_hash
 from approval.domain.documents import Document
-from approval.domain.models import Actor, CaseEvent
+from approval.domain.models import CaseEvent
 from approval.domain.status import CaseStatus, TaskStatus
 from approval.store.schema import (
     Base,
@@ -34,7 +35,6 @@ from approval.store.schema import (
     DepartmentMessageRow,
     MessageKind,
     NoticeRow,
-    RefusalRow,
     ReviewTaskRow,
     SubmissionRow,
 )
@@ -234,6 +234,7 @@ def _next_case_no(session: Session, prefix: str) -> str:
 def record_case(
     session: Session,
     *,
+    key: bytes,
     case_no: str,
     events: Sequence[CaseEvent],
     status: CaseStatus,
@@ -247,7 +248,9 @@ def record_case(
     stored one. A notice's ``issued_at`` is the time of the NoticeIssued event for it in
     ``events``, or ``status.as_of`` when the batch has no such event.
     """
-    record_events(session, case_no=case_no, events=events, documents=documents, now=status.as_of)
+    record_events(
+        session, key=key, case_no=case_no, events=events, documents=documents, now=status.as_of
+    )
     _upsert_if_newer(session, CaseRow, [_case_row(status, last_seq)], keys=("case_no",))
     tasks = [_task_row(case_no, t, last_seq) for t in status.tasks]
     _upsert_if_newer(session, ReviewTaskRow, tasks, keys=("case_no", "department"))
@@ -256,50 +259,64 @@ def record_case(
 def record_events(
     session: Session,
     *,
+    key: bytes,
     case_no: str,
     events: Sequence[CaseEvent],
     documents: Sequence[Document],
     now: datetime,
 ) -> None:
-    """Record events and the documents of their notices, skipping any already stored (R23).
-    A notice is dated by its NoticeIssued event in ``events``, else ``now``."""
-    insert_ignoring_duplicates(session, CaseEventRow, [_event_row(case_no, e) for e in events])
+    """Record events, hash-chained under ``key`` (R21), and the documents of their notices,
+    skipping any already stored (R23). A notice is dated by its NoticeIssued event in
+    ``events``, else ``now``."""
+    insert_ignoring_duplicates(session, CaseEventRow, _chained_rows(session, key, case_no, events))
     issued = _issue_times(events)
     notice_rows = [_notice_row(case_no, d, issued.get(d.notice_no, now)) for d in documents]
     insert_ignoring_duplicates(session, NoticeRow, notice_rows)
 
 
-def record_refusal(
-    session: Session,
-    *,
-    case_no: str,
-    actor: Actor,
-    action: str,
-    field: str,
-    reason: str,
-    payload: dict[str, Any],
-    at: datetime,
-) -> None:
-    """Keep a refused attempt: who tried what, when, and why it was refused (R21)."""
-    session.add(
-        RefusalRow(
-            case_no=case_no,
-            attempted_at=at,
-            actor_role=actor.role.value,
-            actor_id=actor.id,
-            actor_department=actor.department,
-            action=action,
-            field=field,
-            reason=reason,
-            payload=payload,
-        )
+def next_seq(session: Session, case_no: str) -> int:
+    """The sequence number the case's next event will have."""
+    last = session.scalar(select(func.max(CaseEventRow.seq)).where(CaseEventRow.case_no == case_no))
+    return (last or 0) + 1
+
+
+def _hash_before(session: Session, case_no: str, seq: int) -> str:
+    """The hash of the event before ``seq`` (the genesis value before the first)."""
+    if seq == 1:
+        return GENESIS
+    query = select(CaseEventRow.hash).where(
+        CaseEventRow.case_no == case_no, CaseEventRow.seq == seq - 1
     )
+    found = session.scalar(query)
+    if found is None:
+        raise LookupError(f"{case_no}: event {seq - 1} is not recorded yet; cannot chain {seq}")
+    return found
 
 
-def refusals_of(session: Session, case_no: str) -> list[RefusalRow]:
-    """The refused attempts on a case, oldest first."""
-    query = select(RefusalRow).where(RefusalRow.case_no == case_no).order_by(RefusalRow.id)
-    return list(session.scalars(query))
+def _chained_rows(
+    session: Session, key: bytes, case_no: str, events: Sequence[CaseEvent]
+) -> list[dict[str, Any]]:
+    """The audit-log rows of consecutive events, each linked to the one before (R21)."""
+    if not events:
+        return []
+    prev = _hash_before(session, case_no, events[0].seq)
+    rows = []
+    for case_event in events:
+        row = _event_row(case_no, case_event)
+        row["prev_hash"] = prev
+        body = canonical_body(
+            case_no=case_no,
+            seq=case_event.seq,
+            type_=case_event.type,
+            at=case_event.at,
+            actor_role=row["actor_role"],
+            actor_id=row["actor_id"],
+            actor_department=row["actor_department"],
+            payload=row["payload"],
+        )
+        row["hash"] = prev = chain_hash(key, prev, body)
+        rows.append(row)
+    return rows
 
 
 def _event_row(case_no: str, case_event: CaseEvent) -> dict[str, Any]:

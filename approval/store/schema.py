@@ -128,7 +128,7 @@ class ReviewTaskRow(Base):
 
 
 class CaseEventRow(Base):
-    """Audit log: one event of a case, numbered per case from 1 (R22, R23)."""
+    """Audit log: one event of a case, numbered per case from 1 and hash-chained (R21, R23)."""
 
     __tablename__ = "case_events"
     __table_args__ = (UniqueConstraint("case_no", "seq", name="uq_case_events_case_no_seq"),)
@@ -142,6 +142,9 @@ class CaseEventRow(Base):
     actor_id: Mapped[str] = mapped_column(String(64))
     actor_department: Mapped[str | None] = mapped_column(String(CODE), nullable=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    """HMAC-SHA256 link to the previous event of the case (R21, approval.domain.audit)."""
 
 
 class NoticeRow(Base):
@@ -155,24 +158,6 @@ class NoticeRow(Base):
     title: Mapped[str] = mapped_column(String(NAME))
     body: Mapped[str] = mapped_column(Text)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class RefusalRow(Base):
-    """Audit log: an attempt the rules refused — who, what, when, why (R4, R8, R11, R21).
-    A refused Update writes nothing to the Temporal history, so it is kept here."""
-
-    __tablename__ = "refusals"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    case_no: Mapped[str] = mapped_column(String(64), index=True)
-    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    actor_role: Mapped[str] = mapped_column(String(STATE))
-    actor_id: Mapped[str] = mapped_column(String(64))
-    actor_department: Mapped[str | None] = mapped_column(String(CODE), nullable=True)
-    action: Mapped[str] = mapped_column(String(STATE))
-    field: Mapped[str] = mapped_column(String(NAME))
-    reason: Mapped[str] = mapped_column(Text)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class DepartmentMessageRow(Base):

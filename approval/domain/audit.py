@@ -1,0 +1,149 @@
+"""The audit chain (R21): each case's events are linked by keyed hashes, so that any later
+edit, deletion, insertion or reordering in the store is detected.
+
+An event's body is its canonical JSON (sorted keys, no spaces, UTC ISO time); its hash is
+HMAC-SHA256 under the centre's audit key of the previous event's hash and the body. Without
+the key nobody can forge a link, not even a well-formed appended one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+GENESIS = "0" * 64
+"""The previous hash of a case's first event."""
+
+
+def canonical_body(
+    *,
+    case_no: str,
+    seq: int,
+    type_: str,
+    at: datetime,
+    actor_role: str,
+    actor_id: str,
+    actor_department: str | None,
+    payload: Mapping[str, Any],
+) -> str:
+    """The canonical JSON text of one event: the same bytes wherever it is computed."""
+    body = {
+        "case_no": case_no,
+        "seq": seq,
+        "type": type_,
+        "at": at.astimezone(UTC).isoformat(),
+        "actor": {"role": actor_role, "id": actor_id, "department": actor_department},
+        "data": payload,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def chain_hash(key: bytes, prev_hash: str, body: str) -> str:
+    """The link of an event: HMAC-SHA256(key, previous hash + body), hex."""
+    return hmac.new(key, f"{prev_hash}\n{body}".encode(), hashlib.sha256).hexdigest()
+
+
+class AuditRecord(Protocol):
+    """What verification reads of a stored event."""
+
+    case_no: str
+    seq: int
+    type: str
+    occurred_at: datetime
+    actor_role: str
+    actor_id: str
+    actor_department: str | None
+    payload: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+def body_of(record: AuditRecord, seq: int | None = None) -> str:
+    """The canonical body of a stored event, from its columns (at ``seq`` if given)."""
+    return canonical_body(
+        case_no=record.case_no,
+        seq=record.seq if seq is None else seq,
+        type_=record.type,
+        at=record.occurred_at,
+        actor_role=record.actor_role,
+        actor_id=record.actor_id,
+        actor_department=record.actor_department,
+        payload=record.payload,
+    )
+
+
+class Tampering(StrEnum):
+    """What verification found wrong at a place in a chain."""
+
+    EDITED = "edited"  # the event's content no longer matches its hash
+    DELETED = "deleted"  # a sequence number is missing
+    INSERTED = "inserted"  # an event that was never linked into the chain
+    REORDERED = "reordered"  # linked events out of their order
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem in a case's chain."""
+
+    case_no: str
+    seq: int
+    tampering: Tampering
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.case_no} seq {self.seq}: {self.tampering.value} — {self.detail}"
+
+
+def verify_chain(
+    key: bytes, records: Sequence[AuditRecord], last_seq: int | None = None
+) -> list[Finding]:
+    """Check one case's events in stored sequence order; an empty list means intact.
+    ``last_seq``, where known (the read model), also catches deletions at the end."""
+    findings: list[Finding] = []
+    linked = {r.prev_hash for r in records}
+    expected_prev, expected_seq = GENESIS, 1
+    for record in records:
+        finding = _check_one(key, record, expected_prev, expected_seq, linked)
+        if finding:
+            findings.append(Finding(record.case_no, *finding))
+        expected_prev, expected_seq = record.hash, record.seq + 1
+    if records and last_seq is not None and last_seq >= expected_seq:
+        gap = f"seq {expected_seq}–{last_seq} missing at the end"
+        findings.append(Finding(records[0].case_no, expected_seq, Tampering.DELETED, gap))
+    return findings
+
+
+def _verifies_at(key: bytes, record: AuditRecord, seq: int) -> bool:
+    return chain_hash(key, record.prev_hash, body_of(record, seq)) == record.hash
+
+
+def _check_one(
+    key: bytes, record: AuditRecord, expected_prev: str, expected_seq: int, linked: set[str]
+) -> tuple[int, Tampering, str] | None:
+    seq = record.seq
+    if not _verifies_at(key, record, seq):
+        moved_from = next(
+            (s for s in (seq - 1, seq + 1, expected_seq) if s > 0 and _verifies_at(key, record, s)),
+            None,
+        )
+        if moved_from is not None:
+            return (
+                seq,
+                Tampering.REORDERED,
+                f"the event written as seq {moved_from} is stored as seq {seq}",
+            )
+        if record.hash in linked:
+            return seq, Tampering.EDITED, "content does not match its hash"
+        return seq, Tampering.INSERTED, "not linked into the chain and not signed with the key"
+    if seq > expected_seq:
+        gap = f"seq {expected_seq}" + (f"–{seq - 1}" if seq - 1 > expected_seq else "")
+        return expected_seq, Tampering.DELETED, f"{gap} missing before seq {seq}"
+    if record.prev_hash != expected_prev:
+        return seq, Tampering.REORDERED, "does not follow the event stored before it"
+    return None
