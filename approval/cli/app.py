@@ -375,6 +375,20 @@ def catalogue(as_json: JsonOpt = False) -> None:
         render.console.print(f"  {matter.code}  {matter.name}  [{depts}]")
 
 
+def run_typer(typer_app: typer.Typer) -> None:
+    """Run a command-line app and leave without interpreter finalisation: the Temporal
+    client's native threads may still be running, and finalising under them can abort the
+    process after the work is done."""
+    try:
+        typer_app()
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main() -> None:
     """Entry point of starter.py."""
     from approval.cli import devstack, simulate  # registers the `up` and `simulate` commands
@@ -382,13 +396,4 @@ def main() -> None:
     configure_logging(json=get_settings().log_json, level=logging.WARNING)
     devstack.register(app)
     simulate.register(app)
-    try:
-        app()
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
-    # Leave without interpreter finalisation: the Temporal client's native threads may still be
-    # running, and finalising under them can abort the process after the work is done.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    run_typer(app)

@@ -106,6 +106,8 @@ class Case:
             now,
             clerk,
             matter_code=matter.code,
+            catalogue_version=catalogue_version,
+            periods=_periods_of(matter),
             materials=sorted(state.materials),
             missing=case.missing_materials(),
         )
@@ -664,6 +666,20 @@ class Case:
         )
         self._record("NoticeIssued", now, ENGINE, notice=notice.model_dump(mode="json"))
         return notice
+
+
+def _periods_of(matter: Matter) -> dict[str, Any]:
+    """The periods a case runs under, as received: so that its record can be checked alone."""
+    return {
+        "notice_wd": matter.notice_period_wd,
+        "supplement_days": matter.supplement_period_days,
+        "committed_wd": matter.committed_period_wd,
+        "statutory_wd": matter.statutory_period_wd,
+        "extension_wd": matter.extension_wd,
+        "delivery_wd": matter.delivery_period_wd,
+        "silent_consent": matter.silent_consent,
+        "reviews": {r.department: r.period_wd for r in matter.reviews},
+    }
 
 
 def _require_role(cmd: Command, *roles: Role) -> None:

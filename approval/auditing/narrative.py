@@ -1,0 +1,9 @@
+"""Auditor commands (to be filled in)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the auditor's app."""
