@@ -6,9 +6,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
 from approval.contracts import RecordRequest
-from approval.domain.documents import render_notice
-from approval.domain.notices import Notice
-from approval.store.repository import record_case
+from approval.store.recording import record_step
 
 
 class StoreActivities:
@@ -22,18 +20,5 @@ class StoreActivities:
     def record_case_events(self, request: RecordRequest) -> None:
         """Write the step's events and the documents of its notices, and refresh the read
         model, in one transaction. A retry after a crash writes nothing twice."""
-        documents = [
-            render_notice(Notice.model_validate(event.data["notice"]), request.centre)
-            for event in request.events
-            if event.type == "NoticeIssued"
-        ]
         with self._sessions.begin() as session:
-            record_case(
-                session,
-                key=self._audit_key,
-                case_no=request.case_no,
-                events=request.events,
-                status=request.status,
-                last_seq=request.last_seq,
-                documents=documents,
-            )
+            record_step(session, self._audit_key, request)

@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 GENESIS = "0" * 64
 """The previous hash of a case's first event."""
+ANY_PREVIOUS = ""
+"""Verification's placeholder after a reported event: any link is accepted there."""
 
 
 def canonical_body(
@@ -106,13 +108,16 @@ def verify_chain(
     """Check one case's events in stored sequence order; an empty list means intact.
     ``last_seq``, where known (the read model), also catches deletions at the end."""
     findings: list[Finding] = []
-    linked = {r.prev_hash for r in records}
+    linked = {r.prev_hash for r in records} - {GENESIS}
     expected_prev, expected_seq = GENESIS, 1
     for record in records:
         finding = _check_one(key, record, expected_prev, expected_seq, linked)
         if finding:
             findings.append(Finding(record.case_no, *finding))
-        expected_prev, expected_seq = record.hash, record.seq + 1
+        # a row after a reported one is not blamed for the broken link that report explains
+        follows_finding = finding is not None
+        expected_prev = record.hash if not follows_finding else ANY_PREVIOUS
+        expected_seq = record.seq + 1
     if records and last_seq is not None and last_seq >= expected_seq:
         gap = f"seq {expected_seq}–{last_seq} missing at the end"
         findings.append(Finding(records[0].case_no, expected_seq, Tampering.DELETED, gap))
@@ -144,6 +149,6 @@ def _check_one(
     if seq > expected_seq:
         gap = f"seq {expected_seq}" + (f"–{seq - 1}" if seq - 1 > expected_seq else "")
         return expected_seq, Tampering.DELETED, f"{gap} missing before seq {seq}"
-    if record.prev_hash != expected_prev:
+    if expected_prev not in (record.prev_hash, ANY_PREVIOUS):
         return seq, Tampering.REORDERED, "does not follow the event stored before it"
     return None
