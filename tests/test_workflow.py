@@ -27,7 +27,6 @@ from approval.domain.models import (
     Deliver,
     Extend,
     IssueNotice,
-    NoticeItem,
     Outcome,
     Role,
     Supplement,
@@ -38,7 +37,7 @@ from approval.domain.status import CaseStatus
 from approval.service import CaseService, RefusedError, UnknownCaseError
 from approval.store.repository import department_messages_of, events_of, notices_of
 from approval.store.schema import CaseEventRow
-from tests.domain_fixtures import approve, material, reviewer
+from tests.domain_fixtures import approve, item, material, request, reviewer
 from workflows.case_workflow import CaseWorkflow
 
 CLERK = Actor(role=Role.CLERK, id="clerk-7")
@@ -194,17 +193,8 @@ async def test_R11_R12_consolidated_notice_stops_every_clock_until_the_supplemen
     20 days of supplementing run no clock (nobody is deemed); after the supplement the askers'
     tasks resume with the working days they had left and get the supplement forwarded."""
     case_no = await accepted(engine, catalogue)
-    items = (NoticeItem(code="SJFA", reason="总平面图比例不符"),)
     for department in ("ZRZY", "RFB"):
-        await engine.act(
-            case_no,
-            Decide(
-                actor=reviewer(department),
-                department=department,
-                outcome=Outcome.REQUEST_SUPPLEMENT,
-                items=items,
-            ),
-        )
+        await engine.act(case_no, request(department, item("SJFA", "总平面图比例不符")))
     await engine.act(case_no, approve("ZJJ"))
     status = await engine.act(case_no, approve("CGJ"))
     assert status.stage is Stage.AWAITING_SUPPLEMENT and status.open_notice_items == ["SJFA"]
@@ -225,31 +215,13 @@ async def test_R11_new_item_after_the_consolidated_notice_is_refused(
     """R11, R4: after the consolidated notice a department may re-ask only for its items; a
     new item is refused and the case is unchanged."""
     case_no = await accepted(engine, catalogue)
-    items = (NoticeItem(code="SJFA", reason="比例不符"),)
-    await engine.act(
-        case_no,
-        Decide(
-            actor=reviewer("ZRZY"),
-            department="ZRZY",
-            outcome=Outcome.REQUEST_SUPPLEMENT,
-            items=items,
-        ),
-    )
+    await engine.act(case_no, request("ZRZY", item("SJFA", "比例不符")))
     for department in ("ZJJ", "RFB", "CGJ"):
         await engine.act(case_no, approve(department))
     await engine.act(case_no, Supplement(actor=CLERK, materials=(material("SJFA"),)))
     before = await engine.status(case_no)
-    new = (NoticeItem(code="RFSJ", reason="新要求"),)
     with pytest.raises(RefusedError, match=r"items: .*new after the consolidated notice"):
-        await engine.act(
-            case_no,
-            Decide(
-                actor=reviewer("ZRZY"),
-                department="ZRZY",
-                outcome=Outcome.REQUEST_SUPPLEMENT,
-                items=new,
-            ),
-        )
+        await engine.act(case_no, request("ZRZY", item("RFSJ", "新要求")))
     after = await engine.status(case_no)
     assert after.tasks == before.tasks and after.stage == before.stage
 
@@ -436,16 +408,7 @@ async def test_recorded_history_replays_deterministically(
     against the workflow code with the same decisions (time only from workflow.now(), calendar
     and catalogue from the input)."""
     case_no = await accepted(engine, catalogue)
-    items = (NoticeItem(code="SJFA", reason="比例不符"),)
-    await engine.act(
-        case_no,
-        Decide(
-            actor=reviewer("ZRZY"),
-            department="ZRZY",
-            outcome=Outcome.REQUEST_SUPPLEMENT,
-            items=items,
-        ),
-    )
+    await engine.act(case_no, request("ZRZY", item("SJFA", "比例不符")))
     await engine.act(case_no, approve("ZJJ"))
     await time_skipping_env.sleep(timedelta(days=10))
     await engine.act(case_no, Supplement(actor=CLERK, materials=(material("SJFA"),)))
