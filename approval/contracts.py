@@ -50,6 +50,7 @@ class DepartmentMessageKind(StrEnum):
     TASK = "task"  # a new review task with the materials (R7)
     SUPPLEMENT = "supplement"  # the applicant's supplement, forwarded (R11)
     CANCEL = "cancel"  # the task is cancelled: withdrawal or decision (R18)
+    DECISION = "decision"  # the case's decision, told to every department that reviewed it
 
 
 class DepartmentMessage(Frozen):

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from approval.contracts import DepartmentMessage, DepartmentMessageKind
 from approval.domain.models import CaseEvent
-from approval.domain.state import CaseState
+from approval.domain.state import CaseState, Decision
 
 EVENT_MESSAGES = {
     "ReviewTaskDispatched": DepartmentMessageKind.TASK,
@@ -15,6 +15,13 @@ EVENT_MESSAGES = {
     "ReviewTaskCancelled": DepartmentMessageKind.CANCEL,
     "WithdrawalNotified": DepartmentMessageKind.CANCEL,
 }
+DECISION_EVENTS = frozenset({"CaseApproved", "CaseRejected"})
+"""The events that decide a case (R14)."""
+
+
+def decides(events: Sequence[CaseEvent]) -> bool:
+    """True when the step decided the case."""
+    return any(event.type in DECISION_EVENTS for event in events)
 
 
 def department_messages(state: CaseState, events: Sequence[CaseEvent]) -> list[DepartmentMessage]:
@@ -43,3 +50,35 @@ def department_messages(state: CaseState, events: Sequence[CaseEvent]) -> list[D
             )
         )
     return messages
+
+
+def decision_messages(state: CaseState, events: Sequence[CaseEvent]) -> list[DepartmentMessage]:
+    """When the step decided the case: one message to every department that had a task on it
+    (dispatched at least once), with the decision and, on a rejection, every department's
+    reasons. Nothing otherwise."""
+    decision = state.decision
+    if decision is None or not decides(events):
+        return []
+    reason = _decision_text(decision, {t.department: t.name for t in state.tasks.values()})
+    return [
+        DepartmentMessage(
+            case_no=state.case_no,
+            department=task.department,
+            kind=DepartmentMessageKind.DECISION,
+            round=task.round,
+            matter_code=state.matter.code,
+            matter_name=state.matter.name,
+            reason=reason,
+        )
+        for task in state.tasks.values()
+        if task.round >= 1
+    ]
+
+
+def _decision_text(decision: Decision, names: dict[str, str]) -> str:
+    """The decision in one line, as the departments read it."""
+    if not decision.approved:
+        reasons = "；".join(f"{names.get(d, d)}：{r}" for d, r in decision.rejections.items())
+        return f"不予许可 rejected — {reasons}"
+    deemed = "、".join(names.get(d, d) for d in decision.deemed_departments)
+    return "准予许可 approved" + (f"（{deemed} 超时默认同意）" if deemed else "")

@@ -1,14 +1,18 @@
-"""Shared fixtures: a real Temporal server (time-skipping, or the dev server), a real SQLite
-store per test, and a worker serving the cases on a task queue of the test's own."""
+"""Shared fixtures: a real Temporal server (time-skipping, or the dev server), a real store per
+test (SQLite, and PostgreSQL when APPROVAL_TEST_POSTGRES_URL names a server), and a worker
+serving the cases on a task queue of the test's own."""
 
 from __future__ import annotations
 
+import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
@@ -40,10 +44,63 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
 
 
+POSTGRES_URL_VARIABLE = "APPROVAL_TEST_POSTGRES_URL"
+STORE_BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[Engine]:
+    """An engine on the tests' PostgreSQL database (APPROVAL_TEST_POSTGRES_URL, e.g.
+    ``postgresql+psycopg://user:password@127.0.0.1:5432/db``), to make and drop the schemas of
+    the tests. Without the variable the PostgreSQL variants are skipped, except in CI
+    (CI=true), where they fail: CI never skips them silently."""
+    url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not url:
+        reason = f"{POSTGRES_URL_VARIABLE} is not set: no PostgreSQL server to test the store on"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true: .ci/run starts one and sets it)", pytrace=False)
+        pytest.skip(f"{reason} (.ci/run starts one and sets it)")
+    engine = create_engine(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """The database the test's store runs on: every store test runs on each. A test limited
+    to one backend parametrises ``store_backend`` itself."""
+    backend: str = request.param
+    return backend
+
+
 @pytest.fixture
-def sessions(tmp_path: Path) -> sessionmaker[Session]:
-    """A fresh SQLite store for the test."""
-    return open_store(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+def store_url(store_backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The URL of an empty database of the test's own: a SQLite file in a directory that
+    does not exist yet, or a new PostgreSQL schema (the connections' search_path), dropped
+    with everything in it after the test."""
+    if store_backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store' / 'store.sqlite3'}"
+        return
+    admin: Engine = request.getfixturevalue("postgres_admin")
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(admin.url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text("SET LOCAL lock_timeout = '10s'"))
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture
+def sessions(store_url: str) -> Iterator[sessionmaker[Session]]:
+    """A fresh store for the test, migrated to the newest schema, on SQLite and on
+    PostgreSQL; its connections are closed afterwards."""
+    factory = open_store(store_url)
+    yield factory
+    factory.kw["bind"].dispose()
 
 
 @pytest.fixture

@@ -134,13 +134,15 @@ async def test_R21_rebuild_from_histories_equals_the_live_store_and_logs_agree(
     catalogue: Catalogue,
     time_skipping_env: WorkflowEnvironment,
     sessions: sessionmaker[Session],
+    store_backend: str,
 ) -> None:
     """R21: for 200 cases of mixed paths (approved, rejected, deemed, supplements, escalated,
-    withdrawn, deemed acceptance) the read model rebuilt from the Temporal histories alone
-    equals the live store, and each case's audit log agrees with its history."""
-    case_nos = await run_mixed_cases(engine, catalogue, time_skipping_env, 200)
+    withdrawn, deemed acceptance; 40 on PostgreSQL) the read model rebuilt from the Temporal
+    histories alone equals the live store, and each case's audit log agrees with its history."""
+    count = 200 if store_backend == "sqlite" else 40  # the same code path; CI time on the second
+    case_nos = await run_mixed_cases(engine, catalogue, time_skipping_env, count)
     histories = await case_histories(time_skipping_env.client, case_nos)
-    assert len(histories) == 200
+    assert len(histories) == count
     assert differences(sessions, rebuild(histories, b"development-only-audit-key")) == []
     with sessions() as session:
         for history in histories[:16]:

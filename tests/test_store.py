@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,9 +43,10 @@ CASE_EVENTS = Base.metadata.tables["case_events"]
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    """A fresh SQLite file, in a directory the engine has to create, with the schema."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'nested' / 'store.db'}")
+def engine(store_url: str) -> Iterator[Engine]:
+    """A fresh store with the schema, on each backend (conftest's ``store_url``): a SQLite
+    file in a directory the engine has to create, or a PostgreSQL schema of the test's own."""
+    engine = make_engine(store_url)
     create_schema(engine)
     yield engine
     engine.dispose()
@@ -386,6 +386,9 @@ def test_an_unknown_message_kind_is_refused(factory: sessionmaker[Session]) -> N
         )
 
 
+# SQLite only for now: PostgreSQL's driver hands a json column back parsed, so the raw check
+# below would need `SELECT CAST(payload AS TEXT)` to run there.
+@pytest.mark.parametrize("store_backend", ["sqlite"])
 def test_json_payloads_with_chinese_text_round_trip(
     engine: Engine, factory: sessionmaker[Session]
 ) -> None:
@@ -482,6 +485,7 @@ def test_insert_ignoring_duplicates_counts_the_new_rows(factory: sessionmaker[Se
     assert (first, second, none) == (2, 1, 0)
 
 
+@pytest.mark.parametrize("store_backend", ["sqlite"])
 def test_sqlite_connections_use_wal_and_foreign_keys(engine: Engine) -> None:
     """Every SQLite connection runs in WAL mode with foreign keys and a busy timeout."""
     with engine.connect() as conn:

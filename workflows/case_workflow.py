@@ -21,10 +21,12 @@ with workflow.unsafe.imports_passed_through():
     from approval.domain.errors import DomainError
     from approval.domain.models import Application, CaseCommand, CaseEvent, RefusedAttempt
     from approval.domain.status import CaseStatus, case_status
-    from approval.routing import department_messages
+    from approval.routing import decides, decision_messages, department_messages
 
 STORE_TIMEOUT = timedelta(seconds=30)
 DEPARTMENT_TIMEOUT = timedelta(seconds=60)
+TELL_DEPARTMENTS_THE_DECISION = "tell-departments-the-decision"
+"""Patch: a decided case tells every department that reviewed it the decision."""
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 
 
@@ -102,8 +104,16 @@ class CaseWorkflow:
             retry_policy=RETRY,
         )
         self._recorded_seq = request.last_seq
+        await asyncio.gather(*(self._send(m) for m in self._messages(events)))
+
+    def _messages(self, events: list[CaseEvent]) -> list[DepartmentMessage]:
+        """What the department systems are sent for a recorded step. Cases decided since
+        TELL_DEPARTMENTS_THE_DECISION also tell every reviewing department the decision;
+        cases that passed their decision before that change replay without it."""
         messages = department_messages(self._case.state, events)
-        await asyncio.gather(*(self._send(m) for m in messages))
+        if decides(events) and workflow.patched(TELL_DEPARTMENTS_THE_DECISION):
+            messages += decision_messages(self._case.state, events)
+        return messages
 
     async def _send(self, message: DepartmentMessage) -> None:
         await workflow.execute_activity_method(

@@ -22,6 +22,10 @@ Answer = Callable[[str, Decide, str], Awaitable[None]]
 """Sends a department's decision to a case: (case number, decision, idempotent request id)."""
 
 
+ANSWERED_KINDS = (DepartmentMessageKind.TASK, DepartmentMessageKind.SUPPLEMENT)
+"""Messages a department answers with a decision; cancellations and decisions are only noted."""
+
+
 class Behaviour(StrEnum):
     """How a stub department answers its tasks."""
 
@@ -80,7 +84,7 @@ class StubDepartmentSystem:
 
 def answer_for(behaviour: Behaviour, message: DepartmentMessage) -> Decide | None:
     """The decision a stub department with ``behaviour`` gives to ``message``, if any."""
-    if message.kind is DepartmentMessageKind.CANCEL or behaviour in (
+    if message.kind not in ANSWERED_KINDS or behaviour in (
         Behaviour.SILENT,
         Behaviour.FLAKY,
     ):

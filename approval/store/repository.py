@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -22,12 +23,14 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Engine, Table, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from approval.domain.audit import GENESIS, canonical_body, chain_hash
 from approval.domain.documents import Document
 from approval.domain.models import CaseEvent
 from approval.domain.status import CaseStatus, TaskStatus
+from approval.store.migrations import migrate
 from approval.store.schema import (
     Base,
     CaseEventRow,
@@ -40,6 +43,8 @@ from approval.store.schema import (
 )
 
 SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON")
+SQLITE_OPEN_ATTEMPTS = 100
+"""Tries (50 ms apart) to open a new SQLite file while another process switches it to WAL."""
 ROWS_PER_STATEMENT = 500
 """Rows per multi-row INSERT: well under the bound-parameter limits of SQLite and PostgreSQL."""
 NUMBERING_ATTEMPTS = 3
@@ -54,22 +59,40 @@ DialectInsert = sqlite.Insert | postgresql.Insert
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``. For SQLite: the file's directory is created, and every connection
-    runs in WAL mode with a 5 s busy timeout and foreign keys on, usable from any thread."""
+    """An engine for ``url`` (SQLite or PostgreSQL). Every statement's row count is kept, so
+    that an INSERT reports how many rows it added on every driver (psycopg's is gone once the
+    cursor closes). For SQLite: the file's directory is created, and every connection runs in
+    WAL mode with a 5 s busy timeout and foreign keys on, usable from any thread."""
     parsed = make_url(url)
+    options: dict[str, Any] = {
+        "json_serializer": _json_dumps,
+        "execution_options": {"preserve_rowcount": True},
+    }
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, json_serializer=_json_dumps)
+        return create_engine(parsed, **options)
     _create_parent_dir(parsed.database)
-    engine = create_engine(
-        parsed, json_serializer=_json_dumps, connect_args={"check_same_thread": False}
-    )
+    engine = create_engine(parsed, connect_args={"check_same_thread": False}, **options)
     event.listen(engine, "connect", _set_sqlite_pragmas)
+    if parsed.database and parsed.database != ":memory:":
+        # Processes opening a new file at once race to switch it to WAL, and SQLite answers the
+        # loser "database is locked" without waiting: connect once now, retrying, so that the
+        # file is in WAL mode (which stays) before anything else runs on it.
+        for attempt in range(1, SQLITE_OPEN_ATTEMPTS + 1):
+            try:
+                engine.connect().close()
+                break
+            except OperationalError as error:
+                if "locked" not in str(error) or attempt == SQLITE_OPEN_ATTEMPTS:
+                    raise
+                time.sleep(0.05)
     return engine
 
 
 def create_schema(engine: Engine) -> None:
-    """Create every table that does not exist yet (migrations come later, with Alembic)."""
-    Base.metadata.create_all(engine)
+    """Bring the store's schema to the newest migration (approval.store.migrations): a new
+    database gets every table, an older one its missing revisions, and one made before
+    migrations existed is stamped at the baseline and upgraded."""
+    migrate(engine)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

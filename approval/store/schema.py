@@ -64,6 +64,7 @@ class MessageKind(StrEnum):
     TASK = "task"
     SUPPLEMENT = "supplement"
     CANCEL = "cancel"
+    DECISION = "decision"
 
 
 class Base(DeclarativeBase):

@@ -1,0 +1,72 @@
+"""Chinese labels for the auditor's timeline: event types, actor roles and notice kinds."""
+
+from __future__ import annotations
+
+from approval.domain.models import Role
+from approval.domain.notices import NoticeKind
+
+EVENT_LABELS: dict[str, str] = {
+    "ApplicationReceived": "收件",
+    "OneTimeNoticeIssued": "一次性告知",
+    "SupplementReceived": "收到补正材料",
+    "ApplicationAccepted": "受理",
+    "ApplicationDeemedAccepted": "视为受理",
+    "ApplicationNotAccepted": "不予受理",
+    "ReviewTaskDispatched": "分发审查任务",
+    "ReviewApproved": "部门同意",
+    "ReviewRejected": "部门不同意",
+    "ReviewSupplementRequested": "部门要求补正",
+    "ReviewDeemedApproved": "超时默认同意",
+    "ReviewEscalated": "超期上报督办",
+    "ConsolidatedNoticeIssued": "合并一次性告知",
+    "ClocksStopped": "计时暂停",
+    "ClocksResumed": "计时恢复",
+    "SupplementForwarded": "转送补正材料",
+    "CaseExtended": "延长审批期限",
+    "CasePeriodExpired": "办件超期",
+    "CaseApproved": "准予许可",
+    "CaseRejected": "不予许可",
+    "FeeCollected": "窗口收费",
+    "CertificateIssued": "核发证照",
+    "DeliveryOverdue": "送达超期",
+    "ResultDelivered": "送达",
+    "CaseWithdrawn": "撤回申请",
+    "WithdrawalNotified": "告知部门撤回",
+    "ReviewTaskCancelled": "取消审查任务",
+    "CaseLapsed": "逾期未补正",
+    "CaseClosed": "结案",
+    "NoticeIssued": "发出书面通知",
+    "ActionRefused": "拒绝操作",
+}
+"""Every event type of a case (approval.domain.case), in Chinese."""
+
+ROLE_LABELS: dict[str, str] = {
+    Role.CLERK.value: "窗口工作人员",
+    Role.REVIEWER.value: "部门审批人员",
+    Role.SUPERVISOR.value: "效能监察人员",
+    Role.AUDITOR.value: "审计人员",
+    Role.APPLICANT.value: "申请人",
+    Role.SYSTEM.value: "系统",
+}
+"""Who acted, by role."""
+
+NOTICE_LABELS: dict[str, str] = {
+    NoticeKind.ACCEPTANCE_VOUCHER.value: "受理通知书",
+    NoticeKind.NON_ACCEPTANCE_VOUCHER.value: "不予受理通知书",
+    NoticeKind.ONE_TIME_NOTICE.value: "一次性告知书",
+    NoticeKind.CONSOLIDATED_NOTICE.value: "补正材料一次性告知书",
+    NoticeKind.EXTENSION_NOTICE.value: "延长审批期限告知书",
+    NoticeKind.APPROVAL_DECISION.value: "准予行政许可决定书",
+    NoticeKind.REJECTION_DECISION.value: "不予行政许可决定书",
+    NoticeKind.CERTIFICATE.value: "证照",
+    NoticeKind.WITHDRAWAL_NOTICE.value: "撤回申请确认书",
+    NoticeKind.LAPSE_NOTICE.value: "逾期未补正视为撤回通知书",
+}
+"""The written notices to the applicant, by kind."""
+
+VERDICT_LABELS: dict[str, str] = {
+    "pass": "PASS 符合",
+    "fail": "FAIL 不符合",
+    "not_applicable": "N/A  不适用",
+}
+"""A rule's verdict as the compliance check prints it."""

@@ -1,0 +1,661 @@
+"""The compliance check (approval.domain.compliance) on records made by the pure domain.
+
+Each realistic path is driven through ``Case`` and its whole record checked: every rule that
+applies passes. Then the record is tampered with the way a careless or dishonest edit would
+(an event removed, added, moved or emptied) and the specific rule fails, citing the seq of the
+event at fault. Dates are 2026 in Asia/Shanghai (see tests/domain_fixtures.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from approval.domain.case import Case
+from approval.domain.compliance import (
+    RULE_TITLES,
+    RecordedEvent,
+    RuleResult,
+    Verdict,
+    as_recorded,
+    check_case,
+)
+from approval.domain.models import (
+    Accept,
+    CaseEvent,
+    Deliver,
+    Extend,
+    IssueNotice,
+    Supplement,
+)
+from tests.domain_fixtures import (
+    CALENDAR,
+    GHXK,
+    MONDAY,
+    SPJY,
+    WHPJY,
+    accepted_case,
+    approve,
+    at,
+    clerk,
+    item,
+    material,
+    midnight,
+    received_case,
+    reject,
+    request,
+    supervisor,
+)
+
+PASS, FAIL, NA = Verdict.PASS, Verdict.FAIL, Verdict.NOT_APPLICABLE
+WEDNESDAY = at(date(2026, 3, 4), 10)
+
+
+# ---- paths through the domain ----------------------------------------------------------------
+
+
+def record_of(case: Case) -> list[RecordedEvent]:
+    """Every event the case recorded so far (its outbox from seq 1), as the store keeps them."""
+    return as_recorded(case.drain())
+
+
+def supplement(*codes: str) -> Supplement:
+    """The applicant's supplement of ``codes``, recorded at the window."""
+    return Supplement(actor=clerk(), materials=tuple(material(c) for c in codes))
+
+
+def approved_path() -> list[RecordedEvent]:
+    """JS-GHXK-001 accepted at receipt on Monday 2026-03-02, all four departments approve on
+    Wednesday, the certificate is delivered on Thursday."""
+    case = accepted_case(GHXK)
+    for department in ("ZRZY", "ZJJ", "RFB", "CGJ"):
+        case.handle(approve(department), WEDNESDAY)
+    case.handle(Deliver(actor=clerk()), at(date(2026, 3, 5)))
+    return record_of(case)
+
+
+def deemed_path() -> list[RecordedEvent]:
+    """SC-SPJY-001: SCJG approves on Monday, CGJ (3 WD) stays silent and is deemed approved when
+    its period ends (2026-03-06 00:00); delivered on 2026-03-09."""
+    case = accepted_case(SPJY)
+    case.handle(approve("SCJG"), MONDAY)
+    case.advance_time(midnight(date(2026, 3, 6)))
+    case.handle(Deliver(actor=clerk()), at(date(2026, 3, 9)))
+    return record_of(case)
+
+
+def consolidated_path() -> list[RecordedEvent]:
+    """JS-GHXK-001: on Wednesday ZJJ asks for SJFA, RFB for SJFA and RFSJ, ZRZY and CGJ approve:
+    one consolidated notice, every clock stops; the supplement comes on 2026-03-23 and the clocks
+    resume (ZJJ and RFB with 3 WD left → last day 2026-03-26); ZJJ approves, RFB stays silent and
+    is deemed approved at 2026-03-27 00:00; delivered on 2026-04-10."""
+    case = accepted_case(GHXK)
+    case.handle(request("ZJJ", item("SJFA", "总平面图比例不符")), WEDNESDAY)
+    case.handle(
+        request("RFB", item("SJFA", "缺人防区域标注"), item("RFSJ", "防护等级未注明")), WEDNESDAY
+    )
+    case.handle(approve("ZRZY"), WEDNESDAY)
+    case.handle(approve("CGJ"), WEDNESDAY)
+    case.handle(supplement("SJFA", "RFSJ"), at(date(2026, 3, 23)))
+    case.handle(approve("ZJJ"), at(date(2026, 3, 24)))
+    case.advance_time(midnight(date(2026, 3, 27)))
+    case.handle(Deliver(actor=clerk()), at(date(2026, 4, 10)))
+    return record_of(case)
+
+
+def extension_path() -> list[RecordedEvent]:
+    """JS-GHXK-001 extended once on Thursday 2026-03-05 by 15 WD (last day 2026-03-16 → 04-07);
+    every department approves on 2026-03-20, after the original last day."""
+    case = accepted_case(GHXK)
+    case.handle(Extend(actor=supervisor(), reason="需现场踏勘"), at(date(2026, 3, 5)))
+    for department in ("ZRZY", "ZJJ", "RFB", "CGJ"):
+        case.handle(approve(department), at(date(2026, 3, 20)))
+    case.handle(Deliver(actor=clerk()), at(date(2026, 3, 23)))
+    return record_of(case)
+
+
+def rejection_path() -> list[RecordedEvent]:
+    """JS-GHXK-001: ZJJ and RFB reject with reasons, ZRZY and CGJ approve: the case is rejected
+    and the written decision is delivered."""
+    case = accepted_case(GHXK)
+    case.handle(reject("ZJJ", "不符合建筑间距要求"), MONDAY)
+    case.handle(reject("RFB", "未按规定配建人防工程"), MONDAY)
+    case.handle(approve("ZRZY"), MONDAY)
+    case.handle(approve("CGJ"), at(date(2026, 3, 3)))
+    case.handle(Deliver(actor=clerk()), at(date(2026, 3, 4)))
+    return record_of(case)
+
+
+def delivery_overdue_path() -> list[RecordedEvent]:
+    """SC-SPJY-001 approved on Monday 2026-03-02; the delivery period (10 WD, last day 03-16)
+    passes and is recorded overdue; the certificate is delivered on 2026-03-20."""
+    case = accepted_case(SPJY)
+    case.handle(approve("SCJG"), MONDAY)
+    case.handle(approve("CGJ"), MONDAY)
+    case.advance_time(midnight(date(2026, 3, 17)))
+    case.handle(Deliver(actor=clerk()), at(date(2026, 3, 20)))
+    return record_of(case)
+
+
+def escalated_path(decided: datetime) -> list[RecordedEvent]:
+    """AJ-WHPJY-001 (silent consent excluded): ZRZY, XF and GA approve on Monday; YJJ (15 WD)
+    is escalated at 2026-03-24 00:00 and approves at ``decided``."""
+    case = accepted_case(WHPJY)
+    for department in ("ZRZY", "XF", "GA"):
+        case.handle(approve(department), MONDAY)
+    case.advance_time(midnight(date(2026, 3, 24)))
+    case.advance_time(decided)
+    case.handle(approve("YJJ"), decided)
+    return record_of(case)
+
+
+def intake_notice_path() -> list[RecordedEvent]:
+    """JS-GHXK-001 received without RFSJ; the one-time notice names it on Tuesday, the applicant
+    supplements on Wednesday and the clerk accepts on Thursday."""
+    case = received_case(GHXK, materials=["SQB", "XMPZ", "SJFA"])
+    case.handle(IssueNotice(actor=clerk()), at(date(2026, 3, 3)))
+    case.handle(supplement("RFSJ"), at(date(2026, 3, 4)))
+    case.handle(Accept(actor=clerk()), at(date(2026, 3, 5)))
+    return record_of(case)
+
+
+def deemed_acceptance_path() -> list[RecordedEvent]:
+    """JS-GHXK-001 received complete; the window stays silent for 5 WD and the case is deemed
+    accepted at 2026-03-10 00:00 as of the receipt."""
+    case = received_case(GHXK)
+    case.advance_time(midnight(date(2026, 3, 10)))
+    return record_of(case)
+
+
+# ---- reading results and tampering ----------------------------------------------------------
+
+
+def check(events: list[RecordedEvent]) -> dict[str, RuleResult]:
+    """The results of the check by rule id."""
+    return {r.rule: r for r in check_case(events, CALENDAR)}
+
+
+def verdicts(events: list[RecordedEvent]) -> dict[str, Verdict]:
+    """The verdict of every rule."""
+    return {rule: r.verdict for rule, r in check(events).items()}
+
+
+def violations(events: list[RecordedEvent], rule: str) -> list[str]:
+    """The evidence lines of ``rule`` that report a violation."""
+    return [line for line in check(events)[rule].evidence if line.startswith("✗")]
+
+
+def first(events: list[RecordedEvent], type_: str, **payload: Any) -> RecordedEvent:
+    """The first event of ``type_`` whose payload has the given values."""
+    return next(
+        e
+        for e in events
+        if e.type == type_ and all(e.payload.get(k) == v for k, v in payload.items())
+    )
+
+
+def renumber(events: list[RecordedEvent]) -> list[RecordedEvent]:
+    """The events numbered 1..n in list order, as if the record had been written so."""
+    return [e.model_copy(update={"seq": n}) for n, e in enumerate(events, start=1)]
+
+
+def without(events: list[RecordedEvent], drop: RecordedEvent) -> list[RecordedEvent]:
+    """The record with one event removed (the others keep their seq)."""
+    return [e for e in events if e.seq != drop.seq]
+
+
+def edited(
+    events: list[RecordedEvent], target: RecordedEvent, change: Callable[[dict[str, Any]], None]
+) -> list[RecordedEvent]:
+    """The record with ``target``'s payload changed in place by ``change``."""
+    payload = dict(target.payload)
+    change(payload)
+    return [e.model_copy(update={"payload": payload}) if e.seq == target.seq else e for e in events]
+
+
+def cites(lines: list[str], event: RecordedEvent) -> bool:
+    """Whether some evidence line cites ``event`` by its seq."""
+    return any(f"seq {event.seq} " in line for line in lines)
+
+
+# ---- every path passes ---------------------------------------------------------------------
+
+
+def test_R3_R9_R13_R14_R16_an_approved_case_passes_every_rule_that_applies() -> None:
+    """R3, R9, R13, R14, R16: a case accepted at once, approved by every department and delivered
+    passes; R11 and R12 do not apply (no supplement was asked for)."""
+    results = check(approved_path())
+
+    assert {rule: r.verdict for rule, r in results.items()} == {
+        "R3": PASS,
+        "R9": PASS,
+        "R11": NA,
+        "R12": NA,
+        "R13": PASS,
+        "R14": PASS,
+        "R16": PASS,
+    }
+    assert list(results) == list(RULE_TITLES)
+    assert all(r.title_zh and r.title_en for r in results.values())
+    assert any(
+        "seq 2 ApplicationAccepted 2026-03-02 09:00" in line for line in results["R3"].evidence
+    )
+
+
+def test_R9_R14_a_deemed_approval_passes() -> None:
+    """R9, R14: CGJ's silence ends in a deemed approval recorded overdue by the engine at the end
+    of its period; the decision lists CGJ as deemed."""
+    events = deemed_path()
+    results = check(events)
+    deemed = first(events, "ReviewDeemedApproved")
+
+    assert results["R9"].verdict is PASS
+    assert results["R14"].verdict is PASS
+    assert cites(results["R9"].evidence, deemed)
+    assert any("last day 2026-03-05" in line for line in results["R9"].evidence)
+    assert any("['CGJ']" in line for line in results["R14"].evidence)
+
+
+def test_R9_R13_an_escalated_review_passes_R9() -> None:
+    """R9: without silent consent YJJ's unanswered task is escalated (not deemed approved) at the
+    end of its 15 WD; its late answer on 2026-03-25 is within the committed 20 WD (R13)."""
+    events = escalated_path(at(date(2026, 3, 25)))
+
+    assert verdicts(events)["R9"] is PASS
+    assert verdicts(events)["R13"] is PASS
+    assert any("escalated" in line for line in check(events)["R9"].evidence)
+
+
+def test_R11_R12_a_consolidated_supplement_with_a_clock_stop_passes() -> None:
+    """R11, R12: one consolidated notice for ZJJ and RFB; nothing fires during the stop; the case
+    and both tasks resume with the WD they had left (case 8 WD → 2026-04-02, tasks 3 WD →
+    2026-03-26); RFB's deemed approval comes at the end of its resumed period."""
+    events = consolidated_path()
+    results = check(events)
+
+    assert {rule: r.verdict for rule, r in results.items()} == dict.fromkeys(RULE_TITLES, PASS)
+    r12 = results["R12"].evidence
+    assert any("case period: 8 WD left" in line and "2026-04-02" in line for line in r12)
+    assert any(line.startswith("✓ RFB: 3 WD left") and "2026-03-26" in line for line in r12)
+    assert any("6 WD used" in line for line in results["R13"].evidence)
+
+
+def test_R13_an_extension_once_by_extension_wd_passes() -> None:
+    """R13: extended once by 15 WD with a reason sent to the applicant (notice due 2026-04-07);
+    the decision on 2026-03-20 is after the original last day but within the extension."""
+    results = check(extension_path())
+
+    assert results["R13"].verdict is PASS
+    assert any(
+        "extended once by 15 WD → last day 2026-04-07" in line for line in results["R13"].evidence
+    )
+
+
+def test_R14_a_rejection_with_every_reason_and_the_remedies_passes() -> None:
+    """R14: the rejection names ZJJ and RFB with their reasons, in the written decision too, and
+    the decision states the right to 行政复议 and 行政诉讼; R16 does not apply to a rejection."""
+    results = check(rejection_path())
+
+    assert results["R14"].verdict is PASS
+    assert any("行政复议" in line for line in results["R14"].evidence)
+    assert results["R16"].verdict is NA
+
+
+def test_R16_a_late_delivery_recorded_overdue_passes() -> None:
+    """R16: the delivery after the last day 2026-03-16 passes because DeliveryOverdue was
+    recorded when the period ended."""
+    events = delivery_overdue_path()
+    results = check(events)
+
+    assert results["R16"].verdict is PASS
+    assert cites(results["R16"].evidence, first(events, "DeliveryOverdue"))
+
+
+def test_R3_a_notice_supplement_and_acceptance_within_the_windows_pass() -> None:
+    """R3: the notice (Tuesday) lists the missing RFSJ within 5 WD of receipt; the acceptance
+    (Thursday) is within 5 WD of the supplement that reopened the check."""
+    events = intake_notice_path()
+    r3 = check(events)["R3"]
+
+    assert r3.verdict is PASS
+    assert cites(r3.evidence, first(events, "SupplementReceived"))
+    assert any("every missing item ['RFSJ']" in line for line in r3.evidence)
+
+
+def test_R3_a_silent_window_ends_in_a_deemed_acceptance_as_of_receipt() -> None:
+    """R3: the window silent for 5 WD (last day 2026-03-09), the deemed acceptance as of the
+    receipt passes."""
+    events = deemed_acceptance_path()
+    r3 = check(events)["R3"]
+
+    assert r3.verdict is PASS
+    assert any("deemed accepted as of 2026-03-02 09:00" in line for line in r3.evidence)
+
+
+def test_store_rows_adapt_to_recorded_events() -> None:
+    """A store row (attributes seq, type, occurred_at, actor_*, payload) is read as an event."""
+
+    class Row:
+        seq = 1
+        type = "ApplicationReceived"
+        occurred_at = MONDAY
+        actor_role = "clerk"
+        actor_id = "clerk-01"
+        actor_department = None
+        payload: dict[str, Any] = {"matter_code": GHXK}  # noqa: RUF012
+
+    (event,) = as_recorded([Row()])
+
+    assert (event.seq, event.type, event.at, event.actor_id) == (1, Row.type, MONDAY, "clerk-01")
+
+
+# ---- tampering: each rule fails, citing the event -------------------------------------------
+
+
+def test_R3_a_notice_after_the_window_fails() -> None:
+    """R3: the one-time notice moved to 2026-03-10, after the window's last day 2026-03-09,
+    fails and cites the notice."""
+    events = intake_notice_path()
+    notice = first(events, "OneTimeNoticeIssued")
+    late = [
+        e.model_copy(update={"at": at(date(2026, 3, 10))}) if e.seq == notice.seq else e
+        for e in events
+    ]
+
+    lines = violations(late, "R3")
+
+    assert verdicts(late)["R3"] is FAIL
+    assert cites(lines, notice)
+    assert any("last day 2026-03-09" in line for line in lines)
+
+
+def test_R3_a_second_notice_naming_a_new_item_fails() -> None:
+    """R3: a second one-time notice that names SQB, not in the first notice, fails."""
+    events = intake_notice_path()
+    notice = first(events, "OneTimeNoticeIssued")
+    second = notice.model_copy(
+        update={"seq": 99, "payload": {"items": [{"code": "SQB", "reason": "未签章"}]}}
+    )
+
+    lines = violations([*events, second], "R3")
+
+    assert any("seq 99 " in line and "SQB" in line for line in lines)
+
+
+def test_R9_a_removed_deemed_approval_fails() -> None:
+    """R9: without the ReviewDeemedApproved, CGJ's period ended unanswered and the record goes
+    on to the decision: the check cites CGJ's dispatch and fails."""
+    events = deemed_path()
+    tampered = without(events, first(events, "ReviewDeemedApproved"))
+
+    lines = violations(tampered, "R9")
+
+    assert verdicts(tampered)["R9"] is FAIL
+    assert cites(lines, first(events, "ReviewTaskDispatched", department="CGJ"))
+    assert any("ended unanswered" in line for line in lines)
+
+
+def test_R9_a_deemed_approval_shown_as_a_plain_approval_fails() -> None:
+    """R9: the deemed approval rewritten as a ReviewApproved by the engine fails, citing it."""
+    events = deemed_path()
+    deemed = first(events, "ReviewDeemedApproved")
+    plain = [e.model_copy(update={"type": "ReviewApproved"}) if e == deemed else e for e in events]
+
+    lines = violations(plain, "R9")
+
+    assert cites(lines, deemed)
+    assert any("system engine" in line for line in lines)
+
+
+def test_R9_a_deemed_approval_where_silent_consent_is_excluded_fails() -> None:
+    """R9: on a matter that excludes silent consent, an escalation rewritten as a deemed
+    approval fails: it should have been escalated."""
+    events = escalated_path(at(date(2026, 3, 25)))
+    escalation = first(events, "ReviewEscalated")
+    tampered = [
+        e.model_copy(update={"type": "ReviewDeemedApproved"}) if e == escalation else e
+        for e in events
+    ]
+
+    lines = violations(tampered, "R9")
+
+    assert cites(lines, escalation)
+    assert any("should give ReviewEscalated" in line for line in lines)
+
+
+def test_R11_a_new_item_after_the_consolidated_notice_fails() -> None:
+    """R11: a request after the consolidated notice for XMPZ, not in that notice, fails."""
+    events = consolidated_path()
+    approval = first(events, "ReviewApproved", department="ZJJ")
+    new_request = approval.model_copy(
+        update={
+            "type": "ReviewSupplementRequested",
+            "payload": {"department": "ZJJ", "items": [{"code": "XMPZ", "reason": "过期"}]},
+        }
+    )
+    tampered = [new_request if e == approval else e for e in events]
+
+    lines = violations(tampered, "R11")
+
+    assert cites(lines, approval)
+    assert any("XMPZ" in line and "not in the first notice" in line for line in lines)
+
+
+def test_R11_a_second_consolidated_notice_in_the_same_round_fails() -> None:
+    """R11: a second consolidated notice before the supplement (same round) fails."""
+    events = consolidated_path()
+    notice = first(events, "ConsolidatedNoticeIssued")
+    index = events.index(notice)
+    tampered = renumber([*events[: index + 2], notice, *events[index + 2 :]])
+    second = [e for e in tampered if e.type == "ConsolidatedNoticeIssued"][1]
+
+    lines = violations(tampered, "R11")
+
+    assert cites(lines, second)
+    assert any("a second consolidated notice" in line for line in lines)
+
+
+def test_R12_a_deemed_approval_moved_inside_the_clock_stop_fails() -> None:
+    """R12: RFB's deemed approval moved between ClocksStopped and ClocksResumed (dated
+    2026-03-10) fails, citing it."""
+    events = consolidated_path()
+    deemed = first(events, "ReviewDeemedApproved")
+    resumed = first(events, "ClocksResumed")
+    moved = deemed.model_copy(update={"at": midnight(date(2026, 3, 10))})
+    rest = [e for e in events if e != deemed]
+    index = rest.index(resumed)
+    tampered = renumber([*rest[:index], moved, *rest[index:]])
+    moved_seq = next(e for e in tampered if e.type == "ReviewDeemedApproved")
+
+    lines = violations(tampered, "R12")
+
+    assert verdicts(tampered)["R12"] is FAIL
+    assert cites(lines, moved_seq)
+    assert any("while the clocks were stopped" in line for line in lines)
+
+
+def test_R12_a_task_resumed_with_fewer_days_fails() -> None:
+    """R12: RFB had 3 WD left at its request; a deemed approval at 2026-03-26 00:00, one WD
+    early, shows that its period resumed with fewer days: the check fails, citing it."""
+    events = consolidated_path()
+    deemed = first(events, "ReviewDeemedApproved")
+    early = [
+        e.model_copy(update={"at": midnight(date(2026, 3, 26))}) if e == deemed else e
+        for e in events
+    ]
+
+    lines = violations(early, "R12")
+
+    assert cites(lines, deemed)
+    assert any("fewer working days" in line and "2026-03-26" in line for line in lines)
+
+
+def test_R12_a_resumed_due_stated_in_the_record_is_compared() -> None:
+    """R12: where SupplementForwarded states the resumed task's due, it must be the end of the
+    WD the task had left: RFB's 3 WD from 2026-03-23 end at 2026-03-27 00:00, not a day
+    earlier."""
+    events = consolidated_path()
+    forwarded = first(events, "SupplementForwarded", department="RFB")
+    stated = midnight(date(2026, 3, 27)).isoformat()
+    right = edited(events, forwarded, lambda p: p.update(due=stated))
+    wrong = edited(
+        events, forwarded, lambda p: p.update(due=midnight(date(2026, 3, 26)).isoformat())
+    )
+
+    assert verdicts(right)["R12"] is PASS
+    lines = violations(wrong, "R12")
+    assert any(line.startswith("✗ RFB: 3 WD left") and "2026-03-26 00:00" in line for line in lines)
+
+
+def test_R13_a_second_extension_fails() -> None:
+    """R13: a second CaseExtended added to the record fails, citing it."""
+    events = extension_path()
+    extension = first(events, "CaseExtended")
+    index = events.index(extension)
+    again = extension.model_copy(update={"at": extension.at + timedelta(days=1)})
+    tampered = renumber([*events[: index + 2], again, *events[index + 2 :]])
+    second = [e for e in tampered if e.type == "CaseExtended"][1]
+
+    lines = violations(tampered, "R13")
+
+    assert verdicts(tampered)["R13"] is FAIL
+    assert cites(lines, second)
+    assert any("a second extension" in line for line in lines)
+
+
+def test_R13_an_extension_by_the_wrong_number_of_days_fails() -> None:
+    """R13: an extension recorded as 20 WD on a joint matter (15 WD) fails."""
+    events = extension_path()
+    extension = first(events, "CaseExtended")
+    tampered = edited(events, extension, lambda p: p.update(extra_wd=20))
+
+    lines = violations(tampered, "R13")
+
+    assert cites(lines, extension)
+    assert any("not by 15 WD" in line for line in lines)
+
+
+def test_R13_a_decision_after_the_committed_period_fails() -> None:
+    """R13: YJJ, escalated, answers on 2026-04-01, after the committed last day 2026-03-30:
+    the case was decided late (its expiry was recorded)."""
+    events = escalated_path(at(date(2026, 4, 1)))
+    decision = first(events, "CaseApproved")
+
+    lines = violations(events, "R13")
+
+    assert cites(lines, decision)
+    assert any("after the last day 2026-03-30 (expiry recorded)" in line for line in lines)
+
+
+def test_R14_a_rejecting_department_dropped_from_the_decision_fails() -> None:
+    """R14: RFB's reasons removed from the CaseRejected record and from the written decision
+    fail, citing RFB's ReviewRejected."""
+    events = rejection_path()
+    decision = first(events, "CaseRejected")
+    tampered = edited(
+        events, decision, lambda p: p.update(rejections={"ZJJ": "不符合建筑间距要求"})
+    )
+    notice = next(
+        e for e in tampered if e.type == "NoticeIssued" and e.payload["notice"]["rejections"]
+    )
+
+    def drop_rfb(payload: dict[str, Any]) -> None:
+        payload["notice"] = {**payload["notice"], "rejections": payload["notice"]["rejections"][:1]}
+
+    tampered = edited(tampered, notice, drop_rfb)
+
+    lines = violations(tampered, "R14")
+
+    assert verdicts(tampered)["R14"] is FAIL
+    assert cites(lines, first(events, "ReviewRejected", department="RFB"))
+    assert any("未按规定配建人防工程" in line for line in lines)
+
+
+def test_R14_an_approval_hiding_a_deemed_department_fails() -> None:
+    """R14: a CaseApproved that does not list CGJ, deemed approved, fails citing the deemed
+    approval."""
+    events = deemed_path()
+    decision = first(events, "CaseApproved")
+    tampered = edited(events, decision, lambda p: p.update(deemed_departments=[]))
+
+    lines = violations(tampered, "R14")
+
+    assert cites(lines, first(events, "ReviewDeemedApproved"))
+
+
+def test_R16_a_late_delivery_without_overdue_fails() -> None:
+    """R16: with the DeliveryOverdue removed, the delivery on 2026-03-20 after the last day
+    2026-03-16 fails, citing the delivery."""
+    events = delivery_overdue_path()
+    tampered = without(events, first(events, "DeliveryOverdue"))
+
+    lines = violations(tampered, "R16")
+
+    assert cites(lines, first(events, "ResultDelivered"))
+    assert any("2026-03-16" in line for line in lines)
+
+
+def test_R3_R9_R13_R14_R16_a_record_without_its_receipt_fails_what_needs_the_periods() -> None:
+    """R3, R9, R13, R16: with ApplicationReceived (and so the periods) removed, the windows and
+    periods cannot be counted: those rules fail, saying why; R14 still passes."""
+    events = approved_path()
+    tampered = without(events, first(events, "ApplicationReceived"))
+
+    assert verdicts(tampered) == {
+        "R3": FAIL,
+        "R9": FAIL,
+        "R11": NA,
+        "R12": NA,
+        "R13": FAIL,
+        "R14": PASS,
+        "R16": FAIL,
+    }
+    assert any("no ApplicationReceived" in line for line in violations(tampered, "R13"))
+
+
+def test_R3_an_empty_record_or_a_refusal_outside_the_catalogue_is_not_applicable() -> None:
+    """R3 (with R1): an empty record, or one that holds only the non-acceptance of a matter
+    outside the catalogue (nothing was received), leaves every rule not applicable."""
+    refused = RecordedEvent(
+        seq=1,
+        type="ApplicationNotAccepted",
+        at=MONDAY,
+        actor_role="clerk",
+        actor_id="clerk-01",
+        payload={"reason": "事项不在本中心目录内"},
+    )
+
+    assert verdicts([]) == dict.fromkeys(RULE_TITLES, NA)
+    assert verdicts([refused]) == dict.fromkeys(RULE_TITLES, NA)
+
+
+def test_R9_R13_R16_open_periods_pass_so_far() -> None:
+    """R9, R13, R16: a case approved on Monday and not yet delivered, and a case whose reviews
+    are still running, pass "so far" with the last day of each running period."""
+    case = accepted_case(SPJY)
+    case.handle(approve("SCJG"), MONDAY)
+    so_far = record_of(case)
+    running = check(so_far)
+    case.handle(approve("CGJ"), MONDAY)
+    approved = check(so_far + record_of(case))
+
+    assert running["R9"].verdict is PASS
+    assert any("CGJ round 1" in line and "still running" in line for line in running["R9"].evidence)
+    assert running["R13"].verdict is PASS
+    assert approved["R16"].verdict is PASS
+    assert any("runs until 2026-03-16" in line for line in approved["R16"].evidence)
+
+
+def test_R9_events_from_case_events_and_recorded_events_agree() -> None:
+    """R9: checking domain CaseEvents adapted by as_recorded gives the same result as checking
+    recorded events built one by one."""
+    case = accepted_case(SPJY)
+    case.handle(approve("SCJG"), MONDAY)
+    case.advance_time(midnight(date(2026, 3, 6)))
+    raw: list[CaseEvent] = case.drain()
+
+    adapted = as_recorded(raw)
+    built = [RecordedEvent.from_case_event(e) for e in raw]
+
+    assert check_case(adapted, CALENDAR) == check_case(built, CALENDAR)

@@ -1,0 +1,211 @@
+"""Golden histories: cases recorded by scripts/record_golden_histories.py (approved, rejected,
+deemed, consolidated supplement, extended, withdrawn, deemed acceptance, notice and
+supplement, escalated) must replay against the current workflow code. A change to the
+workflow that would break a case already running fails here, in CI, before it reaches a
+worker; a deliberately non-deterministic variant shows that the check bites.
+
+The golden histories were recorded before the workflow told the departments the decision
+(patch ``tell-departments-the-decision``): they show that change made safely — old cases
+replay without it, new cases tell the departments, and the change without its
+``workflow.patched`` guard breaks the old cases."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import workflow
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
+
+from approval.auditing.histories import case_replayer, load_history, replay_histories
+from approval.config import PROJECT_ROOT
+from approval.contracts import CaseInput, CaseResult, DepartmentMessage
+from approval.domain.catalogue import Catalogue
+from approval.domain.models import Accept, Actor, Applicant, Application, CaseEvent, Role
+from approval.routing import decision_messages, department_messages
+from approval.service import CaseService
+from approval.store.repository import department_messages_of
+from approval.store.schema import DepartmentMessageRow
+from tests.domain_fixtures import approve, material, reject
+from workflows.case_workflow import TELL_DEPARTMENTS_THE_DECISION, CaseWorkflow
+
+GOLDEN_DIR = PROJECT_ROOT / "tests" / "golden"
+GOLDEN = (
+    "approved",
+    "rejected",
+    "deemed",
+    "consolidated_supplement",
+    "extended",
+    "withdrawn",
+    "deemed_acceptance",
+    "notice_and_supplement",
+    "escalated",
+)
+DECIDED = (
+    "approved",
+    "rejected",
+    "deemed",
+    "consolidated_supplement",
+    "extended",
+    "deemed_acceptance",
+    "notice_and_supplement",
+)
+"""The golden cases that reached their decision (CaseApproved or CaseRejected)."""
+UNDECIDED = ("withdrawn", "escalated")
+MATTER = "CG-HGSZ-001"  # CGJ, ZRZY, JJ review; silent consent applies
+CLERK = Actor(role=Role.CLERK, id="clerk-golden")
+
+
+def golden_histories() -> list[tuple[str, WorkflowHistory]]:
+    """Every golden history, by name."""
+    return [(name, load_history(GOLDEN_DIR / f"{name}.json")) for name in GOLDEN]
+
+
+# The variants below stand in for CaseWorkflow under its name. They run outside the sandbox:
+# the sandbox would re-import this test module, pytest and all, for each replay.
+
+
+@workflow.defn(name="CaseWorkflow", sandboxed=False)
+class SleepsBeforeTheFirstFlush(CaseWorkflow):
+    """CaseWorkflow with a change that breaks running cases: a timer before the case's
+    first events are recorded."""
+
+    @workflow.run
+    async def run(self, case: CaseInput) -> CaseResult:
+        """Sleep a second, then run the case as the current code does."""
+        await workflow.sleep(timedelta(seconds=1))
+        return await super().run(case)
+
+
+@workflow.defn(name="CaseWorkflow", sandboxed=False)
+class AlwaysTellsTheDecision(CaseWorkflow):
+    """The decision change without its ``workflow.patched`` guard: every case, old or new,
+    tells the departments the decision."""
+
+    @workflow.run
+    async def run(self, case: CaseInput) -> CaseResult:
+        """As CaseWorkflow (the SDK wants the run method declared on the class itself)."""
+        return await super().run(case)
+
+    def _messages(self, events: list[CaseEvent]) -> list[DepartmentMessage]:
+        """The step's messages plus, unconditionally, the decision messages."""
+        state = self._case.state
+        return department_messages(state, events) + decision_messages(state, events)
+
+
+def test_the_golden_set_is_complete() -> None:
+    """Every representative path has its golden history, and nothing else lies in the
+    folder unreplayed."""
+    assert sorted(p.stem for p in GOLDEN_DIR.glob("*.json")) == sorted(GOLDEN)
+    for name in GOLDEN:
+        assert (GOLDEN_DIR / f"{name}.json").stat().st_size < 200_000, name
+
+
+async def test_every_golden_history_replays_deterministically() -> None:
+    """The current workflow code makes the same decisions as the recorded runs."""
+    outcomes = await replay_histories(golden_histories())
+    assert [o.name for o in outcomes] == list(GOLDEN)
+    assert {o.name: o.failure for o in outcomes if not o.deterministic} == {}
+
+
+async def test_a_timer_before_the_first_flush_is_caught_as_non_determinism() -> None:
+    """A variant that starts a timer where the recorded runs scheduled the store activity
+    fails the replay of every golden history, naming the mismatch."""
+    outcomes = await replay_histories(golden_histories(), case_replayer(SleepsBeforeTheFirstFlush))
+    assert [o.name for o in outcomes if o.deterministic] == []
+    for outcome in outcomes:
+        assert outcome.failure is not None
+        assert "nondetermin" in outcome.failure.lower(), outcome.failure
+        assert outcome.verdict.startswith("NOT deterministic: ")
+
+
+@pytest.mark.parametrize("name", GOLDEN)
+def test_golden_history_files_load(name: str) -> None:
+    """Each golden file is a Temporal history of a CaseWorkflow run (as to_json writes it)."""
+    history = load_history(Path(GOLDEN_DIR / f"{name}.json"))
+    started = history.events[0].workflow_execution_started_event_attributes
+    assert started.workflow_type.name == "CaseWorkflow"
+
+
+def _markers(history: WorkflowHistory) -> list[str]:
+    """The raw details of every marker in a history (a patch marker names its patch)."""
+    return [
+        str(event.marker_recorded_event_attributes.details)
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+    ]
+
+
+async def test_old_decided_cases_replay_without_telling_the_departments() -> None:
+    """Patch, (a): the golden cases were decided before the change (no patch marker in their
+    histories), and replay against the patched code deterministically: ``patched`` is false
+    for them, so the code schedules no decision message they never sent."""
+    histories = dict(golden_histories())
+    decided = [(name, histories[name]) for name in DECIDED]
+    assert all(_markers(history) == [] for _, history in decided)
+    outcomes = await replay_histories(decided)
+    assert {o.name: o.failure for o in outcomes if not o.deterministic} == {}
+
+
+async def test_without_the_patched_guard_old_decided_cases_break() -> None:
+    """Patch, (c): the same change without ``workflow.patched`` fails the replay of every
+    golden case that reached its decision; the cases that never did still replay."""
+    outcomes = await replay_histories(golden_histories(), case_replayer(AlwaysTellsTheDecision))
+    failed = {o.name: o.failure for o in outcomes if not o.deterministic}
+    assert sorted(failed) == sorted(DECIDED)
+    assert all("nondetermin" in str(reason).lower() for reason in failed.values()), failed
+    assert [o.name for o in outcomes if o.deterministic] == list(UNDECIDED)
+
+
+async def _decision_messages(
+    sessions: sessionmaker[Session], case_no: str, expected: int
+) -> list[DepartmentMessageRow]:
+    """The case's ``decision`` messages once ``expected`` of them arrived (the departments are
+    told after the store records the step; bounded wait for that)."""
+    found: list[DepartmentMessageRow] = []
+    for _ in range(200):
+        with sessions() as session:
+            found = [
+                m for m in department_messages_of(session, case_no=case_no) if m.kind == "decision"
+            ]
+        if len(found) >= expected:
+            break
+        await asyncio.sleep(0.05)
+    return found
+
+
+async def test_a_new_case_tells_every_reviewing_department_the_decision(
+    engine: CaseService,
+    catalogue: Catalogue,
+    sessions: sessionmaker[Session],
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """Patch, (b): a case decided under the new code tells each department that reviewed it
+    the decision (a ``decision`` message, with the rejecting department's reasons); its
+    history carries the patch marker and replays deterministically."""
+    matter = catalogue.matter(MATTER)
+    application = Application(
+        matter_code=MATTER,
+        applicant=Applicant(name="滨州示例广告有限公司", id_number="91371600MA3C000002"),
+        materials=tuple(material(m.code) for m in matter.demanded_materials),
+        idempotency_key=f"golden-{uuid.uuid4().hex}",
+    )
+    case_no = (await engine.submit(application, CLERK)).case_no
+    await engine.act(case_no, Accept(actor=CLERK))
+    await engine.act(case_no, reject("JJ", "设置位置影响交通安全"))
+    await engine.act(case_no, approve("CGJ"))
+    status = await engine.act(case_no, approve("ZRZY"))
+    assert status.decision is not None and not status.decision.approved
+    told = await _decision_messages(sessions, case_no, 3)
+    assert sorted(m.department for m in told) == ["CGJ", "JJ", "ZRZY"]
+    assert all(m.round == 1 and "设置位置影响交通安全" in str(m.payload["reason"]) for m in told)
+    history = await time_skipping_env.client.get_workflow_handle(case_no).fetch_history()
+    assert any(TELL_DEPARTMENTS_THE_DECISION in marker for marker in _markers(history))
+    [outcome] = await replay_histories([(case_no, history)])
+    assert outcome.deterministic, outcome.failure
