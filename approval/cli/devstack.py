@@ -4,6 +4,7 @@ the worker, the validated catalogue — and where to look."""
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -91,6 +92,7 @@ def up() -> None:
     render.console.print(
         "Ready. In another terminal: uv run python starter.py --help   (Ctrl-C stops)"
     )
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly when killed too
     try:
         while server.poll() is None and worker.poll() is None:
             time.sleep(1)
