@@ -129,8 +129,10 @@ def received_case(
     matter_code: str | Matter,
     materials: Iterable[str] | None = None,
     now: datetime = MONDAY,
+    review_periods_capped: bool = False,
 ) -> Case:
-    """A case received at the window at ``now``; by default with every demanded material."""
+    """A case received at the window at ``now``; by default with every demanded material;
+    ``review_periods_capped``: under the rule that department periods end by the case's."""
     found = matter(matter_code) if isinstance(matter_code, str) else matter_code
     codes = demanded(found) if materials is None else list(materials)
     return Case.receive(
@@ -142,6 +144,7 @@ def received_case(
         clerk=clerk(),
         now=now,
         calendar=CALENDAR,
+        review_periods_capped=review_periods_capped,
     )
 
 

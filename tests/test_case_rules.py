@@ -1073,3 +1073,16 @@ def test_R3_R8_a_deemed_acceptance_leaves_each_department_its_period() -> None:
     assert "ReviewDeemedApproved" not in types(case.outbox)
     assert all(t.state is TaskState.PENDING for t in case.state.tasks.values())
     assert case.state.decision is None
+
+
+def test_R3_R13_capped_review_periods_end_by_the_case_deadline() -> None:
+    """R3, R13: under the capped rule a deemed acceptance (counted from receipt) dispatches
+    tasks whose periods end no later than the case's deadline; under the old rule ZRZY's 8 WD
+    from dispatch ran past it."""
+    for capped in (False, True):
+        case = received_case("JS-GHXK-001", review_periods_capped=capped)
+        case.advance_time(midnight(date(2026, 3, 10)))  # the window stayed silent for 5 WD
+        assert case.state.deemed_accepted
+        case_due = case.state.case_clock.deadline.due  # type: ignore[union-attr]
+        zrzy_due = case.state.tasks["ZRZY"].clock.deadline.due  # type: ignore[union-attr]
+        assert (zrzy_due <= case_due) is capped

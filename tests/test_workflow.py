@@ -14,7 +14,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from approval.calendar_source import load_calendar_data
+from approval.domain.calendar import WorkingCalendar
 from approval.domain.catalogue import Catalogue
+from approval.domain.compliance import as_recorded, check_case
 from approval.domain.errors import NotCompetentError, UnknownMatterError
 from approval.domain.models import (
     Accept,
@@ -418,3 +421,31 @@ async def test_recorded_history_replays_deterministically(
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None
     assert (await engine.status(case_no)).decision is not None
+
+
+async def test_R3_R13_a_deemed_acceptance_still_decides_by_the_committed_date(
+    engine: CaseService,
+    catalogue: Catalogue,
+    time_skipping_env: WorkflowEnvironment,
+    sessions: sessionmaker[Session],
+) -> None:
+    """R3, R13: when the window stays silent the case counts from receipt; since the
+    'cap-review-periods-at-case-deadline' patch every department's period ends by the case's
+    deadline, so the silent departments are deemed in time and the record passes R13.
+    (Histories recorded before the patch keep their old periods: tests/golden replay.)"""
+    case_no = await submit(engine, catalogue, GHXK)
+    await time_skipping_env.sleep(timedelta(days=40))
+    status = await engine.status(case_no)
+    assert status.deemed_accepted and status.decision is not None and status.decision.approved
+    with sessions() as session:
+        events = as_recorded(events_of(session, case_no))
+    year = events[0].at.year
+    calendar = WorkingCalendar(load_calendar_data(range(year, year + 3), None))
+    verdicts = {result.rule: result.verdict for result in check_case(events, calendar)}
+    failing = [(r.rule, r.evidence) for r in check_case(events, calendar) if r.verdict == "fail"]
+    assert verdicts["R13"] == "pass" and verdicts["R9"] == "pass", failing
+    history = await time_skipping_env.client.get_workflow_handle(case_no).fetch_history()
+    replayer = Replayer(workflows=[CaseWorkflow], data_converter=pydantic_data_converter)
+    assert (
+        await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    ).replay_failure is None

@@ -27,6 +27,8 @@ STORE_TIMEOUT = timedelta(seconds=30)
 DEPARTMENT_TIMEOUT = timedelta(seconds=60)
 TELL_DEPARTMENTS_THE_DECISION = "tell-departments-the-decision"
 """Patch: a decided case tells every department that reviewed it the decision."""
+CAP_REVIEW_PERIODS = "cap-review-periods-at-case-deadline"
+"""Patch: a department's period ends no later than the case's deadline (R13)."""
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 
 
@@ -55,6 +57,7 @@ class CaseWorkflow:
             clerk=case.clerk,
             now=workflow.now(),
             calendar=WorkingCalendar(case.calendar),
+            review_periods_capped=workflow.patched(CAP_REVIEW_PERIODS),
         )
 
     @workflow.run

@@ -81,8 +81,11 @@ class Case:
         clerk: Actor,
         now: datetime,
         calendar: WorkingCalendar,
+        review_periods_capped: bool = False,
     ) -> Case:
-        """Receipt at the window (收件): the R3 clock for the check starts."""
+        """Receipt at the window (收件): the R3 clock for the check starts.
+        ``review_periods_capped``: the rules since department periods end by the case's
+        deadline (cases received before that keep the old rule)."""
         state = CaseState(
             case_no=case_no,
             catalogue_version=catalogue_version,
@@ -93,6 +96,7 @@ class Case:
             check_started_at=now,
             materials={m.code: m for m in materials},
             intake_clock=Clock.start(calendar, now, matter.notice_period_wd),
+            review_periods_capped=review_periods_capped,
             tasks={
                 r.department: ReviewTask(
                     department=r.department, name=r.name, depends_on=r.depends_on
@@ -107,7 +111,7 @@ class Case:
             clerk,
             matter_code=matter.code,
             catalogue_version=catalogue_version,
-            periods=_periods_of(matter),
+            periods={**_periods_of(matter), "reviews_capped": review_periods_capped},
             materials=sorted(state.materials),
             missing=case.missing_materials(),
         )
@@ -416,6 +420,8 @@ class Case:
         for task in state.tasks_in(TaskState.PENDING):
             if task.clock and task.clock.is_due(now):
                 self._on_review_period_ended(task, now)
+        if state.review_periods_capped:
+            self._progress(now)  # a decision reached at the case's deadline is in time (R13)
         if state.case_clock and state.case_clock.is_due(now):
             state.case_clock.expired, state.case_overdue = True, True
             self._record("CasePeriodExpired", now, ENGINE)
@@ -460,7 +466,7 @@ class Case:
             if all(tasks[d].state in AGREEING_TASK_STATES for d in task.depends_on):
                 review = self.state.matter.review(task.department)
                 task.state, task.round = TaskState.PENDING, 1
-                task.clock = Clock.start(self.calendar, now, review.period_wd)
+                task.clock = self._review_clock(now, review.period_wd)
                 assert task.clock.deadline is not None
                 self._record(
                     "ReviewTaskDispatched",
@@ -472,6 +478,25 @@ class Case:
                     provisional=task.clock.deadline.provisional,
                     materials=sorted(self.state.materials),
                 )
+
+    def _review_clock(self, now: datetime, period_wd: int) -> Clock:
+        """A department's period from dispatch; where the case's rules cap it, it ends no later
+        than the case's own deadline, so a late start (a deemed acceptance, a dependency) cannot
+        carry the decision past the committed date (R13)."""
+        clock = Clock.start(self.calendar, now, period_wd)
+        case_deadline = self.state.case_clock.deadline if self.state.case_clock else None
+        capped = (
+            self.state.review_periods_capped
+            and case_deadline is not None
+            and clock.deadline is not None
+            and now < case_deadline.due < clock.deadline.due
+        )
+        if not capped or case_deadline is None:
+            return clock
+        days_left = self.calendar.working_days_between(
+            _date(now) or case_deadline.last_day, case_deadline.last_day
+        )
+        return Clock(period_wd=days_left, deadline=case_deadline)
 
     def _on_review_period_ended(self, task: ReviewTask, now: datetime) -> None:
         """Silent consent (超时默认, R9), or escalation where the matter excludes it."""

@@ -134,6 +134,9 @@ class Periods(BaseModel):
     delivery_wd: int = Field(ge=0)
     silent_consent: bool
     reviews: dict[str, int]
+    reviews_capped: bool = False
+    """Department periods end no later than the case's deadline (the rule since the
+    cap-review-periods patch)."""
 
 
 def check_case(events: Sequence[RecordedEvent], calendar: WorkingCalendar) -> list[RuleResult]:
@@ -172,6 +175,13 @@ def ref(event: RecordedEvent) -> str:
 
 def _day(moment: datetime) -> date:
     return moment.astimezone(SHANGHAI).date()
+
+
+TIMER_LATENCY = timedelta(minutes=1)
+"""How long after a deadline the engine may record what the deadline caused: a decision made
+by the silent consent at the very end of the period is in time (R9, R13)."""
+CASE_DUE_EVENTS = ("ApplicationAccepted", "ApplicationDeemedAccepted")
+"""Events that state the case's last day in their ``due``."""
 
 
 def _end_of(last_day: date) -> datetime:
@@ -335,6 +345,22 @@ class _Tasks:
     """(event, why) for deadline events and approvals that have no period to close."""
 
 
+def _dispatched_last_day(
+    record: _Record, periods: Periods, dispatched: RecordedEvent, wd: int
+) -> date:
+    """A dispatched review's last day: its own period, or, where reviews are capped, the
+    case's last day as recorded before the dispatch if that comes first."""
+    own = record.last_day(dispatched.at, wd)
+    if not periods.reviews_capped:
+        return own
+    case_days = [
+        date.fromisoformat(str(e.payload["due"]))
+        for e in record.events
+        if e.seq < dispatched.seq and e.type in CASE_DUE_EVENTS and e.payload.get("due")
+    ]
+    return min(own, case_days[-1]) if case_days and case_days[-1] > _day(dispatched.at) else own
+
+
 def _replay_tasks(record: _Record) -> _Tasks:
     """Follow each department's task through the record, counting its periods by calendar."""
     tasks = _Tasks()
@@ -354,7 +380,7 @@ def _replay_tasks(record: _Record) -> _Tasks:
                 round=int(e.payload.get("round", 1)),
                 opened=e,
                 wd=wd,
-                last_day=record.last_day(e.at, wd),
+                last_day=_dispatched_last_day(record, periods, e, wd),
             )
             tasks.periods.append(period)
             open_[dept] = period
@@ -955,7 +981,7 @@ def _check_decision_time(found: _Findings, record: _Record, clock: _CaseClock) -
     )
     if due is None:
         found.bad(f"{ref(decision)}: decided while the case period was stopped")
-    elif decision.at < due:
+    elif decision.at <= due + TIMER_LATENCY:
         found.ok(
             f"{ref(decision)}: decided within the period (last day {last_day}; "
             f"{used} WD used from the acceptance, stops excluded)"

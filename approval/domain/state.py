@@ -113,6 +113,8 @@ class CaseState(BaseModel):
     closed_at: datetime | None = None
     last_seq: int = 0
     notices_issued: int = 0
+    review_periods_capped: bool = False
+    """Department periods end no later than the case's deadline (rule in force at receipt)."""
 
     @property
     def is_closed(self) -> bool:
