@@ -553,14 +553,20 @@ class Case:
         """Forward the supplement to the departments that asked and resume every clock (R12)."""
         state = self.state
         state.stage = Stage.IN_REVIEW
-        for task in state.tasks_in(TaskState.SUPPLEMENT_REQUESTED):
-            task.state, task.round, task.requested_items = TaskState.PENDING, task.round + 1, ()
-            self._record(
-                "SupplementForwarded", now, cmd.actor, department=task.department, round=task.round
-            )
+        asking = state.tasks_in(TaskState.SUPPLEMENT_REQUESTED)
         for clock in self._clocks():
             clock.resume(self.calendar, now)
-        self._record("ClocksResumed", now, ENGINE)
+        for task in asking:
+            task.state, task.round, task.requested_items = TaskState.PENDING, task.round + 1, ()
+            self._record(
+                "SupplementForwarded",
+                now,
+                cmd.actor,
+                department=task.department,
+                round=task.round,
+                due=_due_of(task.clock),
+            )
+        self._record("ClocksResumed", now, ENGINE, case_due=_due_of(state.case_clock))
         self._progress(now)
 
     def _stop_clocks(self, now: datetime) -> None:
@@ -727,6 +733,11 @@ def _merge_items(items: Iterable[NoticeItem]) -> list[NoticeItem]:
 
 def _dump(items: Iterable[NoticeItem]) -> list[dict[str, str]]:
     return [item.model_dump() for item in items]
+
+
+def _due_of(clock: Clock | None) -> str | None:
+    """A running clock's deadline, for the record (ISO)."""
+    return clock.deadline.due.isoformat() if clock and clock.deadline else None
 
 
 def _last_day(end: datetime | None) -> date | None:
