@@ -47,7 +47,12 @@ from workflows.case_workflow import CaseWorkflow
 
 
 class RefusedError(DomainError):
-    """The engine refused an action; the case is unchanged."""
+    """The engine refused an action; the case is unchanged. ``kind`` names the rule's own
+    refusal (e.g. TaskClosedError), as the case reported it."""
+
+    def __init__(self, field: str, reason: str, kind: str | None = None) -> None:
+        super().__init__(field, reason)
+        self.kind = kind or type(self).__name__
 
 
 class UnknownCaseError(DomainError):
@@ -227,6 +232,19 @@ class CaseService(CaseWorkflowClient):
         except RPCError:
             self._append_to_closed_case(case_no, attempt)
 
+    async def keep_refusal(
+        self, case_no: str, actor: Actor, action: str, field: str, reason: str
+    ) -> None:
+        """Keep in the case's record an attempt refused before it reached the case (the HTTP
+        API's role check, R21, R22), as the refusals the case itself decides are kept."""
+        attempt = RefusedAttempt(
+            actor=actor, action=action, field=field, reason=reason, attempted_at=datetime.now(UTC)
+        )
+        try:
+            await self._handle(case_no).signal(CaseWorkflow.note_refusal, attempt)
+        except RPCError:
+            self._append_to_closed_case(case_no, attempt)
+
     def _append_to_closed_case(self, case_no: str, attempt: RefusedAttempt) -> None:
         with self._sessions.begin() as session:
             event = CaseEvent(
@@ -298,5 +316,5 @@ class CaseService(CaseWorkflowClient):
 
 def _refusal(cause: BaseException | None) -> RefusedError:
     if isinstance(cause, ApplicationError) and len(cause.details) >= 2:
-        return RefusedError(str(cause.details[0]), str(cause.details[1]))
+        return RefusedError(str(cause.details[0]), str(cause.details[1]), kind=cause.type)
     return RefusedError("case", str(cause))

@@ -12,8 +12,10 @@ Sessions belong to the caller: no function here commits. Use them as::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import secrets
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
@@ -32,6 +34,7 @@ from approval.domain.models import CaseEvent
 from approval.domain.status import CaseStatus, TaskStatus
 from approval.store.migrations import migrate
 from approval.store.schema import (
+    ApiTokenRow,
     Base,
     CaseEventRow,
     CaseRow,
@@ -40,6 +43,7 @@ from approval.store.schema import (
     NoticeRow,
     ReviewTaskRow,
     SubmissionRow,
+    UserRow,
 )
 
 SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON")
@@ -493,3 +497,77 @@ def department_messages_of(
     if case_no is not None:
         stmt = stmt.where(DepartmentMessageRow.case_no == case_no)
     return list(session.scalars(stmt.execution_options(**FRESH)))
+
+
+def case_known(session: Session, case_no: str) -> bool:
+    """Whether ``case_no`` was ever handed out (accepted or not)."""
+    stmt = select(SubmissionRow.case_no).where(SubmissionRow.case_no == case_no)
+    return session.scalars(stmt).one_or_none() is not None
+
+
+def has_task(session: Session, case_no: str, department: str) -> bool:
+    """Whether ``department`` has a review task on the case (any state)."""
+    stmt = select(ReviewTaskRow.case_no).where(
+        ReviewTaskRow.case_no == case_no, ReviewTaskRow.department == department
+    )
+    return session.scalars(stmt.execution_options(**FRESH)).first() is not None
+
+
+def department_inbox(
+    session: Session, department: str, states: Sequence[str], *, limit: int, offset: int
+) -> tuple[int, list[tuple[ReviewTaskRow, CaseRow]]]:
+    """A department's review tasks in ``states`` with their cases, earliest deadline first:
+    ``(total, page)``."""
+    where = (ReviewTaskRow.department == department, ReviewTaskRow.state.in_(list(states)))
+    total = session.scalar(select(func.count()).select_from(ReviewTaskRow).where(*where)) or 0
+    stmt = (
+        select(ReviewTaskRow, CaseRow)
+        .join(CaseRow, CaseRow.case_no == ReviewTaskRow.case_no)
+        .where(*where)
+        .order_by(ReviewTaskRow.due_at.is_(None), ReviewTaskRow.due_at, ReviewTaskRow.case_no)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = session.execute(stmt.execution_options(**FRESH)).all()
+    return total, [(task, case) for task, case in rows]
+
+
+# ---- users and tokens (R22) ------------------------------------------------------------------
+
+TOKEN_BYTES = 32
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a bearer token: its SHA-256, hex."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(
+    session: Session, *, name: str, role: str, department: str | None, active: bool = True
+) -> UserRow:
+    """Add a user; ValueError when the name is taken."""
+    if session.scalars(select(UserRow).where(UserRow.name == name)).one_or_none() is not None:
+        raise ValueError(f"name: user {name!r} exists already")
+    user = UserRow(name=name, role=role, department=department, active=active)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def issue_token(session: Session, user_id: int, now: datetime) -> str:
+    """A new bearer token for the user. Only its hash is stored: the token returned here is
+    the only copy."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    session.add(ApiTokenRow(token_hash=hash_token(token), user_id=user_id, created_at=now))
+    session.flush()
+    return token
+
+
+def user_by_token(session: Session, token: str) -> UserRow | None:
+    """The active user a bearer token belongs to, or None."""
+    stmt = (
+        select(UserRow)
+        .join(ApiTokenRow, ApiTokenRow.user_id == UserRow.id)
+        .where(ApiTokenRow.token_hash == hash_token(token), UserRow.active.is_(True))
+    )
+    return session.scalars(stmt).one_or_none()

@@ -179,3 +179,27 @@ class DepartmentMessageRow(Base):
     round: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class UserRow(Base):
+    """A person who acts through the HTTP API (R22): one role, and a department for reviewers.
+    ``name`` is the personal id that the case's record shows as the actor."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(STATE))
+    department: Mapped[str | None] = mapped_column(String(CODE), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean)
+
+
+class ApiTokenRow(Base):
+    """A bearer token of a user; only its SHA-256 hash is stored (the token is shown once)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(Integer, ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

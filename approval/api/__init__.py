@@ -1,0 +1,2 @@
+"""The HTTP API (FastAPI): the same actions as the command line, by authenticated people in
+their roles (R22). ``create_app`` builds it; ``approval.api.users`` manages users and tokens."""

@@ -1,0 +1,96 @@
+"""The dependencies of the routes: the engine, a store session, the authenticated actor and
+the role checks (R22). A role check that refuses an action on a case keeps the refused attempt
+in the case's record (R21), as the case does for the refusals it decides itself."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Annotated, NoReturn
+
+from fastapi import Depends, HTTPException, Path, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
+
+from approval.domain.errors import PermissionDeniedError
+from approval.domain.models import CASE_NUMBER_PATTERN, Actor, Role
+from approval.service import CaseService
+from approval.store.repository import case_known, user_by_token
+
+bearer = HTTPBearer(auto_error=False, description="an API token (approval.api.users create)")
+
+
+def get_service(request: Request) -> CaseService:
+    """The engine the app was started with."""
+    service: CaseService = request.app.state.service
+    return service
+
+
+def get_sessions(request: Request) -> sessionmaker[Session]:
+    """The store's session factory."""
+    sessions: sessionmaker[Session] = request.app.state.sessions
+    return sessions
+
+
+SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
+
+
+def get_session(sessions: SessionsDep) -> Iterator[Session]:
+    """A store session for the request, for reading."""
+    with sessions() as session:
+        yield session
+
+
+ServiceDep = Annotated[CaseService, Depends(get_service)]
+SessionDep = Annotated[Session, Depends(get_session)]
+CaseNo = Annotated[
+    str, Path(pattern=CASE_NUMBER_PATTERN, description="e.g. 371600-20261128-000042")
+]
+
+
+def get_actor(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Actor:
+    """The authenticated actor: role, id and department of the token's active user (R22)."""
+    user = user_by_token(session, credentials.credentials) if credentials else None
+    if user is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail={"field": "authorization", "reason": "a valid bearer token is required"},
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return Actor(role=Role(user.role), id=user.name, department=user.department)
+
+
+CurrentActor = Annotated[Actor, Depends(get_actor)]
+
+
+async def refuse(
+    service: CaseService,
+    session: Session,
+    case_no: str | None,
+    actor: Actor,
+    action: str,
+    field: str,
+    reason: str,
+) -> NoReturn:
+    """Refuse with 403; an attempt on a known case is kept in its record (R21)."""
+    if case_no is not None and case_known(session, case_no):
+        await service.keep_refusal(case_no, actor, action, field, reason)
+    raise PermissionDeniedError(field, reason)
+
+
+def allowed(action: str, *roles: Role) -> Callable[..., Awaitable[Actor]]:
+    """A dependency: the actor, when its role may do ``action``; else 403, recorded (R22)."""
+
+    async def check(
+        request: Request, actor: CurrentActor, service: ServiceDep, session: SessionDep
+    ) -> Actor:
+        if actor.role in roles:
+            return actor
+        needed = "/".join(r.value for r in roles)
+        reason = f"{actor.role} may not {action}; needs {needed} (R22)"
+        case_no = request.path_params.get("case_no")
+        await refuse(service, session, case_no, actor, action, "actor.role", reason)
+
+    return check

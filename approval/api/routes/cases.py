@@ -1,0 +1,173 @@
+"""Cases: submission and every action at the window, the departments' decisions, the
+supervisor's extension, and the status. Each action is the domain command built with the
+authenticated actor (R22), sent through the engine."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Header, Response, status
+
+from approval.api.deps import CaseNo, CurrentActor, ServiceDep, SessionDep, allowed, refuse
+from approval.api.schemas import (
+    DecisionIn,
+    DeliverIn,
+    ExtendIn,
+    FeeIn,
+    NoticeIn,
+    ProblemOut,
+    Submitted,
+    SupplementIn,
+    WithdrawIn,
+)
+from approval.domain.models import (
+    Accept,
+    Actor,
+    Application,
+    CollectFee,
+    Decide,
+    Deliver,
+    Extend,
+    IssueNotice,
+    Role,
+    Supplement,
+    Withdraw,
+)
+from approval.domain.status import CaseStatus
+from approval.store.repository import has_task
+
+REFUSALS: dict[int | str, dict[str, object]] = {
+    code: {"model": ProblemOut} for code in (401, 403, 404, 409, 422)
+}
+router = APIRouter(prefix="/cases", tags=["cases"], responses=REFUSALS)
+
+
+def clerk(action: str) -> object:
+    """The dependency of a window action: the actor, a clerk."""
+    return Depends(allowed(action, Role.CLERK))
+
+
+@router.post("", response_model=Submitted, status_code=status.HTTP_201_CREATED)
+async def submit(
+    application: Application,
+    actor: Annotated[Actor, clerk("submit")],
+    service: ServiceDep,
+    response: Response,
+) -> Submitted:
+    """Receive an application (收件). The same ``idempotency_key`` gives the same case (200
+    instead of 201, R23); a matter outside the catalogue is refused with a voucher (R1)."""
+    submission = await service.submit(application, actor)
+    if not submission.created:
+        response.status_code = status.HTTP_200_OK
+    return Submitted(case_no=submission.case_no, created=submission.created)
+
+
+@router.get("/{case_no}", response_model=CaseStatus)
+async def read_status(
+    case_no: CaseNo, actor: CurrentActor, service: ServiceDep, session: SessionDep
+) -> CaseStatus:
+    """The case's status; a reviewer sees only cases its department has a task on (R22)."""
+    if actor.role is Role.REVIEWER and not has_task(session, case_no, actor.department or ""):
+        reason = f"{actor.department} has no task on {case_no} (R22)"
+        await refuse(service, session, case_no, actor, "read_status", "case_no", reason)
+    return await service.status(case_no)
+
+
+@router.post("/{case_no}/accept", response_model=CaseStatus)
+async def accept(
+    case_no: CaseNo, actor: Annotated[Actor, clerk("accept")], service: ServiceDep
+) -> CaseStatus:
+    """Accept the application (受理): voucher and parallel tasks (R5, R7)."""
+    return await service.act(case_no, Accept(actor=actor))
+
+
+@router.post("/{case_no}/notice", response_model=CaseStatus)
+async def issue_notice(
+    case_no: CaseNo,
+    actor: Annotated[Actor, clerk("issue_notice")],
+    service: ServiceDep,
+    body: Annotated[NoticeIn | None, Body()] = None,
+) -> CaseStatus:
+    """Issue the one-time notice (一次性告知书, R3)."""
+    defective = body.defective if body else ()
+    return await service.act(case_no, IssueNotice(actor=actor, defective=defective))
+
+
+@router.post("/{case_no}/supplement", response_model=CaseStatus)
+async def supplement(
+    case_no: CaseNo,
+    body: SupplementIn,
+    actor: Annotated[Actor, clerk("supplement")],
+    service: ServiceDep,
+) -> CaseStatus:
+    """Record the applicant's supplement (补正)."""
+    return await service.act(case_no, Supplement(actor=actor, materials=body.materials))
+
+
+@router.post("/{case_no}/withdraw", response_model=CaseStatus)
+async def withdraw(
+    case_no: CaseNo,
+    actor: Annotated[Actor, clerk("withdraw")],
+    service: ServiceDep,
+    body: Annotated[WithdrawIn | None, Body()] = None,
+) -> CaseStatus:
+    """Withdraw the application before the decision (R18)."""
+    command = Withdraw(actor=actor, reason=body.reason) if body else Withdraw(actor=actor)
+    return await service.act(case_no, command)
+
+
+@router.post("/{case_no}/fee", response_model=CaseStatus)
+async def collect_fee(
+    case_no: CaseNo, body: FeeIn, actor: Annotated[Actor, clerk("collect_fee")], service: ServiceDep
+) -> CaseStatus:
+    """Collect the fee at the window, once (R15)."""
+    command = CollectFee(actor=actor, amount_yuan=body.amount_yuan, receipt_no=body.receipt_no)
+    return await service.act(case_no, command)
+
+
+@router.post("/{case_no}/deliver", response_model=CaseStatus)
+async def deliver(
+    case_no: CaseNo,
+    actor: Annotated[Actor, clerk("deliver")],
+    service: ServiceDep,
+    body: Annotated[DeliverIn | None, Body()] = None,
+) -> CaseStatus:
+    """Hand over the certificate or decision (送达, R16)."""
+    command = Deliver(actor=actor, method=body.method) if body else Deliver(actor=actor)
+    return await service.act(case_no, command)
+
+
+@router.post("/{case_no}/decision", response_model=CaseStatus)
+async def decide(
+    case_no: CaseNo,
+    body: DecisionIn,
+    actor: Annotated[Actor, Depends(allowed("decide", Role.REVIEWER))],
+    service: ServiceDep,
+    session: SessionDep,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+) -> CaseStatus:
+    """A department's opinion, in the name of the reviewer's own department (R22). The same
+    ``Idempotency-Key`` sent again has one effect (R23)."""
+    department = actor.department or ""
+    if not has_task(session, case_no, department):
+        reason = f"{department or 'no department'} has no task on {case_no} (R22)"
+        await refuse(service, session, case_no, actor, "decide", "department", reason)
+    command = Decide(
+        actor=actor,
+        department=department,
+        outcome=body.outcome,
+        reasons=body.reasons,
+        items=body.items,
+    )
+    return await service.act(case_no, command, request_id=idempotency_key)
+
+
+@router.post("/{case_no}/extend", response_model=CaseStatus)
+async def extend(
+    case_no: CaseNo,
+    body: ExtendIn,
+    actor: Annotated[Actor, Depends(allowed("extend", Role.SUPERVISOR))],
+    service: ServiceDep,
+) -> CaseStatus:
+    """Extend the case's period once, with a reason sent to the applicant (R13)."""
+    return await service.act(case_no, Extend(actor=actor, reason=body.reason))

@@ -1,0 +1,114 @@
+"""Request and response bodies of the API, one family per resource. The actor of an action is
+never part of a body: it is the authenticated user (R22)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from approval.domain.catalogue import Frozen
+from approval.domain.models import NoticeItem, Outcome, SubmittedMaterial, Text
+from approval.domain.state import TaskState
+
+# ---- cases -----------------------------------------------------------------------------------
+
+
+class Submitted(BaseModel):
+    """The case number an application was given; ``created`` is false for a repeat (R23)."""
+
+    case_no: str
+    created: bool
+
+
+class NoticeIn(Frozen):
+    """The one-time notice (R3): submitted items that are not in legal form, if any."""
+
+    defective: tuple[NoticeItem, ...] = ()
+
+
+class SupplementIn(Frozen):
+    """The applicant's supplementary materials."""
+
+    materials: tuple[SubmittedMaterial, ...] = Field(min_length=1)
+
+
+class WithdrawIn(Frozen):
+    """Why the applicant withdraws (R18)."""
+
+    reason: Text = "申请人主动撤回"
+
+
+class FeeIn(Frozen):
+    """The fee collected at the window (R15)."""
+
+    amount_yuan: Decimal = Field(ge=0, decimal_places=2)
+    receipt_no: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class DeliverIn(Frozen):
+    """How the certificate or decision was handed over (R16)."""
+
+    method: Annotated[str, Field(min_length=1, max_length=50)] = "窗口领取"
+
+
+class DecisionIn(Frozen):
+    """A department's opinion; the department is the reviewer's own (R22)."""
+
+    outcome: Outcome
+    reasons: Text | None = None
+    items: tuple[NoticeItem, ...] = ()
+
+
+class ExtendIn(Frozen):
+    """The supervisor's reason for the one extension (R13)."""
+
+    reason: Text
+
+
+# ---- inbox -----------------------------------------------------------------------------------
+
+
+class InboxTask(BaseModel):
+    """One review task in a department's inbox."""
+
+    case_no: str
+    matter_code: str
+    matter_name: str
+    applicant_name: str
+    state: TaskState
+    round: int
+    due: datetime | None
+    last_day: date | None
+    remaining_days: int | None
+    """Calendar days from today (Asia/Shanghai) to the last working day; negative when late."""
+    overdue: bool
+    escalated: bool
+
+
+class InboxPage(BaseModel):
+    """A page of a department's inbox."""
+
+    department: str
+    total: int
+    limit: int
+    offset: int
+    tasks: list[InboxTask]
+
+
+# ---- errors ----------------------------------------------------------------------------------
+
+
+class Problem(BaseModel):
+    """What is wrong: the field at fault and why."""
+
+    field: str
+    reason: str
+
+
+class ProblemOut(BaseModel):
+    """Every refusal's body."""
+
+    detail: Problem

@@ -1,0 +1,380 @@
+"""The HTTP API (approval.api) on the time-skipping Temporal server and a real store (SQLite
+and PostgreSQL): people act through bearer tokens in their roles (R22), every refused attempt
+is kept in the case's record (R21), retries have one effect (R23), bad input is a 4xx that
+names the field, never a 500."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
+
+from approval.api import users
+from approval.api.app import create_app
+from approval.auditing.integrity import verify_store
+from approval.config import Settings, get_settings
+from approval.domain.catalogue import Catalogue
+from approval.runtime import open_store
+from approval.service import CaseService
+from approval.store.repository import create_user, events_of, hash_token, issue_token
+from approval.store.schema import ApiTokenRow
+from tests.domain_fixtures import material
+from tests.test_workflow import recorded
+
+GHXK = "JS-GHXK-001"  # 4 departments: ZRZY, ZJJ, RFB, CGJ; no fee
+DEPARTMENTS = ("ZRZY", "ZJJ", "RFB", "CGJ")
+# Who calls: a reviewer of a department on the case (ZRZY) and of one that is not (SCJG).
+PEOPLE = {
+    "clerk": ("clerk", None),
+    "reviewer": ("reviewer", "ZRZY"),
+    "outsider": ("reviewer", "SCJG"),
+    "supervisor": ("supervisor", None),
+    "auditor": ("auditor", None),
+}
+CALLERS = (*PEOPLE, "none", "bad")
+
+
+@dataclass
+class Api:
+    """A client of the API and the Authorization headers of its users, by caller."""
+
+    client: httpx.AsyncClient
+    headers: dict[str, dict[str, str]]
+
+    async def call(
+        self, caller: str, method: str, path: str, body: Any = None, **headers: str
+    ) -> httpx.Response:
+        """``method path`` as ``caller``, with ``body`` as JSON when given."""
+        merged = {**self.headers[caller], **headers}
+        return await self.client.request(method, path, json=body, headers=merged)
+
+
+@pytest.fixture
+async def api(engine: CaseService, sessions: sessionmaker[Session]) -> AsyncIterator[Api]:
+    """The app on the test's engine and store, with a user and a token per caller, plus one
+    reviewer per department of the demo matter (``rev-<DEPT>``)."""
+    headers: dict[str, dict[str, str]] = {"none": {}, "bad": {"Authorization": "Bearer nope"}}
+    people = {**PEOPLE, **{f"rev-{d}": ("reviewer", d) for d in DEPARTMENTS}}
+    with sessions.begin() as session:
+        for name, (role, department) in people.items():
+            user = create_user(session, name=name, role=role, department=department)
+            token = issue_token(session, user.id, datetime.now(UTC))
+            headers[name] = {"Authorization": f"Bearer {token}"}
+    app = create_app(service=engine, sessions=sessions)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
+        yield Api(client, headers)
+
+
+def application(catalogue: Catalogue, *, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A GHXK application as JSON, with every demanded material but ``leave_out``."""
+    codes = [m.code for m in catalogue.matter(GHXK).demanded_materials if m.code not in leave_out]
+    return {
+        "matter_code": GHXK,
+        "applicant": {"name": "滨州示例建设有限公司", "id_number": "91371600MA3C000001"},
+        "materials": [material(c).model_dump(mode="json") for c in codes],
+        "idempotency_key": f"k-{uuid.uuid4().hex}",
+    }
+
+
+async def accepted_case(api: Api, catalogue: Catalogue) -> str:
+    """A GHXK case submitted and accepted by the clerk through the API."""
+    submitted = await api.call("clerk", "POST", "/cases", application(catalogue))
+    assert submitted.status_code == 201, submitted.text
+    case_no: str = submitted.json()["case_no"]
+    accept = await api.call("clerk", "POST", f"/cases/{case_no}/accept")
+    assert accept.status_code == 200, accept.text
+    return case_no
+
+
+async def test_R22_a_four_department_case_is_decided_by_each_departments_reviewer(
+    api: Api, catalogue: Catalogue, sessions: sessionmaker[Session]
+) -> None:
+    """R22, R23: the clerk submits (a repeat of the same idempotency key gives the same case,
+    200 not 201) and accepts; each department's reviewer approves through POST /decision in its
+    own name; the status shows the case approved, every task decided by its reviewer; the clerk
+    delivers. Each reviewer's inbox lists the case until it decides."""
+    body = application(catalogue)
+    first = await api.call("clerk", "POST", "/cases", body)
+    again = await api.call("clerk", "POST", "/cases", body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    case_no = first.json()["case_no"]
+    assert again.json() == {"case_no": case_no, "created": False}
+    assert (await api.call("clerk", "POST", f"/cases/{case_no}/accept")).status_code == 200
+
+    for department in DEPARTMENTS:
+        reviewer = f"rev-{department}"
+        inbox = (await api.call(reviewer, "GET", "/inbox")).json()
+        assert inbox["department"] == department
+        assert [t["case_no"] for t in inbox["tasks"]] == [case_no]
+        assert inbox["tasks"][0]["state"] == "pending"
+        decided = await api.call(
+            reviewer, "POST", f"/cases/{case_no}/decision", {"outcome": "approve"}
+        )
+        assert decided.status_code == 200, decided.text
+        assert (await api.call(reviewer, "GET", "/inbox")).json()["tasks"] == []
+
+    status = (await api.call("auditor", "GET", f"/cases/{case_no}")).json()
+    assert status["decision"]["approved"] is True
+    assert {t["department"]: (t["state"], t["decided_by"]) for t in status["tasks"]} == {
+        d: ("approved", f"rev-{d}") for d in DEPARTMENTS
+    }
+    delivered = await api.call("clerk", "POST", f"/cases/{case_no}/deliver")
+    assert delivered.status_code == 200, delivered.text
+    with sessions() as session:
+        approvals = [e for e in events_of(session, case_no) if e.type == "ReviewApproved"]
+    assert sorted((e.actor_id, e.actor_department) for e in approvals) == sorted(
+        (f"rev-{d}", d) for d in DEPARTMENTS
+    )
+
+
+# Every endpoint on a case, in an order that walks the case (GHXK without RFSJ) forward:
+# (method, path, body, the callers allowed, the status an allowed caller gets). An allowed
+# caller gets past the role check; fee and deliver are then refused by the case's stage (409).
+CASE_ENDPOINTS: tuple[tuple[str, str, Any, frozenset[str], int], ...] = (
+    ("POST", "/notice", None, frozenset({"clerk"}), 200),
+    (
+        "POST",
+        "/supplement",
+        {"materials": [material("RFSJ").model_dump(mode="json")]},
+        frozenset({"clerk"}),
+        200,
+    ),
+    ("POST", "/accept", None, frozenset({"clerk"}), 200),
+    ("GET", "", None, frozenset({"clerk", "reviewer", "supervisor", "auditor"}), 200),
+    ("POST", "/decision", {"outcome": "approve"}, frozenset({"reviewer"}), 200),
+    ("POST", "/extend", {"reason": "需组织专家论证"}, frozenset({"supervisor"}), 200),
+    ("POST", "/fee", {"amount_yuan": "0.00", "receipt_no": "R-1"}, frozenset({"clerk"}), 409),
+    ("POST", "/deliver", None, frozenset({"clerk"}), 409),
+    ("POST", "/withdraw", None, frozenset({"clerk"}), 200),
+)
+ACTION_OF = {
+    "": "read_status",
+    "/notice": "issue_notice",
+    "/supplement": "supplement",
+    "/accept": "accept",
+    "/decision": "decide",
+    "/extend": "extend",
+    "/fee": "collect_fee",
+    "/deliver": "deliver",
+    "/withdraw": "withdraw",
+}
+
+
+def expected_status(caller: str, allowed: frozenset[str], success: int) -> int:
+    """401 without a valid token, 403 for a role (or department) that may not, else
+    ``success``."""
+    if caller in ("none", "bad"):
+        return 401
+    return success if caller in allowed else 403
+
+
+async def test_R22_R21_every_endpoint_by_every_role_and_every_refusal_is_recorded(
+    api: Api, catalogue: Catalogue, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    """R22: every endpoint × every caller (clerk, reviewer of a department on the case,
+    reviewer of another department, supervisor, auditor, no token, a bad token) gets its
+    expected status: 2xx only where the role (and department) may act. R21: every refused
+    attempt on the case by an authenticated caller is an ActionRefused event in the store,
+    in the refused actor's name, also once the case is closed, and the case's audit chain still
+    verifies; callers without a valid token leave nothing."""
+    submitted = await api.call(
+        "clerk", "POST", "/cases", application(catalogue, leave_out=("RFSJ",))
+    )
+    case_no = submitted.json()["case_no"]
+    got: dict[tuple[str, str], int] = {}
+    want: dict[tuple[str, str], int] = {}
+    refusals: list[tuple[str, str]] = []
+    for method, suffix, body, allowed, success in CASE_ENDPOINTS:
+        # the refused callers first: the allowed one moves the case on
+        for caller in sorted(CALLERS, key=lambda c: c in allowed):
+            response = await api.call(caller, method, f"/cases/{case_no}{suffix}", body)
+            assert response.status_code < 500, response.text
+            got[(caller, suffix)] = response.status_code
+            want[(caller, suffix)] = expected_status(caller, allowed, success)
+            if want[(caller, suffix)] in (403, 409):
+                refusals.append((caller, ACTION_OF[suffix]))
+    for method, path, body, allowed, success in (
+        ("POST", "/cases", application(catalogue), frozenset({"clerk"}), 201),
+        ("GET", "/inbox", None, frozenset({"reviewer", "outsider"}), 200),
+    ):
+        for caller in CALLERS:
+            response = await api.call(caller, method, path, body)
+            got[(caller, path)] = response.status_code
+            want[(caller, path)] = expected_status(caller, allowed, success)
+    assert got == want
+
+    # the case is withdrawn now: a refused attempt is still kept (straight into the store)
+    late = await api.call("auditor", "POST", f"/cases/{case_no}/accept")
+    assert late.status_code == 403
+    refusals.append(("auditor", "accept"))
+    found = await recorded(sessions, case_no, "ActionRefused", len(refusals))
+    assert sorted((e.actor_id, e.payload["action"]) for e in found) == sorted(refusals)
+    assert all(e.actor_role == PEOPLE[e.actor_id][0] for e in found)
+    assert verify_store(sessions, settings.audit_key_bytes, [case_no])[1] == []
+
+
+async def test_R23_the_same_decision_with_the_same_idempotency_key_has_one_effect(
+    api: Api, catalogue: Catalogue, sessions: sessionmaker[Session]
+) -> None:
+    """R23: a decision posted twice with the same Idempotency-Key answers 200 both times and
+    records one ReviewRejected and no refusal; a third post under another key is a new attempt,
+    refused because the task is closed (R8, 409) and recorded (R21)."""
+    case_no = await accepted_case(api, catalogue)
+    decision = {"outcome": "reject", "reasons": "未按规定配建人防工程"}
+    path = f"/cases/{case_no}/decision"
+    first = await api.call("reviewer", "POST", path, decision, **{"Idempotency-Key": "d-1"})
+    retry = await api.call("reviewer", "POST", path, decision, **{"Idempotency-Key": "d-1"})
+    assert (first.status_code, retry.status_code) == (200, 200)
+    with sessions() as session:
+        types = [e.type for e in events_of(session, case_no)]
+    assert types.count("ReviewRejected") == 1
+    assert "ActionRefused" not in types
+
+    other = await api.call("reviewer", "POST", path, decision, **{"Idempotency-Key": "d-2"})
+    assert other.status_code == 409
+    assert other.json()["detail"]["field"] == "department"
+    assert len(await recorded(sessions, case_no, "ActionRefused", 1)) == 1
+
+
+@pytest.mark.parametrize(
+    ("caller", "method", "path", "body", "status", "field"),
+    [
+        ("clerk", "GET", "/cases/371600-2026-1", None, 422, "case_no"),
+        ("clerk", "POST", "/cases/not-a-case/accept", None, 422, "case_no"),
+        ("clerk", "POST", "/cases/371600-20260101-999999/accept", None, 404, "case_no"),
+        ("clerk", "POST", "/cases", {"idempotency_key": "k-12345678"}, 422, "matter_code"),
+        ("clerk", "POST", "/cases", "not an object", 422, "body"),
+        ("reviewer", "GET", "/inbox?limit=0", None, 422, "limit"),
+        ("reviewer", "GET", "/inbox?state=lost", None, 422, "state.0"),
+        (
+            "clerk",
+            "POST",
+            "/cases/{case}/fee",
+            {"amount_yuan": "abc", "receipt_no": "R"},
+            422,
+            "amount_yuan",
+        ),
+        ("reviewer", "POST", "/cases/{case}/decision", {"outcome": "maybe"}, 422, "outcome"),
+        ("reviewer", "POST", "/cases/{case}/decision", {"outcome": "reject"}, 422, "reasons"),
+        ("reviewer", "POST", "/cases/{case}/decision", {}, 422, "outcome"),
+        ("supervisor", "POST", "/cases/{case}/extend", {"reason": ""}, 422, "reason"),
+    ],
+)
+async def test_R22_bad_input_is_a_4xx_naming_the_field_never_a_500(
+    api: Api,
+    catalogue: Catalogue,
+    caller: str,
+    method: str,
+    path: str,
+    body: Any,
+    status: int,
+    field: str,
+) -> None:
+    """Malformed case numbers, unknown cases, missing or malformed fields and impossible
+    decisions are refused with a 4xx whose detail names the field; nothing is a 500."""
+    if "{case}" in path:
+        path = path.replace("{case}", await accepted_case(api, catalogue))
+    if isinstance(body, str):
+        response = await api.client.request(
+            method,
+            path,
+            content=body,
+            headers={**api.headers[caller], "content-type": "application/json"},
+        )
+    else:
+        response = await api.call(caller, method, path, body)
+    assert response.status_code == status, response.text
+    assert response.json()["detail"]["field"] == field
+
+
+async def test_R1_an_unknown_matter_is_refused_naming_the_matter_code(
+    api: Api, catalogue: Catalogue
+) -> None:
+    """R1, R22: a submission for a matter outside the catalogue is a 422 naming matter_code,
+    and its reason names the non-acceptance voucher the applicant gets (R5)."""
+    body = {**application(catalogue), "matter_code": "XX-NONE-001"}
+    response = await api.call("clerk", "POST", "/cases", body)
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert detail["field"] == "matter_code" and "不予受理通知书" in detail["reason"]
+
+
+@pytest.mark.parametrize("store_backend", ["sqlite"])
+async def test_the_app_opens_its_own_client_and_store_at_start_up(
+    time_skipping_env: WorkflowEnvironment, settings: Settings, store_url: str
+) -> None:
+    """Without an injected engine, start-up (the lifespan) connects to Temporal and opens the
+    store the settings name: a token from that store works, and an unknown case is a 404
+    that Temporal answered."""
+    config = settings.model_copy(
+        update={
+            "temporal_address": time_skipping_env.client.service_client.config.target_host,
+            "database_url": store_url,
+        }
+    )
+    sessions = open_store(store_url)
+    with sessions.begin() as session:
+        user = create_user(session, name="clerk-1", role="clerk", department=None)
+        token = issue_token(session, user.id, datetime.now(UTC))
+    sessions.kw["bind"].dispose()
+    app = create_app(settings=config)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        response = await client.get("/cases/371600-20260101-000001", headers=headers)
+    assert response.status_code == 404, response.text
+    assert response.json()["detail"]["field"] == "case_no"
+
+
+async def test_the_openapi_document_lists_every_route(api: Api) -> None:
+    """The API describes itself at /openapi.json (no token needed)."""
+    response = await api.client.get("/openapi.json")
+    assert response.status_code == 200
+    paths = set(response.json()["paths"])
+    assert {"/cases", "/cases/{case_no}", "/cases/{case_no}/decision", "/inbox"} <= paths
+
+
+@pytest.mark.parametrize("store_backend", ["sqlite"])
+def test_R22_the_users_command_creates_a_user_and_shows_its_token_once(
+    store_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """R22: ``python -m approval.api.users create`` adds a user and prints a token of which
+    only the SHA-256 is stored; a reviewer without a department, an unknown role or a taken
+    name is one line and exit status 2."""
+    monkeypatch.setenv("APPROVAL_DATABASE_URL", store_url)
+    monkeypatch.setenv("APPROVAL_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        created = runner.invoke(
+            users.app, ["create", "zj-01", "--role", "reviewer", "--department", "ZJJ"]
+        )
+        assert created.exit_code == 0, created.output
+        token = created.stdout.strip()
+        for args in (
+            ["create", "zj-02", "--role", "reviewer"],
+            ["create", "x-01", "--role", "mayor"],
+            ["create", "zj-01", "--role", "reviewer", "--department", "ZJJ"],
+        ):
+            refused = runner.invoke(users.app, args)
+            assert refused.exit_code == 2
+            assert len(refused.stderr.strip().splitlines()) == 1
+    finally:
+        get_settings.cache_clear()
+    sessions = open_store(store_url)
+    with sessions() as session:
+        stored = [row.token_hash for row in session.query(ApiTokenRow)]
+    sessions.kw["bind"].dispose()
+    assert stored == [hash_token(token)] and token not in stored
