@@ -1,0 +1,46 @@
+"""Checking a case's record against the statutory rules, from the record alone.
+
+An auditor hands over the recorded events of one case (``RecordedEvent``: from the store's
+``case_events`` rows or from the domain's ``CaseEvent``) and a working-day calendar; each rule
+that can be checked from the record gives a ``RuleResult``: pass, fail or not applicable, with
+evidence lines that cite the events by their seq and their dates (Asia/Shanghai).
+
+Periods are counted again here with the calendar, independently of the engine's clocks: the
+received event states the periods the case runs under (``periods``), the other events say when
+each period started, stopped, resumed, was extended or ended. Evidence lines start with ``✓``
+(a fact that satisfies the rule), ``✗`` (a violation) or ``·`` (context).
+
+Pure: no I/O, no clock, no Temporal, no SQLAlchemy.
+"""
+
+from approval.domain.compliance.check import check_case, failed
+from approval.domain.compliance.evidence import RULE_TITLES, RuleResult, Verdict
+from approval.domain.compliance.moments import TIMER_LATENCY, when
+from approval.domain.compliance.record import (
+    CASE_DUE_EVENTS,
+    DEADLINE_EVENTS,
+    DECISIONS,
+    HUMAN_ANSWERS,
+    Periods,
+    RecordedEvent,
+    as_recorded,
+    ref,
+)
+
+__all__ = [
+    "CASE_DUE_EVENTS",
+    "DEADLINE_EVENTS",
+    "DECISIONS",
+    "HUMAN_ANSWERS",
+    "RULE_TITLES",
+    "TIMER_LATENCY",
+    "Periods",
+    "RecordedEvent",
+    "RuleResult",
+    "Verdict",
+    "as_recorded",
+    "check_case",
+    "failed",
+    "ref",
+    "when",
+]

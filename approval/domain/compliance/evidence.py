@@ -1,0 +1,70 @@
+"""The rules checked, their verdicts, and the evidence collected for each."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+RULE_TITLES: dict[str, tuple[str, str]] = {
+    "R3": ("一次性告知与受理时限", "One-time notice or acceptance within the notice period"),
+    "R9": ("超时默认", "Silent consent when a review period ends unanswered"),
+    "R11": ("一次性合并告知补正", "One consolidated supplement notice, no new items afterwards"),
+    "R12": ("补正期间停止计时", "Clocks stop while the applicant supplements"),
+    "R13": ("承诺时限与一次延期", "Decision within the committed period, extended at most once"),
+    "R14": ("决定书内容", "Decision states every reason, the remedies and the deemed approvals"),
+    "R16": ("送达时限", "Result delivered within the delivery period"),
+}
+"""The rules checked, by id: (Chinese title, English title)."""
+
+
+class Verdict(StrEnum):
+    """The outcome of one rule on one case."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    NOT_APPLICABLE = "not_applicable"
+
+
+class RuleResult(BaseModel):
+    """One rule checked on one case, with the evidence from the record."""
+
+    rule: str
+    title_zh: str
+    title_en: str
+    verdict: Verdict
+    evidence: list[str]
+
+
+class _Findings:
+    """Evidence collected for one rule; any violation fails it, any fact makes it apply."""
+
+    def __init__(self, rule: str) -> None:
+        self.rule = rule
+        self.lines: list[str] = []
+        self.violated = False
+        self.applies = False
+
+    def ok(self, line: str) -> None:
+        self.applies = True
+        self.lines.append(f"✓ {line}")
+
+    def bad(self, line: str) -> None:
+        self.applies = self.violated = True
+        self.lines.append(f"✗ {line}")
+
+    def note(self, line: str) -> None:
+        self.lines.append(f"· {line}")
+
+    def result(self) -> RuleResult:
+        verdict = (
+            Verdict.FAIL
+            if self.violated
+            else Verdict.PASS
+            if self.applies
+            else Verdict.NOT_APPLICABLE
+        )
+        zh, en = RULE_TITLES[self.rule]
+        return RuleResult(
+            rule=self.rule, title_zh=zh, title_en=en, verdict=verdict, evidence=self.lines
+        )

@@ -1,0 +1,240 @@
+"""Replaying the periods: each department's review task, the case's own period, the stops."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from approval.domain.compliance.moments import _day, _end_of, _parse_instant
+from approval.domain.compliance.record import (
+    CASE_DUE_EVENTS,
+    DECISIONS,
+    HUMAN_ANSWERS,
+    Periods,
+    RecordedEvent,
+    _Record,
+)
+
+
+@dataclass
+class _TaskPeriod:
+    """One running period of a department's review task: from its dispatch, or from the
+    resumption after the supplement, to the event that closed it."""
+
+    department: str
+    round: int
+    opened: RecordedEvent
+    wd: int
+    last_day: date
+    stopped_by: RecordedEvent | None = None
+    """For a resumed period: the event that stopped the period before (the department's
+    request, or ClocksStopped)."""
+    left_before: date | None = None
+    """For a resumed period: the last day of the period before the stop."""
+    forwarded: RecordedEvent | None = None
+    """For a resumed period: the SupplementForwarded that started the department's new round."""
+    closed: RecordedEvent | None = None
+    stray: list[RecordedEvent] = field(default_factory=list)
+
+    @property
+    def due(self) -> datetime:
+        return _end_of(self.last_day)
+
+    @property
+    def label(self) -> str:
+        return f"{self.department} round {self.round}"
+
+
+@dataclass
+class _Tasks:
+    """Every task period of the case, and events that concern no running period."""
+
+    periods: list[_TaskPeriod] = field(default_factory=list)
+    orphans: list[tuple[RecordedEvent, str]] = field(default_factory=list)
+    """(event, why) for deadline events and approvals that have no period to close."""
+
+
+def _dispatched_last_day(
+    record: _Record, periods: Periods, dispatched: RecordedEvent, wd: int
+) -> date:
+    """A dispatched review's last day: its own period, or, where reviews are capped, the
+    case's last day as recorded before the dispatch if that comes first."""
+    own = record.last_day(dispatched.at, wd)
+    if not periods.reviews_capped:
+        return own
+    case_days = [
+        date.fromisoformat(str(e.payload["due"]))
+        for e in record.events
+        if e.seq < dispatched.seq and e.type in CASE_DUE_EVENTS and e.payload.get("due")
+    ]
+    return min(own, case_days[-1]) if case_days and case_days[-1] > _day(dispatched.at) else own
+
+
+def _replay_tasks(record: _Record) -> _Tasks:
+    """Follow each department's task through the record, counting its periods by calendar."""
+    tasks = _Tasks()
+    periods = record.periods
+    if periods is None:
+        return tasks
+    open_: dict[str, _TaskPeriod] = {}
+    waiting: dict[str, tuple[int, RecordedEvent, _TaskPeriod]] = {}
+    deemed: set[str] = set()
+    forwarded: dict[str, RecordedEvent] = {}
+    for e in record.events:
+        dept = str(e.payload.get("department", ""))
+        if e.type == "ReviewTaskDispatched":
+            wd = periods.reviews.get(dept, 0)
+            period = _TaskPeriod(
+                department=dept,
+                round=int(e.payload.get("round", 1)),
+                opened=e,
+                wd=wd,
+                last_day=_dispatched_last_day(record, periods, e, wd),
+            )
+            tasks.periods.append(period)
+            open_[dept] = period
+        elif e.type in (*HUMAN_ANSWERS, "ReviewTaskCancelled"):
+            if e.type == "ReviewApproved" and dept in deemed:
+                tasks.orphans.append((e, f"{dept} was already deemed approved"))
+            answered = open_.pop(dept, None)
+            if e.type == "ReviewTaskCancelled":
+                waiting.pop(dept, None)
+            if answered is None:
+                continue
+            answered.closed = e
+            if e.type == "ReviewSupplementRequested" and e.at < answered.due:
+                waiting[dept] = (record.left_at(e.at, answered.last_day), e, answered)
+        elif e.type in ("ReviewDeemedApproved", "ReviewEscalated"):
+            ended = open_.pop(dept, None)
+            if ended is None:
+                tasks.orphans.append((e, f"{dept} had no running review period"))
+                continue
+            ended.closed = e
+            if e.type == "ReviewDeemedApproved":
+                deemed.add(dept)
+        elif e.type == "SupplementForwarded":
+            forwarded[dept] = e
+        elif e.type == "ClocksStopped":
+            for dept_open, period in list(open_.items()):
+                period.closed = e
+                waiting[dept_open] = (record.left_at(e.at, period.last_day), e, period)
+                del open_[dept_open]
+        elif e.type == "ClocksResumed":
+            for dept_waiting, (left, stop, before) in waiting.items():
+                period = _TaskPeriod(
+                    department=dept_waiting,
+                    round=before.round + 1 if stop.type != "ClocksStopped" else before.round,
+                    opened=e,
+                    wd=left,
+                    last_day=record.last_day(e.at, left),
+                    stopped_by=stop,
+                    left_before=before.last_day,
+                    forwarded=forwarded.pop(dept_waiting, None),
+                )
+                tasks.periods.append(period)
+                open_[dept_waiting] = period
+            waiting.clear()
+    return tasks
+
+
+@dataclass
+class _Stop:
+    """One stop of the case's clocks, as the case period saw it."""
+
+    stopped: RecordedEvent
+    left: int | None
+    """WD the case period had left; None if it was not running (expired)."""
+    last_day_before: date | None
+    resumed: RecordedEvent | None = None
+    last_day_after: date | None = None
+    extended_wd: int = 0
+    """WD added by an extension during the stop."""
+
+
+@dataclass
+class _CaseClock:
+    """The case's own period (承诺时限) as the record shows it, counted by calendar."""
+
+    accepted: RecordedEvent
+    as_of: datetime
+    first_last_day: date
+    last_day: date | None
+    left: int | None = None
+    expired: bool = False
+    stops: list[_Stop] = field(default_factory=list)
+    extensions: list[tuple[RecordedEvent, date | None, int | None]] = field(default_factory=list)
+    """(CaseExtended, last day after it or None while stopped, WD left after it if stopped)."""
+    expiries: list[tuple[RecordedEvent, datetime | None]] = field(default_factory=list)
+    """(CasePeriodExpired, the due it should have waited for; None while stopped)."""
+    decision_last_day: date | None = None
+    """The period's last day when the decision came (or when the record ends)."""
+
+    @property
+    def due(self) -> datetime | None:
+        return _end_of(self.last_day) if self.last_day else None
+
+
+def _replay_case_clock(record: _Record) -> _CaseClock | None:
+    """Count the case period from the acceptance date, stopping, resuming and extending it."""
+    accepted, periods = record.acceptance, record.periods
+    if accepted is None or periods is None:
+        return None
+    as_of = _parse_instant(accepted.payload.get("as_of")) or accepted.at
+    first = record.last_day(as_of, periods.committed_wd)
+    clock = _CaseClock(accepted=accepted, as_of=as_of, first_last_day=first, last_day=first)
+    in_stop = False
+    for e in record.events:
+        if e.seq <= accepted.seq:
+            continue
+        if e.type in DECISIONS or e.type == "CaseClosed":
+            break
+        if e.type == "ClocksStopped":
+            in_stop = True
+            clock.stops.append(_stop_case_clock(record, clock, e))
+        elif e.type == "ClocksResumed" and clock.stops and clock.stops[-1].resumed is None:
+            in_stop = False
+            stop = clock.stops[-1]
+            stop.resumed = e
+            if clock.left is not None:
+                clock.last_day, clock.left = record.last_day(e.at, clock.left), None
+            stop.last_day_after = clock.last_day
+        elif e.type == "CaseExtended":
+            extra = _int(e.payload.get("extra_wd"))
+            if clock.left is not None:
+                clock.left += extra
+            elif clock.last_day is not None:
+                clock.last_day = record.calendar.add_working_days(clock.last_day, extra)[0]
+            clock.expired = False
+            if in_stop:
+                clock.stops[-1].extended_wd += extra
+            if in_stop and clock.left is None and clock.last_day is not None:
+                clock.left, clock.last_day = record.left_at(e.at, clock.last_day), None
+            clock.extensions.append((e, clock.last_day, clock.left))
+        elif e.type == "CasePeriodExpired":
+            clock.expiries.append((e, clock.due))
+            clock.expired = True
+    clock.decision_last_day = clock.last_day
+    return clock
+
+
+def _stop_case_clock(record: _Record, clock: _CaseClock, stop: RecordedEvent) -> _Stop:
+    before = clock.last_day
+    if clock.expired or before is None:
+        return _Stop(stopped=stop, left=None, last_day_before=before)
+    clock.left, clock.last_day = record.left_at(stop.at, before), None
+    return _Stop(stopped=stop, left=clock.left, last_day_before=before)
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _stop_windows(record: _Record) -> list[tuple[RecordedEvent, RecordedEvent | None]]:
+    """(ClocksStopped, the ClocksResumed that ended it or None) in order."""
+    windows: list[tuple[RecordedEvent, RecordedEvent | None]] = []
+    for e in record.events:
+        if e.type == "ClocksStopped":
+            windows.append((e, None))
+        elif e.type == "ClocksResumed" and windows and windows[-1][1] is None:
+            windows[-1] = (windows[-1][0], e)
+    return windows
