@@ -178,9 +178,16 @@ class CliResult:
 
 async def run_cli(env: dict[str, str], *args: str, timeout_s: float = CLI_TIMEOUT_S) -> CliResult:
     """Run ``starter.py ARGS`` to completion (killed after ``timeout_s``)."""
+    return await run_script(STARTER, env, *args, timeout_s=timeout_s)
+
+
+async def run_script(
+    script: Path, env: dict[str, str], *args: str, timeout_s: float = CLI_TIMEOUT_S
+) -> CliResult:
+    """Run the project's ``script ARGS`` to completion (killed after ``timeout_s``)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
-        str(STARTER),
+        str(script),
         *args,
         env=env,
         cwd=PROJECT_ROOT,
@@ -192,7 +199,7 @@ async def run_cli(env: dict[str, str], *args: str, timeout_s: float = CLI_TIMEOU
         out, err = await asyncio.wait_for(process.communicate(), timeout_s)
     except TimeoutError:
         raise AssertionError(
-            f"starter.py {' '.join(args)} did not finish in {timeout_s} s"
+            f"{script.name} {' '.join(args)} did not finish in {timeout_s} s"
         ) from None
     finally:
         if process.returncode is None:  # timed out, or the test was cancelled

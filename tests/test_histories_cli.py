@@ -9,7 +9,6 @@ import asyncio
 import itertools
 import json
 import os
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -23,7 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from approval.config import PROJECT_ROOT
 from approval.runtime import open_store
 from approval.store.repository import department_messages_of, events_of
-from tests.processes import CLI_TIMEOUT_S, CliResult, process_env, run_cli, workers
+from tests.processes import CliResult, process_env, run_cli, run_script, workers
 
 AUDITOR = PROJECT_ROOT / "auditor.py"
 SAMPLES = PROJECT_ROOT / "data" / "samples"
@@ -40,29 +39,7 @@ def offline_env() -> dict[str, str]:
 
 async def run_auditor(env: dict[str, str], *args: str) -> CliResult:
     """Run ``auditor.py ARGS`` to completion (killed after the CLI timeout)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(AUDITOR),
-        *args,
-        env=env,
-        cwd=PROJECT_ROOT,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), CLI_TIMEOUT_S)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return CliResult(
-        args=("auditor.py", *args),
-        returncode=process.returncode,
-        stdout=out.decode("utf-8", errors="replace"),
-        stderr=err.decode("utf-8", errors="replace"),
-    )
+    return await run_script(AUDITOR, env, *args)
 
 
 @pytest.fixture
