@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,9 +17,12 @@ import typer
 
 from approval.cli import render
 from approval.config import PROJECT_ROOT, Settings, get_settings
+from approval.demo_users import DemoUser, ensure_demo_users
 from approval.domain.catalogue import load_catalogue
+from approval.runtime import open_store
 
 UI_PORT = 8233
+API_PORT = 8000
 
 
 def temporal_cli() -> str:
@@ -69,37 +73,58 @@ def start_dev_server(settings: Settings) -> subprocess.Popen[bytes]:
     return server
 
 
-def start_worker(settings: Settings) -> subprocess.Popen[bytes]:
-    """worker.py in its own process, logging to the data directory."""
-    log = (settings.data_dir / "worker.log").open("ab")
-    return subprocess.Popen(
-        [sys.executable, str(PROJECT_ROOT / "worker.py")], stdout=log, stderr=log
-    )
+def start_process(settings: Settings, name: str, *args: str) -> subprocess.Popen[bytes]:
+    """A Python process of the project, logging to ``data_dir/NAME.log``."""
+    log = (settings.data_dir / f"{name}.log").open("ab")
+    return subprocess.Popen([sys.executable, *args], stdout=log, stderr=log, cwd=PROJECT_ROOT)
+
+
+def start_api(settings: Settings) -> subprocess.Popen[bytes]:
+    """The HTTP API and web console (uvicorn), once it listens."""
+    api = start_process(
+        settings, "api", "-m", "uvicorn", "--factory", "approval.api.app:create_app",
+        "--host", "127.0.0.1", "--port", str(API_PORT),
+    )  # fmt: skip
+    wait_for_port("127.0.0.1", API_PORT)
+    return api
+
+
+def print_demo_users(settings: Settings, users: list[DemoUser]) -> None:
+    """The demo users' tokens, on screen and in ``data_dir/demo-tokens.txt``."""
+    lines = [f"{u.name:<16} {u.role.value:<10} {u.department or '':<6} {u.token}" for u in users]
+    (settings.data_dir / "demo-tokens.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    render.console.print("Demo users (name, role, department, API token — new at every start):")
+    for line in lines:
+        render.console.print(f"  {line}", highlight=False)
 
 
 def up() -> None:
-    """Start everything on this machine (Temporal dev server + SQLite + worker) and wait."""
+    """Start everything on this machine (Temporal dev server + SQLite + worker + API) and wait."""
     settings = get_settings()
     catalogue = load_catalogue(settings.catalogue_path)
     server = start_dev_server(settings)
-    worker = start_worker(settings)
+    processes = [start_process(settings, "worker", str(PROJECT_ROOT / "worker.py")), server]
+    processes.insert(0, start_api(settings))
+    users = ensure_demo_users(open_store(settings.store_url), catalogue, datetime.now(UTC))
     host = urlsplit(f"//{settings.temporal_address}").hostname or "127.0.0.1"
     render.console.print(f"事项目录 {catalogue.version}: {len(catalogue.matters)} 个事项已校验载入")
     render.console.print(f"Temporal server : {settings.temporal_address}")
     render.console.print(f"Temporal web UI : http://{host}:{UI_PORT}")
+    render.console.print(f"HTTP API        : http://127.0.0.1:{API_PORT}/docs")
     render.console.print(f"Store (SQLite)  : {settings.store_url}")
-    render.console.print(f"Logs            : {settings.data_dir}/worker.log, temporal.log")
+    render.console.print(f"Logs            : {settings.data_dir}/worker.log, api.log, temporal.log")
+    print_demo_users(settings, users)
     render.console.print(
         "Ready. In another terminal: uv run python starter.py --help   (Ctrl-C stops)"
     )
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly when killed too
     try:
-        while server.poll() is None and worker.poll() is None:
+        while all(process.poll() is None for process in processes):
             time.sleep(1)
     except KeyboardInterrupt:
         pass
     finally:
-        for process in (worker, server):
+        for process in processes:
             process.terminate()
             process.wait(timeout=30)
 

@@ -554,6 +554,11 @@ def create_user(
     return user
 
 
+def user_by_name(session: Session, name: str) -> UserRow | None:
+    """The user called ``name``, if any."""
+    return session.scalars(select(UserRow).where(UserRow.name == name)).one_or_none()
+
+
 def issue_token(session: Session, user_id: int, now: datetime) -> str:
     """A new bearer token for the user. Only its hash is stored: the token returned here is
     the only copy."""
