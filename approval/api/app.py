@@ -16,13 +16,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from approval.api.routes import cases, inbox
+from approval.api.routes import cases, inbox, public
 from approval.config import Settings, get_settings
 from approval.domain.catalogue import load_catalogue
 from approval.domain.errors import DomainError
 from approval.runtime import open_store
 from approval.service import CaseService, RefusedError, connect
+from approval.web.routes import router as web_router
 
 STATUS_OF_REFUSAL = {
     "PermissionDeniedError": status.HTTP_403_FORBIDDEN,
@@ -55,6 +57,7 @@ def create_app(
         client = await connect(config)
         catalogue = load_catalogue(config.catalogue_path)
         app.state.service = CaseService(client, config, catalogue, store)
+        app.state.settings = config
         app.state.sessions = store
         try:
             yield
@@ -68,11 +71,15 @@ def create_app(
     )
     if service is not None and sessions is not None:
         app.state.service, app.state.sessions = service, sessions
+        app.state.settings = settings or get_settings()
     app.include_router(cases.router)
     app.include_router(inbox.router)
+    app.include_router(public.router)
+    app.include_router(web_router)
     app.add_exception_handler(DomainError, _domain_refusal)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(ValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http_problem)
     return app
 
 
@@ -105,6 +112,16 @@ async def _invalid_request(_request: Request, error: Exception) -> JSONResponse:
         # a model's own check names its field at the start: "items: ..."
         field, message = message.removeprefix("Value error, ").split(": ", 1)
     return _problem(status.HTTP_422_UNPROCESSABLE_CONTENT, field or "request", message)
+
+
+async def _http_problem(_request: Request, error: Exception) -> JSONResponse:
+    """The framework's own refusals (an unreadable body, no such path or method) in the same
+    shape as every other: a field and a reason."""
+    assert isinstance(error, StarletteHTTPException)
+    if isinstance(error.detail, dict):
+        return JSONResponse(status_code=error.status_code, content={"detail": error.detail})
+    field = "body" if error.status_code == status.HTTP_400_BAD_REQUEST else "path"
+    return _problem(error.status_code, field, str(error.detail))
 
 
 def _problem(code: int, field: str, reason: str) -> JSONResponse:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from approval.domain.catalogue import Code, Frozen
 
-CASE_NUMBER_PATTERN = r"^\d{6}-\d{8}-\d{6}$"
+CASE_NUMBER_PATTERN = r"^[0-9]{6}-[0-9]{8}-[0-9]{6}$"
 CaseNumber = Annotated[
     str, Field(pattern=CASE_NUMBER_PATTERN, description="e.g. 371600-20261128-000042")
 ]

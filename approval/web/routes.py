@@ -1,0 +1,645 @@
+"""The web console's pages and form posts. The person is the user of the API token kept in an
+HttpOnly cookie (set at ``/web/login``); every page and post checks the role the same way the
+API does (approval.api.deps, R22), and every form post calls the same engine method as the API.
+A refusal renders the page again with its one line (``field: reason``), never a stack trace."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+
+from approval.api.deps import ServiceDep, SessionDep, refuse
+from approval.auditing.narrative import timeline
+from approval.calendar_source import load_calendar_data
+from approval.cli.labels import STAGE_LABELS, TASK_LABELS
+from approval.domain.calendar import SHANGHAI, WorkingCalendar
+from approval.domain.catalogue import Catalogue, Matter
+from approval.domain.compliance import RuleResult, as_recorded, check_case
+from approval.domain.errors import DomainError, PermissionDeniedError
+from approval.domain.models import (
+    Accept,
+    Actor,
+    Application,
+    CaseCommand,
+    Decide,
+    Deliver,
+    IssueNotice,
+    NoticeItem,
+    Outcome,
+    Role,
+)
+from approval.domain.state import CLOSED_STAGES, OPEN_TASK_STATES
+from approval.domain.status import CaseStatus, Light
+from approval.service import CaseService
+from approval.store.repository import (
+    events_of,
+    has_task,
+    notices_of,
+    user_by_token,
+)
+from approval.store.schema import CaseRow, ReviewTaskRow
+
+COOKIE = "approval_token"
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(prefix="/web", include_in_schema=False)
+
+ROLE_LABELS = {
+    Role.CLERK: "窗口工作人员",
+    Role.REVIEWER: "部门审批人员",
+    Role.SUPERVISOR: "电子监察人员",
+    Role.AUDITOR: "审计人员",
+}
+HOME = {
+    Role.CLERK: "/web/cases/new",
+    Role.REVIEWER: "/web/inbox",
+    Role.SUPERVISOR: "/web/board",
+    Role.AUDITOR: "/web/board",
+}
+LIGHTS = {
+    Light.GREEN: "● 绿",
+    Light.YELLOW: "● 黄",
+    Light.RED: "● 红",
+    Light.PAUSED: "‖ 暂停",
+    Light.NONE: "—",
+}
+OUTCOME_LABELS = {
+    Outcome.APPROVE: "同意",
+    Outcome.REJECT: "不同意",
+    Outcome.REQUEST_SUPPLEMENT: "要求补正",
+}
+BOARD_ROLES = (Role.SUPERVISOR, Role.AUDITOR)
+BOARD_LIMIT = 100
+
+
+def _local(value: datetime | None) -> str:
+    """A moment in Beijing time, ``2026-11-28 09:30``."""
+    if value is None:
+        return "—"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+templates.env.filters["local"] = _local
+templates.env.globals.update(
+    STAGE_LABELS=STAGE_LABELS, TASK_LABELS=TASK_LABELS, LIGHTS=LIGHTS, ROLE_LABELS=ROLE_LABELS
+)
+
+
+# ---- who is asking --------------------------------------------------------------------------
+
+
+def current_actor(request: Request, session: Session) -> Actor | None:
+    """The actor of the cookie's token, as the API's bearer token (approval.api.deps)."""
+    token = request.cookies.get(COOKIE)
+    user = user_by_token(session, token) if token else None
+    if user is None:
+        return None
+    return Actor(role=Role(user.role), id=user.name, department=user.department)
+
+
+def page(
+    request: Request,
+    name: str,
+    actor: Actor | None,
+    code: int = status.HTTP_200_OK,
+    **context: Any,
+) -> HTMLResponse:
+    """A page of the console for ``actor``."""
+    return templates.TemplateResponse(request, name, {"actor": actor, **context}, status_code=code)
+
+
+def to_login() -> RedirectResponse:
+    """Back to the login page (no or stale token)."""
+    return RedirectResponse("/web/login", status_code=status.HTTP_303_SEE_OTHER)
+
+
+def forbidden(request: Request, actor: Actor, message: str) -> HTMLResponse:
+    """The 403 page."""
+    return page(request, "forbidden.html", actor, status.HTTP_403_FORBIDDEN, error=message)
+
+
+async def permitted(
+    service: CaseService,
+    session: Session,
+    actor: Actor,
+    action: str,
+    roles: Sequence[Role],
+    case_no: str | None = None,
+) -> str | None:
+    """None when ``actor`` may do ``action``; else the refusal's line, kept in the case's
+    record when the case is known (R21, R22), exactly as the API's role check."""
+    if actor.role in roles:
+        return None
+    needed = "/".join(r.value for r in roles)
+    try:
+        await refuse(
+            service,
+            session,
+            case_no,
+            actor,
+            action,
+            "actor.role",
+            f"{actor.role} may not {action}; needs {needed} (R22)",
+        )
+    except PermissionDeniedError as refusal:
+        return f"{refusal.field}: {refusal.reason}"
+
+
+def refusal_line(error: DomainError | ValidationError) -> str:
+    """A refusal as one line, ``field: reason``."""
+    if isinstance(error, DomainError):
+        return f"{error.field}: {error.reason}"
+    problems: list[Any] = list(error.errors())
+    if not problems:
+        return "request: invalid input"
+    first = problems[0]
+    field = ".".join(str(p) for p in first.get("loc", ())) or "request"
+    message = str(first.get("msg", "invalid"))
+    if message.startswith("Value error, ") and ": " in message:
+        field, message = message.removeprefix("Value error, ").split(": ", 1)
+    return f"{field}: {message}"
+
+
+def refusal_code(error: DomainError | ValidationError) -> int:
+    """The HTTP status the API gives the same refusal."""
+    from approval.api.app import STATUS_OF_REFUSAL, refusal_kind
+
+    if isinstance(error, ValidationError):
+        return status.HTTP_422_UNPROCESSABLE_CONTENT
+    return STATUS_OF_REFUSAL.get(refusal_kind(error), status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+def catalogue_of(service: CaseService) -> Catalogue:
+    """The catalogue the engine serves."""
+    catalogue: Catalogue = service._catalogue
+    return catalogue
+
+
+# ---- login ----------------------------------------------------------------------------------
+
+
+@router.get("", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request, session: SessionDep) -> Response:
+    """The actor's own start page."""
+    actor = current_actor(request, session)
+    if actor is None:
+        return to_login()
+    return RedirectResponse(HOME.get(actor.role, "/web/login"), status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request) -> Response:
+    """The login form: an API token (approval.api.users create)."""
+    return page(request, "login.html", None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(
+    request: Request, session: SessionDep, token: Annotated[str, Form()] = ""
+) -> Response:
+    """Check the token and keep it in an HttpOnly cookie."""
+    user = user_by_token(session, token.strip()) if token.strip() else None
+    if user is None:
+        return page(
+            request,
+            "login.html",
+            None,
+            status.HTTP_401_UNAUTHORIZED,
+            error="token: 令牌无效或已停用 (not a valid token)",
+        )
+    response = RedirectResponse(
+        HOME.get(Role(user.role), "/web/login"), status_code=status.HTTP_303_SEE_OTHER
+    )
+    response.set_cookie(
+        COOKIE,
+        token.strip(),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/web",
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout() -> Response:
+    """Forget the token."""
+    response = to_login()
+    response.delete_cookie(COOKIE, path="/web")
+    return response
+
+
+@router.get("/static/console.css")
+async def stylesheet() -> Response:
+    """The console's one stylesheet."""
+    css = (HERE / "static" / "console.css").read_text(encoding="utf-8")
+    return Response(css, media_type="text/css")
+
+
+# ---- intake (收件) ---------------------------------------------------------------------------
+
+
+def intake_page(
+    request: Request,
+    actor: Actor,
+    catalogue: Catalogue,
+    matter_code: str | None,
+    code: int = status.HTTP_200_OK,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The intake form, with the chosen matter's checklist."""
+    matter: Matter | None = None
+    if matter_code:
+        matter = next((m for m in catalogue.matters if m.code == matter_code), None)
+    return page(
+        request,
+        "intake.html",
+        actor,
+        code,
+        matters=catalogue.matters,
+        matter=matter,
+        error=error,
+        form=form or {},
+        key=f"web-{uuid.uuid4().hex}",
+    )
+
+
+@router.get("/cases/new", response_class=HTMLResponse)
+async def intake_form(
+    request: Request, service: ServiceDep, session: SessionDep, matter: str | None = None
+) -> Response:
+    """The clerk's intake form (收件)."""
+    actor = current_actor(request, session)
+    if actor is None:
+        return to_login()
+    if refused := await permitted(service, session, actor, "submit", (Role.CLERK,)):
+        return forbidden(request, actor, refused)
+    return intake_page(request, actor, catalogue_of(service), matter)
+
+
+async def _materials(matter: Matter, form: Any) -> list[dict[str, str]]:
+    """The materials entered for the matter's demanded items: an uploaded file (hashed here)
+    or a code with its SHA-256; items left empty are not submitted."""
+    materials = []
+    for requirement in matter.demanded_materials:
+        upload = form.get(f"file_{requirement.code}")
+        sha = str(form.get(f"sha_{requirement.code}") or "").strip().lower()
+        ref = str(form.get(f"ref_{requirement.code}") or "").strip()
+        if isinstance(upload, UploadFile) and upload.filename:
+            content = await upload.read()
+            sha = hashlib.sha256(content).hexdigest()
+            ref = ref or f"upload:{upload.filename}"
+        if sha:
+            document_ref = ref or f"web:{requirement.code}"
+            materials.append(
+                {"code": requirement.code, "document_ref": document_ref, "sha256": sha}
+            )
+    return materials
+
+
+@router.post("/cases", response_class=HTMLResponse)
+async def submit(request: Request, service: ServiceDep, session: SessionDep) -> Response:
+    """Receive the application and go to its case page."""
+    actor = current_actor(request, session)
+    if actor is None:
+        return to_login()
+    if refused := await permitted(service, session, actor, "submit", (Role.CLERK,)):
+        return forbidden(request, actor, refused)
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    catalogue = catalogue_of(service)
+    matter_code = values.get("matter_code", "")
+    matter = next((m for m in catalogue.matters if m.code == matter_code), None)
+    try:
+        if matter is None:
+            return intake_page(
+                request,
+                actor,
+                catalogue,
+                None,
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                "matter_code: 请选择事项 (choose a matter of the catalogue)",
+                values,
+            )
+        application = Application.model_validate(
+            {
+                "matter_code": matter.code,
+                "applicant": {
+                    "name": values.get("applicant_name", "").strip(),
+                    "id_number": values.get("id_number", "").strip().upper(),
+                },
+                "materials": await _materials(matter, form),
+                "idempotency_key": values.get("idempotency_key") or f"web-{uuid.uuid4().hex}",
+            }
+        )
+        submission = await service.submit(application, actor)
+    except (DomainError, ValidationError) as error:
+        return intake_page(
+            request,
+            actor,
+            catalogue,
+            matter_code,
+            refusal_code(error),
+            refusal_line(error),
+            values,
+        )
+    return RedirectResponse(f"/web/cases/{submission.case_no}", status.HTTP_303_SEE_OTHER)
+
+
+# ---- the case page ----------------------------------------------------------------------------
+
+
+def calendar_of(service: CaseService, events: Iterable[Any]) -> WorkingCalendar:
+    """The working-day calendar of the years the events span and the years ahead."""
+    settings = service._settings
+    years = [e.at.astimezone(SHANGHAI).year for e in events] or [datetime.now(UTC).year]
+    span = range(min(years), max(years) + settings.calendar_years_ahead + 1)
+    data = load_calendar_data(span, settings.holiday_override_path, settings.count_makeup_workdays)
+    return WorkingCalendar(data)
+
+
+async def may_read(
+    service: CaseService, session: Session, actor: Actor, case_no: str
+) -> str | None:
+    """As the API's status: a reviewer reads only cases its department has a task on (R22)."""
+    if actor.role is Role.REVIEWER and not has_task(session, case_no, actor.department or ""):
+        reason = f"{actor.department} has no task on {case_no} (R22)"
+        try:
+            await refuse(service, session, case_no, actor, "read_status", "case_no", reason)
+        except PermissionDeniedError as refusal:
+            return f"{refusal.field}: {refusal.reason}"
+    return None
+
+
+async def case_page(
+    request: Request,
+    service: CaseService,
+    session: Session,
+    actor: Actor,
+    case_no: str,
+    code: int = status.HTTP_200_OK,
+    error: str | None = None,
+    done: str | None = None,
+) -> HTMLResponse:
+    """The case: stage, deadlines and lights, tasks, decision, notices, timeline, and the
+    actions the actor's role may take; the auditor also sees the compliance check."""
+    try:
+        case = await service.status(case_no)
+    except DomainError as refusal:
+        return page(
+            request, "error.html", actor, refusal_code(refusal), error=refusal_line(refusal)
+        )
+    session.expire_all()
+    rows = events_of(session, case_no)
+    recorded = as_recorded(rows)
+    compliance: list[RuleResult] = []
+    if actor.role is Role.AUDITOR and recorded:
+        compliance = check_case(recorded, calendar_of(service, recorded))
+    return page(
+        request,
+        "case.html",
+        actor,
+        code,
+        case=case,
+        clocks=_clocks(case),
+        entries=timeline(rows),
+        notices=notices_of(session, case_no),
+        compliance=compliance,
+        error=error,
+        done=done,
+        key=f"web-{uuid.uuid4().hex}",
+    )
+
+
+def _clocks(case: CaseStatus) -> list[tuple[str, Any]]:
+    """The case's clocks worth showing, with their Chinese names."""
+    named = (
+        ("受理期限（告知/受理）", case.intake_clock),
+        ("办理时限", case.case_clock),
+        ("送达期限", case.delivery_clock),
+    )
+    return [(name, clock) for name, clock in named if clock is not None]
+
+
+@router.get("/cases/{case_no}", response_class=HTMLResponse)
+async def show_case(
+    case_no: str, request: Request, service: ServiceDep, session: SessionDep
+) -> Response:
+    """The case page."""
+    actor = current_actor(request, session)
+    if actor is None:
+        return to_login()
+    if refused := await may_read(service, session, actor, case_no):
+        return forbidden(request, actor, refused)
+    return await case_page(request, service, session, actor, case_no)
+
+
+WINDOW_ACTIONS = {"accept": "受理", "notice": "一次性告知", "deliver": "送达"}
+
+
+@router.post("/cases/{case_no}/{action}", response_class=HTMLResponse)
+async def window_action(
+    case_no: str,
+    action: str,
+    request: Request,
+    service: ServiceDep,
+    session: SessionDep,
+) -> Response:
+    """The clerk's accept, one-time notice and delivery, as the API's."""
+    actor = current_actor(request, session)
+    if actor is None:
+        return to_login()
+    if action == "decision":
+        return await decide(case_no, request, service, session, actor)
+    if action not in WINDOW_ACTIONS:
+        return page(
+            request, "error.html", actor, status.HTTP_404_NOT_FOUND, error="action: 无此操作"
+        )
+    api_action = "issue_notice" if action == "notice" else action
+    refused = await permitted(service, session, actor, api_action, (Role.CLERK,), case_no)
+    if refused:
+        return forbidden(request, actor, refused)
+    form = await request.form()
+    command: CaseCommand
+    try:
+        if action == "accept":
+            command = Accept(actor=actor)
+        elif action == "notice":
+            command = IssueNotice(actor=actor, defective=_items(str(form.get("defective", ""))))
+        else:
+            method = str(form.get("method") or "").strip() or "窗口领取"
+            command = Deliver(actor=actor, method=method)
+        await service.act(case_no, command)
+    except (DomainError, ValidationError) as error:
+        return await case_page(
+            request, service, session, actor, case_no, refusal_code(error), refusal_line(error)
+        )
+    done = f"已{WINDOW_ACTIONS[action]}"
+    return await case_page(request, service, session, actor, case_no, done=done)
+
+
+def _items(text: str) -> tuple[NoticeItem, ...]:
+    """Notice items, one a line: ``CODE=what is wrong`` (or ``CODE 理由``)."""
+    items = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        code, _, reason = line.replace("＝", "=").partition("=")
+        if not reason:
+            code, _, reason = line.partition(" ")
+        items.append(NoticeItem(code=code.strip(), reason=reason.strip() or "需补正"))
+    return tuple(items)
+
+
+# ---- the department's inbox ---------------------------------------------------------------------
+
+
+def inbox_tasks(session: Session, department: str) -> list[tuple[ReviewTaskRow, CaseRow]]:
+    """The department's open tasks with their cases, earliest deadline first."""
+    session.expire_all()
+    stmt = (
+        select(ReviewTaskRow, CaseRow)
+        .join(CaseRow, CaseRow.case_no == ReviewTaskRow.case_no)
+        .where(
+            ReviewTaskRow.department == department,
+            ReviewTaskRow.state.in_(sorted(OPEN_TASK_STATES)),
+        )
+        .order_by(ReviewTaskRow.due_at.is_(None), ReviewTaskRow.due_at, ReviewTaskRow.case_no)
+    )
+    return [(task, case) for task, case in session.execute(stmt).all()]
+
+
+async def inbox_page(
+    request: Request,
+    service: CaseService,
+    session: Session,
+    actor: Actor,
+    code: int = status.HTTP_200_OK,
+    error: str | None = None,
+    done: str | None = None,
+) -> HTMLResponse:
+    """The inbox with the light of each task from the case's status."""
+    rows = inbox_tasks(session, actor.department or "")
+    lights: dict[str, Light] = {}
+    for task, _case in rows:
+        try:
+            status_now = await service.status(task.case_no)
+        except DomainError:
+            continue
+        for t in status_now.tasks:
+            if t.department == task.department and t.clock is not None:
+                lights[task.case_no] = t.clock.light
+    return page(
+        request,
+        "inbox.html",
+        actor,
+        code,
+        rows=rows,
+        lights=lights,
+        error=error,
+        done=done,
+        key=f"web-{uuid.uuid4().hex}",
+    )
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+async def inbox(request: Request, service: ServiceDep, session: SessionDep) -> Response:
+    """The reviewer's own department's open tasks (R22)."""
+    actor = current_actor(request, session)
+    if actor is None:
+        return to_login()
+    if refused := await permitted(service, session, actor, "inbox", (Role.REVIEWER,)):
+        return forbidden(request, actor, refused)
+    return await inbox_page(request, service, session, actor)
+
+
+async def decide(
+    case_no: str, request: Request, service: CaseService, session: Session, actor: Actor
+) -> Response:
+    """A department's opinion from the inbox form, as the API's POST /decision."""
+    refused = await permitted(service, session, actor, "decide", (Role.REVIEWER,), case_no)
+    if refused:
+        return forbidden(request, actor, refused)
+    department = actor.department or ""
+    if not has_task(session, case_no, department):
+        reason = f"{department or 'no department'} has no task on {case_no} (R22)"
+        try:
+            await refuse(service, session, case_no, actor, "decide", "department", reason)
+        except PermissionDeniedError as refusal:
+            return forbidden(request, actor, refusal_line(refusal))
+    form = await request.form()
+    try:
+        outcome = Outcome(str(form.get("outcome", "")))
+        reasons = str(form.get("reasons") or "").strip() or None
+        command = Decide(
+            actor=actor,
+            department=department,
+            outcome=outcome,
+            reasons=reasons,
+            items=_items(str(form.get("items", ""))),
+        )
+        request_id = str(form.get("request_id") or "") or None
+        await service.act(case_no, command, request_id=request_id)
+    except ValueError as error:
+        if isinstance(error, ValidationError):
+            line, code = refusal_line(error), refusal_code(error)
+        else:
+            line, code = "outcome: 请选择审查意见", status.HTTP_422_UNPROCESSABLE_CONTENT
+        return await inbox_page(request, service, session, actor, code, line)
+    except DomainError as error:
+        return await inbox_page(
+            request, service, session, actor, refusal_code(error), refusal_line(error)
+        )
+    done = f"{case_no}：已提交审查意见（{OUTCOME_LABELS[outcome]}）"
+    return await inbox_page(request, service, session, actor, done=done)
+
+
+# ---- the supervisor's board ---------------------------------------------------------------------
+
+
+@router.get("/board", response_class=HTMLResponse)
+async def board(request: Request, service: ServiceDep, session: SessionDep) -> Response:
+    """Open cases with their lights, and the overdue or escalated tasks (电子监察)."""
+    actor = current_actor(request, session)
+    if actor is None:
+        return to_login()
+    if refused := await permitted(service, session, actor, "board", BOARD_ROLES):
+        return forbidden(request, actor, refused)
+    session.expire_all()
+    closed = sorted(s.value for s in CLOSED_STAGES)
+    stmt = (
+        select(CaseRow.case_no)
+        .where(CaseRow.stage.not_in(closed))
+        .order_by(CaseRow.received_at)
+        .limit(BOARD_LIMIT)
+    )
+    cases: list[CaseStatus] = []
+    for case_no in session.scalars(stmt).all():
+        try:
+            cases.append(await service.status(case_no))
+        except DomainError:
+            continue
+    flagged = session.execute(
+        select(ReviewTaskRow, CaseRow)
+        .join(CaseRow, CaseRow.case_no == ReviewTaskRow.case_no)
+        .where(ReviewTaskRow.overdue | ReviewTaskRow.escalated)
+        .order_by(ReviewTaskRow.case_no, ReviewTaskRow.department)
+    ).all()
+    return page(request, "board.html", actor, cases=cases, flagged=flagged)

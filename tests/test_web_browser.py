@@ -1,0 +1,154 @@
+"""The web console in a real browser: Debian's Chromium driven by Playwright against the app
+served by uvicorn on a free localhost port, with the engine on the time-skipping Temporal
+server. A clerk submits and accepts a two-department case, each department's reviewer approves
+in its inbox, and the case page shows the decision and the timeline.
+
+Needs /usr/bin/chromium (``apt-get install chromium``; ``.ci/run`` installs it); skipped
+without it, except under CI=true, where it fails."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.async_api import Browser, FilePayload, Page, async_playwright, expect
+from sqlalchemy.orm import Session, sessionmaker
+
+from approval.api.app import create_app
+from approval.config import Settings
+from approval.service import CaseService
+from approval.store.repository import create_user, issue_token
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SPJY = "SC-SPJY-001"  # 食品经营许可: SCJG, CGJ
+PEOPLE = {
+    "clerk": ("clerk", None),
+    "rev-SCJG": ("reviewer", "SCJG"),
+    "rev-CGJ": ("reviewer", "CGJ"),
+}
+
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("store_backend", ["sqlite"])]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless, through Playwright (never a downloaded browser)."""
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing: apt-get install chromium (.ci/run installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; CI=true never skips the browser test", pytrace=False)
+        pytest.skip(reason)
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def served(
+    engine: CaseService, sessions: sessionmaker[Session], settings: Settings
+) -> AsyncIterator[str]:
+    """The app on a free localhost port, served by uvicorn in this event loop (the engine's
+    Temporal client lives here); its base URL."""
+    app = create_app(service=engine, sessions=sessions, settings=settings)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, lifespan="off", log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=10)
+        sock.close()
+
+
+@pytest.fixture
+def tokens(sessions: sessionmaker[Session]) -> dict[str, str]:
+    """An API token per person of the story."""
+    made: dict[str, str] = {}
+    with sessions.begin() as session:
+        for name, (role, department) in PEOPLE.items():
+            user = create_user(session, name=name, role=role, department=department)
+            made[name] = issue_token(session, user.id, datetime.now(UTC))
+    return made
+
+
+async def login(browser: Browser, base: str, token: str) -> Page:
+    """A fresh browser context logged in with ``token``."""
+    context = await browser.new_context(base_url=base)
+    page = await context.new_page()
+    await page.goto("/web/login")
+    await page.fill('input[name="token"]', token)
+    await page.get_by_role("button", name="登录").click()
+    await page.wait_for_load_state()
+    return page
+
+
+async def test_a_two_department_case_in_the_browser(
+    browser: Browser, served: str, tokens: dict[str, str]
+) -> None:
+    """Clerk: intake form (one file uploaded, the others as hashes) → case page → 受理.
+    Each reviewer: inbox → 同意. Clerk: the case page shows 准予 and the timeline."""
+    clerk = await login(browser, served, tokens["clerk"])
+    await expect(clerk.locator("h1")).to_have_text("收件登记")
+    await clerk.select_option("#matter", SPJY)
+    await clerk.get_by_role("button", name="选择").click()
+    await expect(clerk.locator("h2")).to_contain_text("食品经营许可")
+    await expect(clerk.locator("tr.shared")).to_have_count(2)  # 营业执照, 身份证件: 免提交
+    await clerk.fill('input[name="applicant_name"]', "滨州示例餐饮有限公司")
+    await clerk.fill('input[name="id_number"]', "91371600MA3C000003")
+    await clerk.set_input_files(
+        'input[name="file_SQS"]',
+        files=FilePayload(name="申请书.txt", mimeType="text/plain", buffer="申请书".encode()),
+    )
+    for code in ("PMT", "GLZD", "JKZM"):
+        await clerk.fill(f'input[name="sha_{code}"]', f"{ord(code[0]):02x}" * 32)
+    await clerk.get_by_role("button", name="收件").click()
+    await expect(clerk.locator("h1")).to_contain_text("办件 371600-")
+    case_no = (await clerk.locator("h1").inner_text()).removeprefix("办件 ").strip()
+    await expect(clerk.locator("#stage")).to_contain_text("已收件")
+
+    await clerk.get_by_role("button", name="受理").click()
+    await expect(clerk.locator("#stage")).to_have_text("并联审查中")
+
+    for department in ("SCJG", "CGJ"):
+        reviewer = await login(browser, served, tokens[f"rev-{department}"])
+        await expect(reviewer.locator("h1")).to_have_text(f"待办审查（{department}）")
+        row = reviewer.locator("#inbox tr", has_text=case_no)
+        await expect(row).to_contain_text("● 绿")
+        await row.get_by_role("button", name="同意", exact=True).click()
+        await expect(reviewer.locator(".ok")).to_contain_text("已提交审查意见（同意）")
+        await expect(reviewer.locator("#inbox tr", has_text=case_no)).to_have_count(0)
+
+    await clerk.goto(f"/web/cases/{case_no}")
+    await expect(clerk.locator("#decision")).to_contain_text("准予")
+    timeline = clerk.locator("#timeline")
+    await expect(timeline).to_contain_text("收件")
+    await expect(timeline).to_contain_text("rev-SCJG")
+    await expect(timeline).to_contain_text("rev-CGJ")
