@@ -23,7 +23,6 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from approval.api.app import create_app
-from approval.api.routes import public
 from approval.config import Settings
 from approval.domain.catalogue import Catalogue
 from approval.domain.check_code import check_code
@@ -39,9 +38,7 @@ ROLE_OF_ROUTE = (("/decision", "reviewer"), ("/inbox", "reviewer"), ("/extend", 
 
 
 def _document() -> dict[str, Any]:
-    app = create_app()
-    app.include_router(public.router)
-    document: dict[str, Any] = app.openapi()
+    document: dict[str, Any] = create_app().openapi()
     return document
 
 
@@ -299,7 +296,6 @@ async def target(
             token = issue_token(session, user.id, datetime.now(UTC))
             auth[name] = {"Authorization": f"Bearer {token}"}
     app = create_app(service=engine, sessions=sessions)
-    app.include_router(public.router)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
         body = seeds(catalogue)[("/cases", "POST")][0]

@@ -43,12 +43,11 @@ def test_the_check_code_is_eight_upper_hex_digits_of_an_hmac_of_the_case_number(
 async def client(
     engine: CaseService, sessions: sessionmaker[Session]
 ) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
-    """A client of the app with the public router, and a clerk's Authorization header."""
+    """A client of the app, and a clerk's Authorization header."""
     with sessions.begin() as session:
         user = create_user(session, name="clerk", role="clerk", department=None)
         token = issue_token(session, user.id, datetime.now(UTC))
     app = create_app(service=engine, sessions=sessions)
-    app.include_router(public.router)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as c:
         yield c, {"Authorization": f"Bearer {token}"}
