@@ -30,6 +30,7 @@ import structlog
 import yaml
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
+from approval.config import Settings
 from approval.domain.calendar import CalendarData
 from approval.domain.errors import InvalidInputError
 
@@ -111,3 +112,10 @@ def load_calendar_data(
         count_makeup_workdays=count_makeup_workdays,
         source=source,
     )
+
+
+def configured_calendar_data(settings: Settings, first_year: int, last_year: int) -> CalendarData:
+    """The schedules of ``first_year``–``last_year`` plus the configured years ahead, with the
+    configured override file and make-up day rule."""
+    span = range(first_year, last_year + settings.calendar_years_ahead + 1)
+    return load_calendar_data(span, settings.holiday_override_path, settings.count_makeup_workdays)

@@ -19,7 +19,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from approval.calendar_source import load_calendar_data
+from approval.calendar_source import configured_calendar_data
 from approval.config import Settings
 from approval.contracts import CaseInput
 from approval.domain.calendar import SHANGHAI
@@ -157,6 +157,16 @@ class CaseService(CaseWorkflowClient):
         self._catalogue = catalogue
         self._sessions = sessions
 
+    @property
+    def settings(self) -> Settings:
+        """The settings the engine runs under."""
+        return self._settings
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The catalogue applications are received under."""
+        return self._catalogue
+
     async def submit(self, application: Application, clerk: Actor) -> Submission:
         """Receive an application (收件). Unknown matters are refused before anything starts
         (R1); the same idempotency key always gives the same case (R23)."""
@@ -168,11 +178,7 @@ class CaseService(CaseWorkflowClient):
         with self._sessions.begin() as session:
             case_no, created = self._number(session, application, now)
         year = now.astimezone(SHANGHAI).year
-        calendar = load_calendar_data(
-            range(year, year + self._settings.calendar_years_ahead + 1),
-            self._settings.holiday_override_path,
-            self._settings.count_makeup_workdays,
-        )
+        calendar = configured_calendar_data(self._settings, year, year)
         case = CaseInput(
             case_no=case_no,
             catalogue_version=self._catalogue.version,
@@ -227,10 +233,7 @@ class CaseService(CaseWorkflowClient):
             attempted_at=datetime.now(UTC),
             command=command.model_dump(mode="json"),
         )
-        try:
-            await self._handle(case_no).signal(CaseWorkflow.note_refusal, attempt)
-        except RPCError:
-            self._append_to_closed_case(case_no, attempt)
+        await self._record_attempt(case_no, attempt)
 
     async def keep_refusal(
         self, case_no: str, actor: Actor, action: str, field: str, reason: str
@@ -240,6 +243,9 @@ class CaseService(CaseWorkflowClient):
         attempt = RefusedAttempt(
             actor=actor, action=action, field=field, reason=reason, attempted_at=datetime.now(UTC)
         )
+        await self._record_attempt(case_no, attempt)
+
+    async def _record_attempt(self, case_no: str, attempt: RefusedAttempt) -> None:
         try:
             await self._handle(case_no).signal(CaseWorkflow.note_refusal, attempt)
         except RPCError:

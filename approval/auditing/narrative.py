@@ -296,16 +296,10 @@ def recorded_events(case_no: str) -> list[RecordedEvent]:
 def calendar_for(events: Iterable[RecordedEvent]) -> WorkingCalendar:
     """The working-day calendar of the years the events span, plus the configured years
     ahead (2 by default), with the operator's override file."""
-    from approval.calendar_source import load_calendar_data
+    from approval.calendar_source import configured_calendar_data
 
-    settings = get_settings()
     years = [e.at.astimezone(SHANGHAI).year for e in events]
-    span = range(min(years), max(years) + settings.calendar_years_ahead + 1)
-    data = guarded(
-        lambda: load_calendar_data(
-            span, settings.holiday_override_path, settings.count_makeup_workdays
-        )
-    )
+    data = guarded(lambda: configured_calendar_data(get_settings(), min(years), max(years)))
     return WorkingCalendar(data)
 
 

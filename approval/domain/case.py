@@ -493,9 +493,8 @@ class Case:
         )
         if not capped or case_deadline is None:
             return clock
-        days_left = self.calendar.working_days_between(
-            _date(now) or case_deadline.last_day, case_deadline.last_day
-        )
+        today = now.astimezone(SHANGHAI).date()
+        days_left = self.calendar.working_days_between(today, case_deadline.last_day)
         return Clock(period_wd=days_left, deadline=case_deadline)
 
     def _on_review_period_ended(self, task: ReviewTask, now: datetime) -> None:

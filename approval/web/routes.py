@@ -22,7 +22,7 @@ from starlette.datastructures import UploadFile
 
 from approval.api.deps import ServiceDep, SessionDep, refuse
 from approval.auditing.narrative import timeline
-from approval.calendar_source import load_calendar_data
+from approval.calendar_source import configured_calendar_data
 from approval.cli.labels import STAGE_LABELS, TASK_LABELS
 from approval.domain.calendar import SHANGHAI, WorkingCalendar
 from approval.domain.catalogue import Catalogue, Matter
@@ -183,12 +183,6 @@ def refusal_code(error: DomainError | ValidationError) -> int:
     return STATUS_OF_REFUSAL.get(refusal_kind(error), status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
-def catalogue_of(service: CaseService) -> Catalogue:
-    """The catalogue the engine serves."""
-    catalogue: Catalogue = service._catalogue
-    return catalogue
-
-
 # ---- login ----------------------------------------------------------------------------------
 
 
@@ -290,7 +284,7 @@ async def intake_form(
         return to_login()
     if refused := await permitted(service, session, actor, "submit", (Role.CLERK,)):
         return forbidden(request, actor, refused)
-    return intake_page(request, actor, catalogue_of(service), matter)
+    return intake_page(request, actor, service.catalogue, matter)
 
 
 async def _materials(matter: Matter, form: Any) -> list[dict[str, str]]:
@@ -323,7 +317,7 @@ async def submit(request: Request, service: ServiceDep, session: SessionDep) -> 
         return forbidden(request, actor, refused)
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
-    catalogue = catalogue_of(service)
+    catalogue = service.catalogue
     matter_code = values.get("matter_code", "")
     matter = next((m for m in catalogue.matters if m.code == matter_code), None)
     try:
@@ -367,11 +361,8 @@ async def submit(request: Request, service: ServiceDep, session: SessionDep) -> 
 
 def calendar_of(service: CaseService, events: Iterable[Any]) -> WorkingCalendar:
     """The working-day calendar of the years the events span and the years ahead."""
-    settings = service._settings
     years = [e.at.astimezone(SHANGHAI).year for e in events] or [datetime.now(UTC).year]
-    span = range(min(years), max(years) + settings.calendar_years_ahead + 1)
-    data = load_calendar_data(span, settings.holiday_override_path, settings.count_makeup_workdays)
-    return WorkingCalendar(data)
+    return WorkingCalendar(configured_calendar_data(service.settings, min(years), max(years)))
 
 
 async def may_read(

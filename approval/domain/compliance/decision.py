@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -177,13 +178,10 @@ def _check_rejection(
             found.ok(f"{ref(decision)}: states {dept}'s reasons from {ref(e)}")
     for dept in sorted(set(stated) - set(rejected)):
         found.bad(f"{ref(decision)}: names {dept}, who did not reject")
-    written = [
-        (e, n) for e, n in record.notices(NoticeKind.REJECTION_DECISION) if e.seq > decision.seq
-    ]
-    if not written:
-        found.bad(f"{ref(decision)}: no written rejection decision (不予行政许可决定书) was issued")
+    written = _written_decision(found, record, decision, NoticeKind.REJECTION_DECISION)
+    if written is None:
         return
-    notice_event, facts = written[0]
+    notice_event, facts = written
     given = Counter(_text(r.get("reasons")) for r in facts.get("rejections", []) or [])
     expected = Counter(_text(e.payload.get("reasons")) for e in rejected.values())
     if given != expected:
@@ -217,13 +215,10 @@ def _check_approval(
     if stated == set(deemed):
         listed = f"the deemed departments {sorted(stated)}" if stated else "no deemed department"
         found.ok(f"{ref(decision)}: lists {listed}, as the record shows")
-    written = [
-        (e, n) for e, n in record.notices(NoticeKind.APPROVAL_DECISION) if e.seq > decision.seq
-    ]
-    if not written:
-        found.bad(f"{ref(decision)}: no written approval decision (准予行政许可决定书) was issued")
+    written = _written_decision(found, record, decision, NoticeKind.APPROVAL_DECISION)
+    if written is None:
         return
-    notice_event, facts = written[0]
+    notice_event, facts = written
     named = list(facts.get("deemed_departments", []) or [])
     if len(named) != len(deemed):
         found.bad(
@@ -284,3 +279,23 @@ def _check_r16(record: _Record) -> RuleResult:
             "DeliveryOverdue recorded"
         )
     return found.result()
+
+
+DECISION_TITLES = {
+    NoticeKind.REJECTION_DECISION: "不予行政许可决定书",
+    NoticeKind.APPROVAL_DECISION: "准予行政许可决定书",
+}
+
+
+def _written_decision(
+    found: _Findings, record: _Record, decision: RecordedEvent, kind: NoticeKind
+) -> tuple[RecordedEvent, dict[str, Any]] | None:
+    """The written decision of ``kind`` issued after ``decision``; a finding when there is none."""
+    written = [(e, n) for e, n in record.notices(kind) if e.seq > decision.seq]
+    if not written:
+        kind_name = "rejection" if kind is NoticeKind.REJECTION_DECISION else "approval"
+        found.bad(
+            f"{ref(decision)}: no written {kind_name} decision ({DECISION_TITLES[kind]}) was issued"
+        )
+        return None
+    return written[0]
