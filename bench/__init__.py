@@ -1,0 +1,1 @@
+"""Benchmarks of the engine: one script per figure, run with `python -m bench.<name>`."""
