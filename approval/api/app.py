@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from approval.api.routes import cases, inbox, public
+from approval.api.routes import audit, cases, inbox, materials, public, supervision
 from approval.config import Settings, get_settings
 from approval.domain.catalogue import load_catalogue
 from approval.domain.errors import DomainError
@@ -72,9 +72,8 @@ def create_app(
     if service is not None and sessions is not None:
         app.state.service, app.state.sessions = service, sessions
         app.state.settings = settings or get_settings()
-    app.include_router(cases.router)
-    app.include_router(inbox.router)
-    app.include_router(public.router)
+    for routes in (cases, materials, inbox, supervision, audit, public):
+        app.include_router(routes.router)
     app.include_router(web_router)
     app.add_exception_handler(DomainError, _domain_refusal)
     app.add_exception_handler(RequestValidationError, _invalid_request)

@@ -1,0 +1,187 @@
+"""The auditor's reading of one case, read-only, from the store's audit log: the timeline in
+Chinese, the compliance check of the statutory rules, the verification of the audit chain, and
+the export of the audit events (as ``auditor.py timeline / check / verify / export`` do).
+
+Who may read (R22): the auditor everything. The supervisor (电子监察) may read the timeline and
+the compliance check too, because watching that the time limits and the other statutory rules
+are kept is its job; the chain verification and the full export (hashes, every payload) are the
+auditor's evidence and stay the auditor's. Clerks and reviewers are refused (403), and the
+refusal is kept in the case's record (R21).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict
+
+from approval.api.deps import CaseNo, ServiceDep, SessionDep, SessionsDep, allowed
+from approval.api.routes.cases import REFUSALS
+from approval.auditing.integrity import verify_store
+from approval.auditing.narrative import TimelineEntry, timeline
+from approval.domain.audit import Tampering
+from approval.domain.compliance import RuleResult, as_recorded, check_case, failed
+from approval.domain.models import Actor, Role
+from approval.service import UnknownCaseError
+from approval.store.repository import case_known, events_of
+from approval.store.schema import CaseEventRow
+from approval.web.routes import calendar_of
+
+router = APIRouter(prefix="/audit/cases", tags=["audit"], responses=REFUSALS)
+READERS = (Role.AUDITOR, Role.SUPERVISOR)
+SEQ_CITED = re.compile(r"\bseq (\d+)\b")
+
+
+def reader(action: str, *roles: Role) -> Any:
+    """The dependency of an audit read: the actor, in one of ``roles`` (R22)."""
+    return Depends(allowed(action, *roles))
+
+
+# ---- response bodies -------------------------------------------------------------------------
+
+
+class TimelineOut(BaseModel):
+    """A case's story in Chinese, one entry per recorded event, in seq order (办件时间线)."""
+
+    case_no: str
+    entries: list[TimelineEntry]
+
+
+class RuleCheck(RuleResult):
+    """One statutory rule checked on the case: pass, fail or not applicable, with the evidence
+    lines (``✓`` a fact that satisfies it, ``✗`` a violation, ``·`` context) and the seq of
+    every event they cite."""
+
+    events: list[int]
+
+
+class ComplianceOut(BaseModel):
+    """The compliance check of a case (R3, R9, R11–R14, R16); ``passed`` is false when any
+    rule fails."""
+
+    case_no: str
+    passed: bool
+    rules: list[RuleCheck]
+
+
+class ChainFinding(BaseModel):
+    """One problem in the case's audit chain, at a seq."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    tampering: Tampering
+    """edited, deleted, inserted or reordered."""
+    detail: str
+
+
+class VerificationOut(BaseModel):
+    """The verification of the case's hash chain (R21): ``intact``, or what was found."""
+
+    case_no: str
+    events_checked: int
+    intact: bool
+    findings: list[ChainFinding]
+
+
+class AuditEvent(BaseModel):
+    """One event of the audit log as the store keeps it, hash chain included."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    case_no: str
+    seq: int
+    type: str
+    occurred_at: datetime
+    actor_role: str
+    actor_id: str
+    actor_department: str | None
+    payload: dict[str, Any]
+    prev_hash: str
+    hash: str
+    """HMAC-SHA256 over the event and ``prev_hash`` (approval.domain.audit)."""
+
+
+class ExportOut(BaseModel):
+    """A case's audit events, every column, in seq order (``auditor.py export`` writes the
+    same rows to CASE.audit.json)."""
+
+    case_no: str
+    events: list[AuditEvent]
+
+
+# ---- routes ----------------------------------------------------------------------------------
+
+
+def recorded_events(session: SessionDep, case_no: CaseNo) -> list[CaseEventRow]:
+    """The audit log of a case that was handed a number; 404 naming the case otherwise."""
+    rows = events_of(session, case_no)
+    if not rows and not case_known(session, case_no):
+        raise UnknownCaseError("case_no", f"no case {case_no}")
+    return rows
+
+
+Recorded = Annotated[list[CaseEventRow], Depends(recorded_events)]
+
+
+@router.get("/{case_no}/timeline", response_model=TimelineOut)
+async def read_timeline(
+    case_no: CaseNo,
+    _actor: Annotated[Actor, reader("audit_timeline", *READERS)],
+    rows: Recorded,
+) -> TimelineOut:
+    """Who did what, when, in Chinese (Beijing time), from the audit log."""
+    return TimelineOut(case_no=case_no, entries=timeline(rows))
+
+
+@router.get("/{case_no}/check", response_model=ComplianceOut)
+async def read_check(
+    case_no: CaseNo,
+    _actor: Annotated[Actor, reader("audit_check", *READERS)],
+    rows: Recorded,
+    service: ServiceDep,
+) -> ComplianceOut:
+    """The record checked against the statutory rules, counted again with the working-day
+    calendar (approval.domain.compliance)."""
+    recorded = as_recorded(rows)
+    results = check_case(recorded, calendar_of(service, recorded)) if recorded else []
+    rules = [RuleCheck(**r.model_dump(), events=_cited(r.evidence)) for r in results]
+    return ComplianceOut(case_no=case_no, passed=not failed(results), rules=rules)
+
+
+def _cited(evidence: list[str]) -> list[int]:
+    """The seq of every event the evidence lines cite, in order, once each."""
+    seqs = (int(seq) for line in evidence for seq in SEQ_CITED.findall(line))
+    return list(dict.fromkeys(seqs))
+
+
+@router.get("/{case_no}/verify", response_model=VerificationOut)
+async def read_verification(
+    case_no: CaseNo,
+    _actor: Annotated[Actor, reader("audit_verify", Role.AUDITOR)],
+    _rows: Recorded,
+    service: ServiceDep,
+    sessions: SessionsDep,
+) -> VerificationOut:
+    """Verify the case's hash chain under the audit key (R21): edited, deleted, inserted or
+    reordered events are reported by seq."""
+    checked, findings = verify_store(sessions, service.settings.audit_key_bytes, [case_no])
+    return VerificationOut(
+        case_no=case_no,
+        events_checked=checked,
+        intact=not findings,
+        findings=[ChainFinding.model_validate(f) for f in findings],
+    )
+
+
+@router.get("/{case_no}/export", response_model=ExportOut)
+async def read_export(
+    case_no: CaseNo,
+    _actor: Annotated[Actor, reader("audit_export", Role.AUDITOR)],
+    rows: Recorded,
+) -> ExportOut:
+    """The case's audit events as stored, for archiving or checking elsewhere."""
+    return ExportOut(case_no=case_no, events=[AuditEvent.model_validate(r) for r in rows])

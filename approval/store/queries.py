@@ -1,0 +1,173 @@
+"""Read queries over the read model and the audit log that more than one reader shares: the
+supervisor's escalations and overdue work (the API's /supervision and the web board), and the
+materials of a case as its record and the departments' systems hold them.
+
+Like approval.store.repository, nothing here commits: sessions belong to the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from approval.domain.state import OPEN_TASK_STATES
+from approval.store.repository import FRESH, department_messages_of, events_of
+from approval.store.schema import CaseEventRow, CaseRow, DepartmentMessageRow, ReviewTaskRow
+
+OPEN_STATES = sorted(s.value for s in OPEN_TASK_STATES)
+DELIVERY_OVERDUE = "DeliveryOverdue"
+MATERIAL_EVENTS = ("ApplicationReceived", "SupplementReceived")
+"""The events that bring materials to a case: the submission and each supplement (补正)."""
+
+TaskPage = tuple[int, list[tuple[ReviewTaskRow, CaseRow]]]
+
+
+# ---- supervision ------------------------------------------------------------------------------
+
+
+def escalated_open_tasks(session: Session, *, limit: int, offset: int) -> TaskPage:
+    """Tasks escalated to the supervisor because their period passed where silent consent is
+    excluded (R9), still open, with their cases, earliest deadline first: ``(total, page)``."""
+    where = (ReviewTaskRow.escalated.is_(True), ReviewTaskRow.state.in_(OPEN_STATES))
+    total = session.scalar(select(func.count()).select_from(ReviewTaskRow).where(*where)) or 0
+    stmt = (
+        select(ReviewTaskRow, CaseRow)
+        .join(CaseRow, CaseRow.case_no == ReviewTaskRow.case_no)
+        .where(*where)
+        .order_by(*_earliest_deadline_first())
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = session.execute(stmt.execution_options(**FRESH)).all()
+    return total, [(task, case) for task, case in rows]
+
+
+def _earliest_deadline_first() -> tuple[Any, ...]:
+    return (
+        ReviewTaskRow.due_at.is_(None),
+        ReviewTaskRow.due_at,
+        ReviewTaskRow.case_no,
+        ReviewTaskRow.department,
+    )
+
+
+@dataclass
+class OverdueCase:
+    """A case with something overdue: its own period (R13), its delivery (R16), or the review
+    tasks of departments that let their periods pass (R9)."""
+
+    case: CaseRow
+    case_overdue: bool
+    delivery_overdue: bool
+    tasks: list[ReviewTaskRow] = field(default_factory=list)
+
+
+def _delivery_overdue(case_no: Any) -> ColumnElement[bool]:
+    return exists().where(CaseEventRow.case_no == case_no, CaseEventRow.type == DELIVERY_OVERDUE)
+
+
+def _task_overdue(case_no: Any) -> ColumnElement[bool]:
+    return exists().where(ReviewTaskRow.case_no == case_no, ReviewTaskRow.overdue.is_(True))
+
+
+def overdue_cases(session: Session, *, limit: int, offset: int) -> tuple[int, list[OverdueCase]]:
+    """Cases with an overdue case period, delivery or review task, oldest received first:
+    ``(total, page)``; each with its overdue tasks, by department."""
+    where = or_(
+        CaseRow.overdue.is_(True),
+        _delivery_overdue(CaseRow.case_no),
+        _task_overdue(CaseRow.case_no),
+    )
+    total = session.scalar(select(func.count()).select_from(CaseRow).where(where)) or 0
+    stmt = (
+        select(CaseRow, _delivery_overdue(CaseRow.case_no))
+        .where(where)
+        .order_by(CaseRow.received_at, CaseRow.case_no)
+        .limit(limit)
+        .offset(offset)
+    )
+    page = [
+        OverdueCase(case=case, case_overdue=case.overdue, delivery_overdue=bool(late))
+        for case, late in session.execute(stmt.execution_options(**FRESH)).all()
+    ]
+    by_case = {item.case.case_no: item for item in page}
+    tasks = select(ReviewTaskRow).where(
+        and_(ReviewTaskRow.case_no.in_(list(by_case)), ReviewTaskRow.overdue.is_(True))
+    )
+    for task in session.scalars(
+        tasks.order_by(ReviewTaskRow.department).execution_options(**FRESH)
+    ):
+        by_case[task.case_no].tasks.append(task)
+    return total, page
+
+
+# ---- materials --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MaterialDelivery:
+    """One event that brought a material to the case: the submission or a supplement."""
+
+    seq: int
+    type: str
+    at: datetime
+    actor_id: str
+
+
+@dataclass
+class CaseMaterial:
+    """A material of the case: every event that brought it, and the document (reference and
+    SHA-256) the departments' systems last received for it, if any received it yet."""
+
+    code: str
+    deliveries: list[MaterialDelivery] = field(default_factory=list)
+    document_ref: str | None = None
+    sha256: str | None = None
+
+
+@dataclass
+class CaseMaterials:
+    """What the record says of a case's materials."""
+
+    matter_code: str | None
+    materials: list[CaseMaterial]
+
+
+def case_materials(session: Session, case_no: str) -> CaseMaterials:
+    """The materials of a case, by code, from its audit log (which event brought each) and the
+    department messages (the document each department system received, latest first)."""
+    matter_code: str | None = None
+    found: dict[str, CaseMaterial] = {}
+    for row in events_of(session, case_no):
+        if row.type == MATERIAL_EVENTS[0]:
+            matter_code = str(row.payload.get("matter_code") or "") or None
+        if row.type not in MATERIAL_EVENTS:
+            continue
+        delivery = MaterialDelivery(row.seq, row.type, row.occurred_at, row.actor_id)
+        for code in _codes(row.payload.get("materials")):
+            found.setdefault(code, CaseMaterial(code)).deliveries.append(delivery)
+    for material in _documents_received(department_messages_of(session, case_no=case_no)):
+        known = found.get(str(material.get("code")))
+        if known is not None:
+            known.document_ref = str(material.get("document_ref") or "") or None
+            known.sha256 = str(material.get("sha256") or "") or None
+    return CaseMaterials(matter_code, sorted(found.values(), key=lambda m: m.code))
+
+
+def _codes(value: object) -> list[str]:
+    return [str(code) for code in value] if isinstance(value, list) else []
+
+
+def _documents_received(messages: Sequence[DepartmentMessageRow]) -> list[dict[str, Any]]:
+    """The materials in the messages, oldest first, so that a later one overrides."""
+    return [
+        material
+        for message in messages
+        for material in message.payload.get("materials") or ()
+        if isinstance(material, dict)
+    ]
