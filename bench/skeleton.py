@@ -1,0 +1,158 @@
+"""The bare-Temporal floor the engine is measured against: a workflow with no domain logic and
+no store that does the same Temporal work per case as a real case — one workflow start, the
+same Updates, and after each of them the same store-like activities (synchronous, on the
+worker's thread pool, as the store's is) and department-like activities (asynchronous, as the
+department systems' are), in the same order, each doing nothing. Each Update returns once its
+step's store-like activity has completed, as the real ``act`` does.
+
+The shape of a case (``CaseShape``) is read from the history of a real case, so the skeleton
+keeps matching the engine as the engine changes. Used by ``bench.throughput``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from temporalio import activity, workflow
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHistory
+from temporalio.worker import Worker
+
+STORE_ACTIVITY = "record_case_events"
+DEPARTMENT_ACTIVITY = "send_to_department"
+TIMEOUT = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Flush:
+    """One store-like activity, then this many department-like activities at once."""
+
+    departments: int
+
+
+@dataclass(frozen=True)
+class CaseShape:
+    """The Temporal work of one case: ``steps[0]`` runs when the case starts, ``steps[i]``
+    after its i-th Update; each step is a list of flushes."""
+
+    steps: list[list[Flush]] = field(default_factory=list)
+
+    @property
+    def updates(self) -> int:
+        """Updates per case."""
+        return len(self.steps) - 1
+
+    @property
+    def store_activities(self) -> int:
+        """Store(-like) activities per case."""
+        return sum(len(step) for step in self.steps)
+
+    @property
+    def department_activities(self) -> int:
+        """Department(-like) activities per case."""
+        return sum(f.departments for step in self.steps for f in step)
+
+    def describe(self) -> str:
+        """The counts, for the printout."""
+        return (
+            f"1 start, {self.updates} Updates, {self.store_activities} store activities, "
+            f"{self.department_activities} department activities per case"
+        )
+
+
+def shape_of(history: WorkflowHistory) -> CaseShape:
+    """The shape of the case whose history this is (Updates are sent one after another)."""
+    steps: list[list[Flush]] = [[]]
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            steps.append([])
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            name = event.activity_task_scheduled_event_attributes.activity_type.name
+            if name == STORE_ACTIVITY:
+                steps[-1].append(Flush(0))
+            elif name == DEPARTMENT_ACTIVITY:
+                last = steps[-1].pop()
+                steps[-1].append(Flush(last.departments + 1))
+            else:
+                raise ValueError(f"unexpected activity {name!r} in the history")
+    return CaseShape(steps)
+
+
+@activity.defn(name=STORE_ACTIVITY)
+def record_nothing(step: int) -> None:
+    """Store-like: synchronous, on the worker's thread pool, does nothing."""
+
+
+@activity.defn(name=DEPARTMENT_ACTIVITY)
+async def send_nothing(step: int) -> None:
+    """Department-like: asynchronous, does nothing."""
+
+
+@workflow.defn
+class SkeletonWorkflow:
+    """A case's Temporal work without the case."""
+
+    @workflow.init
+    def __init__(self, shape: CaseShape) -> None:
+        self._received = 0
+        self._recorded = 0
+
+    @workflow.run
+    async def run(self, shape: CaseShape) -> int:
+        """Run step 0, then each further step once its Update has arrived."""
+        for index, step in enumerate(shape.steps):
+            await workflow.wait_condition(lambda: self._received >= index)  # noqa: B023
+            for flush in step:
+                await workflow.execute_activity(
+                    record_nothing, index, start_to_close_timeout=TIMEOUT
+                )
+                self._recorded = index
+                await asyncio.gather(
+                    *(
+                        workflow.execute_activity(
+                            send_nothing, index, start_to_close_timeout=TIMEOUT
+                        )
+                        for _ in range(flush.departments)
+                    )
+                )
+            self._recorded = index
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._received
+
+    @workflow.update
+    async def act(self, command: int) -> int:
+        """Wake the next step; return once its store-like activity has completed."""
+        self._received += 1
+        mine = self._received
+        await workflow.wait_condition(lambda: self._recorded >= mine)
+        return mine
+
+
+def skeleton_worker(client: Client, task_queue: str, executor: ThreadPoolExecutor) -> Worker:
+    """A worker for the skeleton with the engine's options (runtime.build_worker's)."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[SkeletonWorkflow],
+        activities=[record_nothing, send_nothing],
+        activity_executor=executor,
+        max_concurrent_activities=executor._max_workers,
+    )
+
+
+async def skeleton_case(client: Client, task_queue: str, case_id: str, shape: CaseShape) -> None:
+    """Start one skeleton case and send its Updates one after another, as the window does."""
+    handle = await client.start_workflow(
+        SkeletonWorkflow.run, shape, id=case_id, task_queue=task_queue
+    )
+    for number in range(1, shape.updates + 1):
+        await handle.execute_update(SkeletonWorkflow.act, number)
+
+
+def counts(shapes: Sequence[CaseShape]) -> str:
+    """The shapes' counts, one line each."""
+    return "; ".join(s.describe() for s in shapes)
