@@ -7,20 +7,23 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request, status
+from fastapi import APIRouter, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from approval.api.deps import ServiceDep, SessionDep, refuse
+from approval.api.routes.inbox import inbox_calendar, remaining_working_days
 from approval.auditing.narrative import timeline
 from approval.calendar_source import configured_calendar_data
 from approval.cli.labels import STAGE_LABELS, TASK_LABELS
@@ -33,17 +36,28 @@ from approval.domain.models import (
     Actor,
     Application,
     CaseCommand,
+    CollectFee,
     Decide,
     Deliver,
+    Extend,
     IssueNotice,
     NoticeItem,
     Outcome,
     Role,
+    Supplement,
+    Withdraw,
 )
-from approval.domain.state import CLOSED_STAGES, OPEN_TASK_STATES
+from approval.domain.state import (
+    BEFORE_DECISION,
+    CLOSED_STAGES,
+    OPEN_TASK_STATES,
+    SUPPLEMENTING,
+    Stage,
+)
 from approval.domain.status import CaseStatus, Light
 from approval.service import CaseService
 from approval.store.repository import (
+    department_inbox,
     events_of,
     has_task,
     notices_of,
@@ -81,7 +95,6 @@ OUTCOME_LABELS = {
     Outcome.REQUEST_SUPPLEMENT: "要求补正",
 }
 BOARD_ROLES = (Role.SUPERVISOR, Role.AUDITOR)
-BOARD_LIMIT = 100
 
 
 def _local(value: datetime | None) -> str:
@@ -287,23 +300,20 @@ async def intake_form(
     return intake_page(request, actor, service.catalogue, matter)
 
 
-async def _materials(matter: Matter, form: Any) -> list[dict[str, str]]:
-    """The materials entered for the matter's demanded items: an uploaded file (hashed here)
-    or a code with its SHA-256; items left empty are not submitted."""
+async def _materials(codes: Iterable[str], form: Any) -> list[dict[str, str]]:
+    """The materials entered for ``codes``: an uploaded file (hashed here) or a SHA-256 typed
+    in; items left empty are not submitted."""
     materials = []
-    for requirement in matter.demanded_materials:
-        upload = form.get(f"file_{requirement.code}")
-        sha = str(form.get(f"sha_{requirement.code}") or "").strip().lower()
-        ref = str(form.get(f"ref_{requirement.code}") or "").strip()
+    for code in codes:
+        upload = form.get(f"file_{code}")
+        sha = str(form.get(f"sha_{code}") or "").strip().lower()
+        ref = str(form.get(f"ref_{code}") or "").strip()
         if isinstance(upload, UploadFile) and upload.filename:
             content = await upload.read()
             sha = hashlib.sha256(content).hexdigest()
             ref = ref or f"upload:{upload.filename}"
         if sha:
-            document_ref = ref or f"web:{requirement.code}"
-            materials.append(
-                {"code": requirement.code, "document_ref": document_ref, "sha256": sha}
-            )
+            materials.append({"code": code, "document_ref": ref or f"web:{code}", "sha256": sha})
     return materials
 
 
@@ -338,7 +348,7 @@ async def submit(request: Request, service: ServiceDep, session: SessionDep) -> 
                     "name": values.get("applicant_name", "").strip(),
                     "id_number": values.get("id_number", "").strip().upper(),
                 },
-                "materials": await _materials(matter, form),
+                "materials": await _materials([r.code for r in matter.demanded_materials], form),
                 "idempotency_key": values.get("idempotency_key") or f"web-{uuid.uuid4().hex}",
             }
         )
@@ -412,6 +422,8 @@ async def case_page(
         entries=timeline(rows),
         notices=notices_of(session, case_no),
         compliance=compliance,
+        actions={n: a for n, a in CASE_ACTIONS.items() if a.offered(actor, case)},
+        matter=next((m for m in service.catalogue.matters if m.code == case.matter_code), None),
         error=error,
         done=done,
         key=f"web-{uuid.uuid4().hex}",
@@ -441,47 +453,141 @@ async def show_case(
     return await case_page(request, service, session, actor, case_no)
 
 
-WINDOW_ACTIONS = {"accept": "受理", "notice": "一次性告知", "deliver": "送达"}
+FormData = Any
+"""A posted form (starlette's FormData): text fields and uploaded files."""
+
+
+@dataclass(frozen=True)
+class CaseAction:
+    """A form of the case page: who may post it (R22), in which stages it is offered, the
+    engine's name of the action (as the API's role check records it) and its command."""
+
+    label: str
+    action: str
+    role: Role
+    stages: frozenset[Stage]
+    command: Callable[[Actor, FormData], Awaitable[CaseCommand]]
+
+    def offered(self, actor: Actor, case: CaseStatus) -> bool:
+        """Whether the case page shows this form to ``actor`` now."""
+        if self.action == "extend" and case.extended:
+            return False
+        return actor.role is self.role and case.stage in self.stages
+
+
+def _text(form: FormData, name: str) -> str:
+    return str(form.get(name) or "").strip()
+
+
+async def _accept(actor: Actor, _form: FormData) -> CaseCommand:
+    return Accept(actor=actor)
+
+
+async def _notice(actor: Actor, form: FormData) -> CaseCommand:
+    return IssueNotice(actor=actor, defective=_items(_text(form, "defective")))
+
+
+async def _deliver(actor: Actor, form: FormData) -> CaseCommand:
+    return Deliver(actor=actor, method=_text(form, "method") or "窗口领取")
+
+
+async def _supplement(actor: Actor, form: FormData) -> CaseCommand:
+    """The supplement's materials: a file or a SHA-256 per asked item (``file_X``/``sha_X``)."""
+    codes = sorted({k.split("_", 1)[1] for k in form if k.startswith(("file_", "sha_"))})
+    return Supplement.model_validate({"actor": actor, "materials": await _materials(codes, form)})
+
+
+async def _withdraw(actor: Actor, form: FormData) -> CaseCommand:
+    return Withdraw(actor=actor, reason=_text(form, "reason"))
+
+
+async def _fee(actor: Actor, form: FormData) -> CaseCommand:
+    return CollectFee.model_validate(
+        {
+            "actor": actor,
+            "amount_yuan": _text(form, "amount_yuan"),
+            "receipt_no": _text(form, "receipt_no"),
+        }
+    )
+
+
+async def _extend(actor: Actor, form: FormData) -> CaseCommand:
+    return Extend(actor=actor, reason=_text(form, "reason"))
+
+
+CASE_ACTIONS = {
+    "accept": CaseAction("受理", "accept", Role.CLERK, frozenset({Stage.RECEIVED}), _accept),
+    "notice": CaseAction(
+        "一次性告知", "issue_notice", Role.CLERK, frozenset({Stage.RECEIVED}), _notice
+    ),
+    "supplement": CaseAction("补正", "supplement", Role.CLERK, SUPPLEMENTING, _supplement),
+    "withdraw": CaseAction("撤回", "withdraw", Role.CLERK, BEFORE_DECISION, _withdraw),
+    "fee": CaseAction("收费", "collect_fee", Role.CLERK, frozenset({Stage.AWAITING_FEE}), _fee),
+    "deliver": CaseAction(
+        "送达", "deliver", Role.CLERK, frozenset({Stage.AWAITING_DELIVERY}), _deliver
+    ),
+    "extend": CaseAction(
+        "延期",
+        "extend",
+        Role.SUPERVISOR,
+        frozenset({Stage.IN_REVIEW, Stage.AWAITING_SUPPLEMENT}),
+        _extend,
+    ),
+}
+FIELD_LABELS = {
+    "amount_yuan": "收费金额",
+    "receipt_no": "收据编号",
+    "reason": "理由",
+    "materials": "补正材料",
+    "stage": "办件阶段",
+    "case_no": "办件编号",
+    "extend": "延期",
+    "method": "送达方式",
+    "defective": "不合格材料",
+    "actor.role": "角色",
+}
+
+
+def action_refusal(label: str, error: DomainError | ValidationError) -> str:
+    """A refusal of a case-page form in Chinese naming the field, then the engine's line."""
+    line = refusal_line(error)
+    field = line.split(": ", 1)[0]
+    named = FIELD_LABELS.get(field.split(".")[0], field)
+    return f"未能{label}：{named}不符合要求（{line}）"
 
 
 @router.post("/cases/{case_no}/{action}", response_class=HTMLResponse)
-async def window_action(
+async def case_action(
     case_no: str,
     action: str,
     request: Request,
     service: ServiceDep,
     session: SessionDep,
 ) -> Response:
-    """The clerk's accept, one-time notice and delivery, as the API's."""
+    """A form of the case page (CASE_ACTIONS), or a department's decision from its inbox;
+    the role check is the API's (R22) and a refusal is the page again with its line."""
     actor = current_actor(request, session)
     if actor is None:
         return to_login()
     if action == "decision":
         return await decide(case_no, request, service, session, actor)
-    if action not in WINDOW_ACTIONS:
+    form_action = CASE_ACTIONS.get(action)
+    if form_action is None:
         return page(
             request, "error.html", actor, status.HTTP_404_NOT_FOUND, error="action: 无此操作"
         )
-    api_action = "issue_notice" if action == "notice" else action
-    refused = await permitted(service, session, actor, api_action, (Role.CLERK,), case_no)
+    refused = await permitted(
+        service, session, actor, form_action.action, (form_action.role,), case_no
+    )
     if refused:
         return forbidden(request, actor, refused)
-    form = await request.form()
-    command: CaseCommand
     try:
-        if action == "accept":
-            command = Accept(actor=actor)
-        elif action == "notice":
-            command = IssueNotice(actor=actor, defective=_items(str(form.get("defective", ""))))
-        else:
-            method = str(form.get("method") or "").strip() or "窗口领取"
-            command = Deliver(actor=actor, method=method)
+        command = await form_action.command(actor, await request.form())
         await service.act(case_no, command)
     except (DomainError, ValidationError) as error:
-        return await case_page(
-            request, service, session, actor, case_no, refusal_code(error), refusal_line(error)
-        )
-    done = f"已{WINDOW_ACTIONS[action]}"
+        line = action_refusal(form_action.label, error)
+        return await case_page(request, service, session, actor, case_no, refusal_code(error), line)
+    done = f"已{form_action.label}"
     return await case_page(request, service, session, actor, case_no, done=done)
 
 
@@ -502,19 +608,42 @@ def _items(text: str) -> tuple[NoticeItem, ...]:
 # ---- the department's inbox ---------------------------------------------------------------------
 
 
-def inbox_tasks(session: Session, department: str) -> list[tuple[ReviewTaskRow, CaseRow]]:
-    """The department's open tasks with their cases, earliest deadline first."""
-    session.expire_all()
-    stmt = (
-        select(ReviewTaskRow, CaseRow)
-        .join(CaseRow, CaseRow.case_no == ReviewTaskRow.case_no)
-        .where(
-            ReviewTaskRow.department == department,
-            ReviewTaskRow.state.in_(sorted(OPEN_TASK_STATES)),
-        )
-        .order_by(ReviewTaskRow.due_at.is_(None), ReviewTaskRow.due_at, ReviewTaskRow.case_no)
-    )
-    return [(task, case) for task, case in session.execute(stmt).all()]
+@dataclass(frozen=True)
+class Pager:
+    """One page of a list: where it starts, how many in all, the links to its neighbours."""
+
+    total: int
+    limit: int
+    offset: int
+    previous: str | None
+    next: str | None
+
+    @property
+    def first(self) -> int:
+        """The position of the page's first row, from 1 (0 for an empty list)."""
+        return min(self.offset + 1, self.total)
+
+    @property
+    def last(self) -> int:
+        """The position of the page's last row."""
+        return min(self.offset + self.limit, self.total)
+
+
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0)]
+PAGE_SIZE = 50
+
+
+def pager(request: Request, total: int, limit: int, offset: int, param: str = "offset") -> Pager:
+    """The pager of a list shown from ``offset``; its links keep the page's other parameters."""
+
+    def link(to: int) -> str:
+        query = {**request.query_params, "limit": str(limit), param: str(to)}
+        return f"{request.url.path}?{urlencode(query)}"
+
+    previous = link(max(0, offset - limit)) if offset > 0 else None
+    following = link(offset + limit) if offset + limit < total else None
+    return Pager(total, limit, offset, previous, following)
 
 
 async def inbox_page(
@@ -525,9 +654,20 @@ async def inbox_page(
     code: int = status.HTTP_200_OK,
     error: str | None = None,
     done: str | None = None,
+    limit: int = PAGE_SIZE,
+    offset: int = 0,
 ) -> HTMLResponse:
-    """The inbox with the light of each task from the case's status."""
-    rows = inbox_tasks(session, actor.department or "")
+    """A page of the inbox (``limit`` tasks from ``offset``): each task's working days left
+    (R17, counted as the API's inbox counts them) and its light as the case's own status
+    shows it (R19)."""
+    states = sorted(OPEN_TASK_STATES)
+    session.expire_all()
+    total, rows = department_inbox(
+        session, actor.department or "", states, limit=limit, offset=offset
+    )
+    now = datetime.now(UTC)
+    calendar = inbox_calendar(service.settings, [task for task, _ in rows], now)
+    remaining = {task.case_no: remaining_working_days(task, calendar, now) for task, _ in rows}
     lights: dict[str, Light] = {}
     for task, _case in rows:
         try:
@@ -544,6 +684,8 @@ async def inbox_page(
         code,
         rows=rows,
         lights=lights,
+        remaining=remaining,
+        pages=pager(request, total, limit, offset),
         error=error,
         done=done,
         key=f"web-{uuid.uuid4().hex}",
@@ -551,14 +693,20 @@ async def inbox_page(
 
 
 @router.get("/inbox", response_class=HTMLResponse)
-async def inbox(request: Request, service: ServiceDep, session: SessionDep) -> Response:
-    """The reviewer's own department's open tasks (R22)."""
+async def inbox(
+    request: Request,
+    service: ServiceDep,
+    session: SessionDep,
+    limit: Limit = PAGE_SIZE,
+    offset: Offset = 0,
+) -> Response:
+    """The reviewer's own department's open tasks (R22), ``limit`` from ``offset``."""
     actor = current_actor(request, session)
     if actor is None:
         return to_login()
     if refused := await permitted(service, session, actor, "inbox", (Role.REVIEWER,)):
         return forbidden(request, actor, refused)
-    return await inbox_page(request, service, session, actor)
+    return await inbox_page(request, service, session, actor, limit=limit, offset=offset)
 
 
 async def decide(
@@ -605,32 +753,69 @@ async def decide(
 # ---- the supervisor's board ---------------------------------------------------------------------
 
 
+def open_cases(session: Session, limit: int, offset: int) -> tuple[int, list[str]]:
+    """The numbers of the cases not closed, oldest first: ``(total, page)``."""
+    closed = sorted(s.value for s in CLOSED_STAGES)
+    where = CaseRow.stage.not_in(closed)
+    total = session.scalar(select(func.count()).select_from(CaseRow).where(where)) or 0
+    stmt = (
+        select(CaseRow.case_no)
+        .where(where)
+        .order_by(CaseRow.received_at, CaseRow.case_no)
+        .limit(limit)
+        .offset(offset)
+    )
+    return total, list(session.scalars(stmt).all())
+
+
+def flagged_tasks(
+    session: Session, limit: int, offset: int
+) -> tuple[int, list[tuple[ReviewTaskRow, CaseRow]]]:
+    """The overdue or escalated review tasks with their cases: ``(total, page)``."""
+    where = ReviewTaskRow.overdue | ReviewTaskRow.escalated
+    total = session.scalar(select(func.count()).select_from(ReviewTaskRow).where(where)) or 0
+    stmt = (
+        select(ReviewTaskRow, CaseRow)
+        .join(CaseRow, CaseRow.case_no == ReviewTaskRow.case_no)
+        .where(where)
+        .order_by(ReviewTaskRow.case_no, ReviewTaskRow.department)
+        .limit(limit)
+        .offset(offset)
+    )
+    return total, [(task, case) for task, case in session.execute(stmt).all()]
+
+
 @router.get("/board", response_class=HTMLResponse)
-async def board(request: Request, service: ServiceDep, session: SessionDep) -> Response:
-    """Open cases with their lights, and the overdue or escalated tasks (电子监察)."""
+async def board(
+    request: Request,
+    service: ServiceDep,
+    session: SessionDep,
+    limit: Limit = PAGE_SIZE,
+    offset: Offset = 0,
+    flagged_offset: Offset = 0,
+) -> Response:
+    """Open cases with their lights, and the overdue or escalated tasks (电子监察), each list
+    ``limit`` a page (``offset``, ``flagged_offset``)."""
     actor = current_actor(request, session)
     if actor is None:
         return to_login()
     if refused := await permitted(service, session, actor, "board", BOARD_ROLES):
         return forbidden(request, actor, refused)
     session.expire_all()
-    closed = sorted(s.value for s in CLOSED_STAGES)
-    stmt = (
-        select(CaseRow.case_no)
-        .where(CaseRow.stage.not_in(closed))
-        .order_by(CaseRow.received_at)
-        .limit(BOARD_LIMIT)
-    )
+    total, case_numbers = open_cases(session, limit, offset)
     cases: list[CaseStatus] = []
-    for case_no in session.scalars(stmt).all():
+    for case_no in case_numbers:
         try:
             cases.append(await service.status(case_no))
         except DomainError:
             continue
-    flagged = session.execute(
-        select(ReviewTaskRow, CaseRow)
-        .join(CaseRow, CaseRow.case_no == ReviewTaskRow.case_no)
-        .where(ReviewTaskRow.overdue | ReviewTaskRow.escalated)
-        .order_by(ReviewTaskRow.case_no, ReviewTaskRow.department)
-    ).all()
-    return page(request, "board.html", actor, cases=cases, flagged=flagged)
+    flagged_total, flagged = flagged_tasks(session, limit, flagged_offset)
+    return page(
+        request,
+        "board.html",
+        actor,
+        cases=cases,
+        flagged=flagged,
+        case_pages=pager(request, total, limit, offset),
+        flagged_pages=pager(request, flagged_total, limit, flagged_offset, "flagged_offset"),
+    )

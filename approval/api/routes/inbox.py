@@ -1,37 +1,64 @@
-"""A reviewer's inbox: its own department's review tasks, from the read model."""
+"""A reviewer's inbox: its own department's review tasks, from the read model, with the working
+days left to each deadline (R17)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from approval.api.deps import SessionDep, allowed
+from approval.api.deps import ServiceDep, SessionDep, allowed
 from approval.api.routes.cases import REFUSALS
 from approval.api.schemas import InboxPage, InboxTask
-from approval.domain.calendar import SHANGHAI
+from approval.calendar_source import configured_calendar_data
+from approval.config import Settings
+from approval.domain.calendar import SHANGHAI, Deadline, WorkingCalendar
 from approval.domain.models import Actor, Role
 from approval.domain.state import OPEN_TASK_STATES, TaskState
 from approval.store.repository import department_inbox
+from approval.store.schema import ReviewTaskRow
 
 router = APIRouter(tags=["inbox"], responses=REFUSALS)
+
+
+def inbox_calendar(
+    settings: Settings, tasks: Sequence[ReviewTaskRow], now: datetime
+) -> WorkingCalendar:
+    """The configured working-day calendar from today's year to the last deadline's (R17)."""
+    years = [now.astimezone(SHANGHAI).year, *(t.last_day.year for t in tasks if t.last_day)]
+    return WorkingCalendar(configured_calendar_data(settings, min(years), max(years)))
+
+
+def remaining_working_days(
+    task: ReviewTaskRow, calendar: WorkingCalendar, now: datetime
+) -> int | None:
+    """Working days left after today up to the task's last day, as the case's own clock
+    counts them (approval.domain.clock): 0 on the last day, negative once it has passed;
+    None while the task's clock is stopped or not started."""
+    if task.last_day is None or task.due_at is None:
+        return None
+    deadline = Deadline(last_day=task.last_day, due=task.due_at, provisional=task.provisional)
+    return calendar.remaining_working_days(now, deadline)
 
 
 @router.get("/inbox", response_model=InboxPage)
 async def inbox(
     actor: Annotated[Actor, Depends(allowed("inbox", Role.REVIEWER))],
+    service: ServiceDep,
     session: SessionDep,
     state: Annotated[list[TaskState] | None, Query(description="default: the open states")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> InboxPage:
     """The department's tasks in ``state`` (default: open), earliest deadline first (R22:
-    a reviewer sees its own department only)."""
+    a reviewer sees its own department only); ``remaining_days`` counts working days (R17)."""
     department = actor.department or ""
     states = [s.value for s in (state or sorted(OPEN_TASK_STATES))]
     total, rows = department_inbox(session, department, states, limit=limit, offset=offset)
-    today = datetime.now(UTC).astimezone(SHANGHAI).date()
+    now = datetime.now(UTC)
+    calendar = inbox_calendar(service.settings, [task for task, _ in rows], now)
     tasks = [
         InboxTask(
             case_no=task.case_no,
@@ -42,7 +69,7 @@ async def inbox(
             round=task.round,
             due=task.due_at,
             last_day=task.last_day,
-            remaining_days=(task.last_day - today).days if task.last_day else None,
+            remaining_days=remaining_working_days(task, calendar, now),
             overdue=task.overdue,
             escalated=task.escalated,
         )
