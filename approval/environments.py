@@ -15,7 +15,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from approval.config import DEVELOPMENT_AUDIT_KEY
-from approval.runtime import build_worker
+from approval.departments.http_client import DepartmentEndpoints
+from approval.runtime import build_worker, department_system
 
 
 def packaged_binary(name: str) -> str:
@@ -51,8 +52,12 @@ async def running_worker(
     task_queue: str,
     stub_behaviours: Mapping[str, str] | None = None,
     audit_key: bytes = DEVELOPMENT_AUDIT_KEY.encode(),
+    departments: DepartmentEndpoints | None = None,
 ) -> AsyncIterator[None]:
-    """A worker serving cases on ``task_queue`` while the block runs."""
+    """A worker serving cases on ``task_queue`` while the block runs, reaching the department
+    systems at ``departments`` (default: the in-process stub, whatever the environment says)."""
+    endpoints = departments or DepartmentEndpoints()
+    system = department_system(client, sessions, stub_behaviours or {}, endpoints)
     with ThreadPoolExecutor(max_workers=8) as executor:
         worker = build_worker(
             client,
@@ -61,6 +66,10 @@ async def running_worker(
             stub_behaviours=stub_behaviours or {},
             executor=executor,
             audit_key=audit_key,
+            departments=system,
         )
-        async with worker:
-            yield
+        try:
+            async with worker:
+                yield
+        finally:
+            await system.aclose()

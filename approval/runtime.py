@@ -12,7 +12,10 @@ from temporalio.worker import Worker
 
 from activities.departments import DepartmentActivities
 from activities.store import StoreActivities
-from approval.departments.stub import StubDepartmentSystem
+from approval.config import get_settings
+from approval.departments import DepartmentSystem
+from approval.departments.http_client import DepartmentEndpoints, HttpDepartmentSystem
+from approval.departments.stub import Answer, StubDepartmentSystem
 from approval.domain.errors import DomainError
 from approval.domain.models import Decide
 from approval.service import CaseWorkflowClient
@@ -29,16 +32,9 @@ def open_store(url: str) -> sessionmaker[Session]:
     return make_session_factory(engine)
 
 
-def build_worker(
-    client: Client,
-    *,
-    task_queue: str,
-    sessions: sessionmaker[Session],
-    stub_behaviours: Mapping[str, str],
-    executor: ThreadPoolExecutor,
-    audit_key: bytes,
-) -> Worker:
-    """A worker serving the case workflow, the store and the (stub) department systems."""
+def answer_through(client: Client) -> Answer:
+    """How a stub department's decision reaches its case: the workflow's Update; a refusal
+    (the case moved on) is only logged."""
     cases = CaseWorkflowClient(client)
 
     async def answer(case_no: str, decision: Decide, request_id: str) -> None:
@@ -47,13 +43,46 @@ def build_worker(
         except DomainError as refusal:
             log.info("stub.answer_refused", case_no=case_no, reason=str(refusal))
 
+    return answer
+
+
+def department_system(
+    client: Client,
+    sessions: sessionmaker[Session],
+    stub_behaviours: Mapping[str, str],
+    endpoints: DepartmentEndpoints,
+) -> DepartmentSystem:
+    """The department systems over HTTP when ``endpoints`` name them, else the in-process
+    stub answering per ``stub_behaviours``."""
+    answer = answer_through(client)
+    if endpoints.over_http:
+        return HttpDepartmentSystem(endpoints, answer)
+    return StubDepartmentSystem(sessions, stub_behaviours, answer)
+
+
+def build_worker(
+    client: Client,
+    *,
+    task_queue: str,
+    sessions: sessionmaker[Session],
+    stub_behaviours: Mapping[str, str],
+    executor: ThreadPoolExecutor,
+    audit_key: bytes,
+    departments: DepartmentSystem | None = None,
+) -> Worker:
+    """A worker serving the case workflow, the store and the department systems:
+    ``departments``, or by default as configured — over HTTP when APPROVAL_DEPARTMENTS_URL is
+    set, otherwise the in-process stub answering per ``stub_behaviours``."""
+    if departments is None:
+        endpoints = DepartmentEndpoints.from_settings(get_settings())
+        departments = department_system(client, sessions, stub_behaviours, endpoints)
     store = StoreActivities(sessions, audit_key)
-    departments = DepartmentActivities(StubDepartmentSystem(sessions, stub_behaviours, answer))
+    activities = DepartmentActivities(departments)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[CaseWorkflow],
-        activities=[store.record_case_events, departments.send_to_department],
+        activities=[store.record_case_events, activities.send_to_department],
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
     )

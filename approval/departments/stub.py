@@ -12,7 +12,7 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from approval.contracts import DepartmentMessage, DepartmentMessageKind
-from approval.departments import TransientDepartmentError
+from approval.departments import TransientDepartmentError, answer_request_id
 from approval.domain.models import Actor, Decide, NoticeItem, Outcome, Role
 from approval.store.repository import record_department_message
 
@@ -60,26 +60,33 @@ class StubDepartmentSystem:
         behaviour = self.behaviour_of(message.department)
         if behaviour is Behaviour.FLAKY and attempt == 1:
             raise TransientDepartmentError(f"{message.department} system unavailable (attempt 1)")
-        with self._sessions.begin() as session:
-            record_department_message(
-                session,
-                department=message.department,
-                case_no=message.case_no,
-                kind=message.kind.value,
-                round=message.round,
-                received_at=_now(),
-                payload=message.model_dump(mode="json"),
-            )
+        record_received(self._sessions, message)
         decision = answer_for(behaviour, message)
         if decision is not None:
-            request_id = f"stub-{message.case_no}-{message.department}-{message.round}"
-            await self._answer(message.case_no, decision, request_id)
+            await self._answer(message.case_no, decision, answer_request_id(message))
             log.info(
                 "stub.answered",
                 case_no=message.case_no,
                 department=message.department,
                 outcome=decision.outcome.value,
             )
+
+    async def aclose(self) -> None:
+        """Nothing to release: the store belongs to the worker."""
+
+
+def record_received(sessions: sessionmaker[Session], message: DepartmentMessage) -> bool:
+    """Keep ``message`` in the store as received by its department; False for a repeat."""
+    with sessions.begin() as session:
+        return record_department_message(
+            session,
+            department=message.department,
+            case_no=message.case_no,
+            kind=message.kind.value,
+            round=message.round,
+            received_at=_now(),
+            payload=message.model_dump(mode="json"),
+        )
 
 
 def answer_for(behaviour: Behaviour, message: DepartmentMessage) -> Decide | None:
