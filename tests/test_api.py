@@ -137,37 +137,70 @@ async def test_R22_a_four_department_case_is_decided_by_each_departments_reviewe
     )
 
 
-# Every endpoint on a case, in an order that walks the case (GHXK without RFSJ) forward:
-# (method, path, body, the callers allowed, the status an allowed caller gets). An allowed
+CLERK = frozenset({"clerk"})
+REVIEWERS = frozenset({"reviewer", "outsider"})
+CASE_READERS = frozenset({"clerk", "reviewer", "supervisor", "auditor"})
+AUDIT_READERS = frozenset({"auditor", "supervisor"})
+AUDITOR = frozenset({"auditor"})
+SUPERVISION_READERS = frozenset({"supervisor", "auditor"})
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One row of the authorization matrix: ``method path`` (``{case}`` stands for the case
+    under test), the callers allowed past the role check, the status an allowed caller gets,
+    the body (or a function of the catalogue giving it) and, for an endpoint on the case, the
+    action its refusals are recorded under (R21)."""
+
+    method: str
+    path: str
+    allowed: frozenset[str]
+    success: int = 200
+    body: Any = None
+    action: str | None = None
+
+    def body_for(self, catalogue: Catalogue) -> Any:
+        """The request's body."""
+        return self.body(catalogue) if callable(self.body) else self.body
+
+
+SUPPLEMENT = {"materials": [material("RFSJ").model_dump(mode="json")]}
+FEE = {"amount_yuan": "0.00", "receipt_no": "R-1"}
+# Every endpoint, in an order that walks the case (GHXK without RFSJ) forward. An allowed
 # caller gets past the role check; fee and deliver are then refused by the case's stage (409).
-CASE_ENDPOINTS: tuple[tuple[str, str, Any, frozenset[str], int], ...] = (
-    ("POST", "/notice", None, frozenset({"clerk"}), 200),
-    (
+# The reviewer of a department on the case (ZRZY) has a task once the case is accepted.
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("POST", "/cases/{case}/notice", CLERK, action="issue_notice"),
+    Endpoint("POST", "/cases/{case}/supplement", CLERK, body=SUPPLEMENT, action="supplement"),
+    Endpoint("POST", "/cases/{case}/accept", CLERK, action="accept"),
+    Endpoint("GET", "/cases/{case}", CASE_READERS, action="read_status"),
+    Endpoint("GET", "/cases/{case}/materials", CASE_READERS, action="read_materials"),
+    Endpoint("GET", "/audit/cases/{case}/timeline", AUDIT_READERS, action="audit_timeline"),
+    Endpoint("GET", "/audit/cases/{case}/check", AUDIT_READERS, action="audit_check"),
+    Endpoint("GET", "/audit/cases/{case}/verify", AUDITOR, action="audit_verify"),
+    Endpoint("GET", "/audit/cases/{case}/export", AUDITOR, action="audit_export"),
+    Endpoint(
         "POST",
-        "/supplement",
-        {"materials": [material("RFSJ").model_dump(mode="json")]},
-        frozenset({"clerk"}),
-        200,
+        "/cases/{case}/decision",
+        frozenset({"reviewer"}),
+        body={"outcome": "approve"},
+        action="decide",
     ),
-    ("POST", "/accept", None, frozenset({"clerk"}), 200),
-    ("GET", "", None, frozenset({"clerk", "reviewer", "supervisor", "auditor"}), 200),
-    ("POST", "/decision", {"outcome": "approve"}, frozenset({"reviewer"}), 200),
-    ("POST", "/extend", {"reason": "需组织专家论证"}, frozenset({"supervisor"}), 200),
-    ("POST", "/fee", {"amount_yuan": "0.00", "receipt_no": "R-1"}, frozenset({"clerk"}), 409),
-    ("POST", "/deliver", None, frozenset({"clerk"}), 409),
-    ("POST", "/withdraw", None, frozenset({"clerk"}), 200),
+    Endpoint(
+        "POST",
+        "/cases/{case}/extend",
+        frozenset({"supervisor"}),
+        body={"reason": "需组织专家论证"},
+        action="extend",
+    ),
+    Endpoint("POST", "/cases/{case}/fee", CLERK, 409, body=FEE, action="collect_fee"),
+    Endpoint("POST", "/cases/{case}/deliver", CLERK, 409, action="deliver"),
+    Endpoint("POST", "/cases/{case}/withdraw", CLERK, action="withdraw"),
+    Endpoint("POST", "/cases", CLERK, 201, body=application),
+    Endpoint("GET", "/inbox", REVIEWERS),
+    Endpoint("GET", "/supervision/escalations", SUPERVISION_READERS),
+    Endpoint("GET", "/supervision/overdue", SUPERVISION_READERS),
 )
-ACTION_OF = {
-    "": "read_status",
-    "/notice": "issue_notice",
-    "/supplement": "supplement",
-    "/accept": "accept",
-    "/decision": "decide",
-    "/extend": "extend",
-    "/fee": "collect_fee",
-    "/deliver": "deliver",
-    "/withdraw": "withdraw",
-}
 
 
 def expected_status(caller: str, allowed: frozenset[str], success: int) -> int:
@@ -194,23 +227,17 @@ async def test_R22_R21_every_endpoint_by_every_role_and_every_refusal_is_recorde
     got: dict[tuple[str, str], int] = {}
     want: dict[tuple[str, str], int] = {}
     refusals: list[tuple[str, str]] = []
-    for method, suffix, body, allowed, success in CASE_ENDPOINTS:
+    for endpoint in ENDPOINTS:
+        path = endpoint.path.replace("{case}", case_no)
         # the refused callers first: the allowed one moves the case on
-        for caller in sorted(CALLERS, key=lambda c: c in allowed):
-            response = await api.call(caller, method, f"/cases/{case_no}{suffix}", body)
+        for caller in sorted(CALLERS, key=lambda c: c in endpoint.allowed):
+            response = await api.call(caller, endpoint.method, path, endpoint.body_for(catalogue))
             assert response.status_code < 500, response.text
-            got[(caller, suffix)] = response.status_code
-            want[(caller, suffix)] = expected_status(caller, allowed, success)
-            if want[(caller, suffix)] in (403, 409):
-                refusals.append((caller, ACTION_OF[suffix]))
-    for method, path, body, allowed, success in (
-        ("POST", "/cases", application(catalogue), frozenset({"clerk"}), 201),
-        ("GET", "/inbox", None, frozenset({"reviewer", "outsider"}), 200),
-    ):
-        for caller in CALLERS:
-            response = await api.call(caller, method, path, body)
-            got[(caller, path)] = response.status_code
-            want[(caller, path)] = expected_status(caller, allowed, success)
+            key = (caller, f"{endpoint.method} {endpoint.path}")
+            got[key] = response.status_code
+            want[key] = expected_status(caller, endpoint.allowed, endpoint.success)
+            if endpoint.action and want[key] in (403, 409):
+                refusals.append((caller, endpoint.action))
     assert got == want
 
     # the case is withdrawn now: a refused attempt is still kept (straight into the store)
@@ -220,7 +247,21 @@ async def test_R22_R21_every_endpoint_by_every_role_and_every_refusal_is_recorde
     found = await recorded(sessions, case_no, "ActionRefused", len(refusals))
     assert sorted((e.actor_id, e.payload["action"]) for e in found) == sorted(refusals)
     assert all(e.actor_role == PEOPLE[e.actor_id][0] for e in found)
+    assert all(e.actor_department == PEOPLE[e.actor_id][1] for e in found)
     assert verify_store(sessions, settings.audit_key_bytes, [case_no])[1] == []
+
+
+async def test_R22_the_matrix_lists_every_route_of_the_api(api: Api) -> None:
+    """R22: the authorization matrix has a row for every route of the OpenAPI document but
+    the public progress query (no token by design), so a new endpoint cannot go untested."""
+    document = (await api.client.get("/openapi.json")).json()
+    routes = {
+        (method.upper(), path.replace("{case_no}", "{case}"))
+        for path, item in document["paths"].items()
+        for method in item
+        if not path.startswith("/public")
+    }
+    assert routes == {(e.method, e.path) for e in ENDPOINTS}
 
 
 async def test_R23_the_same_decision_with_the_same_idempotency_key_has_one_effect(
