@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+import psutil
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
@@ -70,6 +71,43 @@ def percentiles(samples_ms: Sequence[float]) -> str:
         f"p50 {cuts[49]:.1f} ms, p95 {cuts[94]:.1f} ms, p99 {cuts[98]:.1f} ms, "
         f"max {max(samples_ms):.1f} ms (n={len(samples_ms)})"
     )
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """CPU seconds (user + system) used so far by this process and by its children (the
+    Temporal dev server)."""
+    me = psutil.Process()
+    children = me.children(recursive=True)
+
+    def used(process: psutil.Process) -> float:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            return 0.0
+        return float(times.user + times.system)
+
+    return used(me), sum(used(child) for child in children)
+
+
+@dataclass
+class CpuMeter:
+    """CPU used by this process and the dev server between ``start`` and ``report``."""
+
+    started: tuple[float, float] = (0.0, 0.0)
+
+    def start(self) -> None:
+        """Take the first reading."""
+        self.started = cpu_seconds()
+
+    def report(self, wall_seconds: float) -> str:
+        """CPU seconds of each since ``start``, as cores busy over ``wall_seconds``."""
+        mine, server = (
+            now - before for now, before in zip(cpu_seconds(), self.started, strict=True)
+        )
+        return (
+            f"CPU: worker+client process {mine:.1f} s ({mine / wall_seconds:.2f} cores), "
+            f"dev server {server:.1f} s ({server / wall_seconds:.2f} cores)"
+        )
 
 
 def catalogue() -> Catalogue:

@@ -15,33 +15,65 @@ import argparse
 import asyncio
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from bench.common import Engine, catalogue, dev_engine, dev_server, full_lifecycle, leave, machine
+from bench.common import (
+    CpuMeter,
+    Engine,
+    catalogue,
+    dev_engine,
+    dev_server,
+    full_lifecycle,
+    leave,
+    machine,
+)
 from bench.common import load_now as load
 from bench.skeleton import CaseShape, shape_of, skeleton_case, skeleton_worker
 
 
-async def timed(count: int, concurrency: int, one: Callable[[int], Awaitable[object]]) -> float:
-    """Seconds to run ``one(0 … count-1)`` with at most ``concurrency`` in flight."""
+async def timed(
+    count: int, concurrency: int, one: Callable[[int], Awaitable[object]], *, report: bool = False
+) -> float:
+    """Seconds to run ``one(0 … count-1)`` with at most ``concurrency`` in flight; with
+    ``report``, prints the CPU the run took in this process and in the dev server."""
     gate = asyncio.Semaphore(concurrency)
 
     async def guarded(index: int) -> None:
         async with gate:
             await one(index)
 
+    cpu = CpuMeter()
+    cpu.start()
     started = time.perf_counter()
     await asyncio.gather(*(guarded(i) for i in range(count)))
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    if report:
+        print(f"  {cpu.report(seconds)}")
+    return seconds
 
 
-async def history_shape(client: Client, workflow_id: str) -> tuple[CaseShape, int]:
-    """The shape of a finished case and the number of events in its history."""
+EXTRA_WORK = {
+    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED: "workflow tasks",
+    EventType.EVENT_TYPE_TIMER_STARTED: "timers",
+    EventType.EVENT_TYPE_MARKER_RECORDED: "markers",
+}
+
+
+async def history_shape(client: Client, workflow_id: str) -> tuple[CaseShape, str]:
+    """The shape of a finished case, and its history's size: events, workflow tasks, timers,
+    markers and bytes."""
     history = await client.get_workflow_handle(workflow_id).fetch_history()
-    return shape_of(history), len(history.events)
+    kinds = Counter(event.event_type for event in history.events)
+    size = sum(event.ByteSize() for event in history.events)
+    extra = ", ".join(f"{kinds[kind]} {name}" for kind, name in EXTRA_WORK.items())
+    return shape_of(
+        history
+    ), f"history {len(history.events)} events ({extra}), {size / 1024:.0f} KiB"
 
 
 def rate_line(name: str, cases: int, seconds: float) -> str:
@@ -56,10 +88,10 @@ async def engine_rate(
     matter = engine.service.catalogue.matter(matter_code)
     first = await full_lifecycle(engine.service, matter)
     shape, events = await history_shape(engine.env.client, first)
-    print(f"engine case ({matter_code}): {shape.describe()}; {events} history events")
+    print(f"engine case ({matter_code}): {shape.describe()}; {events}")
     await timed(args.warmup, args.concurrency, lambda _: full_lifecycle(engine.service, matter))
     seconds = await timed(
-        args.cases, args.concurrency, lambda _: full_lifecycle(engine.service, matter)
+        args.cases, args.concurrency, lambda _: full_lifecycle(engine.service, matter), report=True
     )
     print(rate_line("engine", args.cases, seconds))
     return shape, seconds
@@ -73,7 +105,7 @@ async def skeleton_rate(client: Client, shape: CaseShape, args: argparse.Namespa
         async with skeleton_worker(client, queue, executor):
             await skeleton_case(client, queue, f"sk-{run}-first", shape)
             copied, events = await history_shape(client, f"sk-{run}-first")
-            print(f"skeleton case: {copied.describe()}; {events} history events")
+            print(f"skeleton case: {copied.describe()}; {events}")
             if copied != shape:
                 print("WARNING: the skeleton's history does not match the engine's shape")
 
@@ -86,7 +118,7 @@ async def skeleton_rate(client: Client, shape: CaseShape, args: argparse.Namespa
                 args.concurrency,
                 lambda i: skeleton_case(client, queue, f"sk-{run}-{warm[i]}", shape),
             )
-            seconds = await timed(args.cases, args.concurrency, one)
+            seconds = await timed(args.cases, args.concurrency, one, report=True)
     print(rate_line("skeleton", args.cases, seconds))
     return seconds
 
