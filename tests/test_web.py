@@ -6,25 +6,35 @@ on the page again."""
 from __future__ import annotations
 
 import hashlib
+import html
+import re
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from approval.api.app import create_app
+from approval.calendar_source import configured_calendar_data
 from approval.config import Settings
+from approval.domain.calendar import SHANGHAI, WorkingCalendar
 from approval.service import CaseService
 from approval.store.repository import create_user, events_of, issue_token
 from tests.test_workflow import recorded
 
 SPJY = "SC-SPJY-001"  # 食品经营许可: SCJG, CGJ; YYZZ and SFZ are 免提交
+GHXK = "JS-GHXK-001"  # 建设工程规划许可: ZRZY has 8 WD
+BDC = "BDC-ZYDJ-001"  # 不动产转移登记: SW and ZJJ, then ZRZY; a fee of 80 yuan
 PEOPLE = {
     "clerk": ("clerk", None),
     "rev-SCJG": ("reviewer", "SCJG"),
     "rev-CGJ": ("reviewer", "CGJ"),
     "outsider": ("reviewer", "ZJJ"),
+    "rev-SW": ("reviewer", "SW"),
+    "rev-ZRZY": ("reviewer", "ZRZY"),
     "supervisor": ("supervisor", None),
     "auditor": ("auditor", None),
 }
@@ -32,16 +42,25 @@ Login = Callable[[str], Awaitable[httpx.AsyncClient]]
 
 
 @pytest.fixture
-async def web(
-    engine: CaseService, sessions: sessionmaker[Session], settings: Settings
-) -> AsyncIterator[Login]:
-    """``login(name)``: a browser-like client of the console logged in as ``name``."""
-    tokens: dict[str, str] = {}
+def tokens(sessions: sessionmaker[Session]) -> dict[str, str]:
+    """An API token per person of PEOPLE."""
+    made: dict[str, str] = {}
     with sessions.begin() as session:
         for name, (role, department) in PEOPLE.items():
             user = create_user(session, name=name, role=role, department=department)
-            tokens[name] = issue_token(session, user.id, datetime.now(UTC))
-    app = create_app(service=engine, sessions=sessions, settings=settings)
+            made[name] = issue_token(session, user.id, datetime.now(UTC))
+    return made
+
+
+@pytest.fixture
+def app(engine: CaseService, sessions: sessionmaker[Session], settings: Settings) -> FastAPI:
+    """The API and console on the test's engine and store."""
+    return create_app(service=engine, sessions=sessions, settings=settings)
+
+
+@pytest.fixture
+async def web(app: FastAPI, tokens: dict[str, str]) -> AsyncIterator[Login]:
+    """``login(name)``: a browser-like client of the console logged in as ``name``."""
     clients: list[httpx.AsyncClient] = []
 
     async def login(name: str) -> httpx.AsyncClient:
@@ -82,6 +101,43 @@ async def submitted_case(clerk: httpx.AsyncClient) -> str:
     location = response.headers["location"]
     assert location.startswith("/web/cases/")
     return location.removeprefix("/web/cases/")
+
+
+async def received_case(clerk: httpx.AsyncClient, matter: str, codes: tuple[str, ...]) -> str:
+    """A case of ``matter`` received through the intake form with the materials ``codes``
+    (as hashes): the case number."""
+    response = await clerk.post(
+        "/web/cases",
+        data={
+            "matter_code": matter,
+            "applicant_name": "滨州示例餐饮有限公司",
+            "id_number": "91371600MA3C000004",
+            "idempotency_key": f"web-{uuid.uuid4().hex}",
+            **{f"sha_{code}": sha(code) for code in codes},
+        },
+    )
+    assert response.status_code == 303, response.text
+    return str(response.headers["location"]).removeprefix("/web/cases/")
+
+
+async def accepted_case(clerk: httpx.AsyncClient) -> str:
+    """A complete SPJY case received and accepted through the console."""
+    case_no = await received_case(clerk, SPJY, ("SQS", "PMT", "GLZD", "JKZM"))
+    accepted = await clerk.post(f"/web/cases/{case_no}/accept")
+    assert accepted.status_code == 200, accepted.text
+    return case_no
+
+
+def actions_of(page: httpx.Response) -> set[str]:
+    """The case-page forms offered on ``page``, by the last part of their action."""
+    return set(re.findall(r'action="/web/cases/[0-9-]+/(\w+)"', page.text))
+
+
+def alert(page: httpx.Response) -> str:
+    """The refusal line shown on ``page``."""
+    found = re.search(r'<p class="error" role="alert">(.*?)</p>', page.text, re.S)
+    assert found, page.text
+    return html.unescape(found.group(1))
 
 
 async def test_R22_login_pages_by_role_and_logout(web: Login) -> None:
@@ -212,17 +268,7 @@ async def test_R3_the_clerk_issues_the_one_time_notice_from_the_case_page(web: L
     """R3: with SQS missing the page previews the notice; issuing it shows the notice as
     issued (printable) and the stage waits for the supplement; accepting is refused (one line)."""
     clerk = await web("clerk")
-    response = await clerk.post(
-        "/web/cases",
-        data={
-            "matter_code": SPJY,
-            "applicant_name": "滨州示例餐饮有限公司",
-            "id_number": "91371600MA3C000004",
-            "idempotency_key": "web-test-0003",
-            **{f"sha_{code}": sha(code) for code in ("PMT", "GLZD", "JKZM")},
-        },
-    )
-    case_no = response.headers["location"].removeprefix("/web/cases/")
+    case_no = await received_case(clerk, SPJY, ("PMT", "GLZD", "JKZM"))
     page = await clerk.get(f"/web/cases/{case_no}")
     assert "一次性告知书（预览）" in page.text and "SQS：未提交" in page.text
     refused = await clerk.post(f"/web/cases/{case_no}/accept")
@@ -230,3 +276,180 @@ async def test_R3_the_clerk_issues_the_one_time_notice_from_the_case_page(web: L
     issued = await clerk.post(f"/web/cases/{case_no}/notice", data={"defective": "PMT=比例不符"})
     assert issued.status_code == 200, issued.text
     assert "已一次性告知" in issued.text and "已出具文书" in issued.text
+
+
+async def test_R4_R12_the_clerk_records_the_supplement_of_the_asked_items(web: Login) -> None:
+    """R4, R12: after the one-time notice the page offers the supplement form with a file
+    input per asked item (and the accept form no more); an item not asked for is refused as
+    one Chinese line naming 补正材料; uploading the asked file takes the case back to the
+    window's check, and the supplement form is gone."""
+    clerk = await web("clerk")
+    case_no = await received_case(clerk, SPJY, ("PMT", "GLZD", "JKZM"))
+    assert "supplement" not in actions_of(await clerk.get(f"/web/cases/{case_no}"))
+    noticed = await clerk.post(f"/web/cases/{case_no}/notice", data={"defective": ""})
+    assert noticed.status_code == 200, noticed.text
+    assert actions_of(noticed) == {"supplement", "withdraw"}
+    assert 'name="file_SQS"' in noticed.text and 'name="file_PMT"' not in noticed.text
+    supervisor = await web("supervisor")
+    assert actions_of(await supervisor.get(f"/web/cases/{case_no}")) == set()
+
+    unasked = await clerk.post(f"/web/cases/{case_no}/supplement", data={"sha_PMT": sha("x")})
+    assert unasked.status_code == 422
+    assert alert(unasked).startswith("未能补正：补正材料") and "materials: " in alert(unasked)
+    empty = await clerk.post(f"/web/cases/{case_no}/supplement", data={"sha_SQS": ""})
+    assert empty.status_code == 422 and "materials: " in alert(empty)
+
+    files = {"file_SQS": ("申请书.txt", "食品经营许可申请书".encode(), "text/plain")}
+    done = await clerk.post(f"/web/cases/{case_no}/supplement", files=files)
+    assert done.status_code == 200, done.text
+    assert "已补正" in done.text and "已收件，待审查材料" in done.text
+    assert "supplement" not in actions_of(done) and "accept" in actions_of(done)
+
+
+async def test_R18_the_clerk_withdraws_the_application_with_a_reason(
+    web: Login, sessions: sessionmaker[Session]
+) -> None:
+    """R18: during the review the clerk is offered 撤回 (not 收费 nor 送达); an empty reason is
+    refused naming 理由; with a reason the case is withdrawn, the reason is recorded, and a
+    second withdrawal is refused as one line (409), kept in the record (R21)."""
+    clerk = await web("clerk")
+    case_no = await accepted_case(clerk)
+    page = await clerk.get(f"/web/cases/{case_no}")
+    assert actions_of(page) == {"withdraw"}
+    blank = await clerk.post(f"/web/cases/{case_no}/withdraw", data={"reason": " "})
+    assert blank.status_code == 422
+    assert alert(blank).startswith("未能撤回：理由") and "reason: " in alert(blank)
+
+    done = await clerk.post(f"/web/cases/{case_no}/withdraw", data={"reason": "申请人另行选址"})
+    assert done.status_code == 200, done.text
+    assert "已撤回" in done.text and actions_of(done) == set()
+    with sessions() as session:
+        withdrawn = [e for e in events_of(session, case_no) if e.type == "CaseWithdrawn"]
+    assert [e.payload["reason"] for e in withdrawn] == ["申请人另行选址"]
+
+    again = await clerk.post(f"/web/cases/{case_no}/withdraw", data={"reason": "再次撤回"})
+    assert again.status_code == 409 and "未能撤回" in alert(again)
+    assert "Traceback" not in again.text
+    await recorded(sessions, case_no, "ActionRefused", 1)
+
+
+async def test_R15_the_fee_form_appears_only_when_the_case_awaits_the_fee(
+    web: Login, sessions: sessionmaker[Session]
+) -> None:
+    """R15: a BDC case is approved by SW and ZJJ, then ZRZY; only then the clerk is offered
+    收费, filled with the catalogue's amount; a wrong amount is refused naming 收费金额 (the
+    case is unchanged); 80.00 with a receipt number takes the fee and the case awaits delivery."""
+    clerk = await web("clerk")
+    case_no = await received_case(clerk, BDC, ("SQS", "MMHT"))
+    accepted = await clerk.post(f"/web/cases/{case_no}/accept")
+    assert accepted.status_code == 200, accepted.text
+    assert "fee" not in actions_of(accepted)
+    for reviewer in ("rev-SW", "outsider", "rev-ZRZY"):
+        decided = await (await web(reviewer)).post(
+            f"/web/cases/{case_no}/decision", data={"outcome": "approve"}
+        )
+        assert decided.status_code == 200, (reviewer, decided.text)
+    page = await clerk.get(f"/web/cases/{case_no}")
+    assert "已准予，待缴费" in page.text
+    assert actions_of(page) == {"fee"} and 'name="amount_yuan" required' in page.text
+    assert 'value="80"' in page.text
+
+    wrong = await clerk.post(
+        f"/web/cases/{case_no}/fee", data={"amount_yuan": "8.00", "receipt_no": "R-1"}
+    )
+    assert wrong.status_code == 422
+    assert alert(wrong).startswith("未能收费：收费金额") and "amount_yuan: " in alert(wrong)
+    junk = await clerk.post(
+        f"/web/cases/{case_no}/fee", data={"amount_yuan": "八十", "receipt_no": "R-1"}
+    )
+    assert junk.status_code == 422 and "amount_yuan: " in alert(junk)
+
+    paid = await clerk.post(
+        f"/web/cases/{case_no}/fee", data={"amount_yuan": "80.00", "receipt_no": "R-0001"}
+    )
+    assert paid.status_code == 200, paid.text
+    assert "已收费" in paid.text and actions_of(paid) == {"deliver"}
+    with sessions() as session:
+        types = [e.type for e in events_of(session, case_no)]
+    assert types.count("FeeCollected") == 1
+
+
+async def test_R13_the_supervisor_extends_the_case_once_from_the_case_page(
+    web: Login, sessions: sessionmaker[Session]
+) -> None:
+    """R13: the supervisor, and nobody else, is offered 延期 on a case in review; an empty
+    reason is refused naming 理由; with a reason the case is extended and the form is gone; a
+    second extension is refused as one line (409) and kept in the record (R21)."""
+    clerk = await web("clerk")
+    case_no = await accepted_case(clerk)
+    supervisor = await web("supervisor")
+    page = await supervisor.get(f"/web/cases/{case_no}")
+    assert actions_of(page) == {"extend"}
+    for name in ("clerk", "rev-SCJG", "auditor"):
+        other = await (clerk if name == "clerk" else await web(name)).get(f"/web/cases/{case_no}")
+        assert "extend" not in actions_of(other)
+
+    blank = await supervisor.post(f"/web/cases/{case_no}/extend", data={"reason": ""})
+    assert blank.status_code == 422 and alert(blank).startswith("未能延期：理由")
+    done = await supervisor.post(f"/web/cases/{case_no}/extend", data={"reason": "需组织专家论证"})
+    assert done.status_code == 200, done.text
+    assert "已延期一次" in done.text and actions_of(done) == set()
+    again = await supervisor.post(f"/web/cases/{case_no}/extend", data={"reason": "再延"})
+    assert again.status_code == 409 and "未能延期" in alert(again)
+    found = await recorded(sessions, case_no, "ActionRefused", 1)
+    assert [(e.actor_id, e.payload["action"]) for e in found] == [("supervisor", "extend")]
+
+
+async def test_R17_the_inbox_counts_remaining_working_days_not_calendar_days(
+    web: Login, app: FastAPI, tokens: dict[str, str], settings: Settings
+) -> None:
+    """R17: ZRZY's 8-WD task on a GHXK case spans a weekend whatever the day it starts; the
+    console's inbox and the API's GET /inbox both show the working days left to its last day
+    (8, as the configured calendar counts them), fewer than the calendar days."""
+    clerk = await web("clerk")
+    case_no = await received_case(clerk, GHXK, ("SQB", "XMPZ", "SJFA", "RFSJ"))
+    assert (await clerk.post(f"/web/cases/{case_no}/accept")).status_code == 200
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {tokens['rev-ZRZY']}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as api:
+        inbox = (await api.get("/inbox", headers=headers)).json()
+    [task] = inbox["tasks"]
+    last_day = date.fromisoformat(task["last_day"])
+    today = datetime.now(UTC).astimezone(SHANGHAI).date()
+    calendar = WorkingCalendar(configured_calendar_data(settings, today.year, last_day.year))
+    working = calendar.working_days_between(today, last_day)
+    assert task["remaining_days"] == working == 8
+    assert working < (last_day - today).days
+
+    page = await (await web("rev-ZRZY")).get("/web/inbox")
+    row = page.text.split(f">{case_no}</a>")[1]
+    assert f'<td class="remaining">{working}</td>' in row
+
+
+async def test_the_inbox_and_the_board_are_paged(web: Login) -> None:
+    """Three accepted cases, one a page: the inbox and the board show 共 3 条, one case per
+    page, and 下一页/上一页 walk through all three; the flagged list is empty (共 0 条)."""
+    clerk = await web("clerk")
+    cases = {await accepted_case(clerk) for _ in range(3)}
+    for name, path, table in (
+        ("rev-CGJ", "/web/inbox", "inbox"),
+        ("supervisor", "/web/board", "board"),
+        ("auditor", "/web/board", "board"),
+    ):
+        client = await web(name)
+        seen: list[str] = []
+        url: str | None = f"{path}?limit=1"
+        while url:
+            page = await client.get(url)
+            assert page.status_code == 200, page.text
+            assert "共 3 条" in page.text
+            listed = set(re.findall(r"371600-\d{8}-\d{6}", page.text.split(f'id="{table}"')[1]))
+            seen.extend(sorted(listed & cases))
+            found = re.search(r'<a href="([^"]+)" rel="next">下一页</a>', page.text)
+            url = html.unescape(found.group(1)) if found else None
+        assert sorted(seen) == sorted(cases), name
+        assert "上一页" in page.text
+        if table == "board":
+            assert "共 0 条" in page.text
+    bad = await (await web("supervisor")).get("/web/board?limit=0")
+    assert bad.status_code == 422 and bad.json()["detail"]["field"] == "limit"
