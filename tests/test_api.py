@@ -75,20 +75,24 @@ async def api(engine: CaseService, sessions: sessionmaker[Session]) -> AsyncIter
         yield Api(client, headers)
 
 
-def application(catalogue: Catalogue, *, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A GHXK application as JSON, with every demanded material but ``leave_out``."""
-    codes = [m.code for m in catalogue.matter(GHXK).demanded_materials if m.code not in leave_out]
+def application(
+    catalogue: Catalogue, *, matter: str = GHXK, leave_out: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """An application for ``matter`` (GHXK by default) as JSON, with every demanded material
+    but ``leave_out``."""
+    codes = [m.code for m in catalogue.matter(matter).demanded_materials if m.code not in leave_out]
     return {
-        "matter_code": GHXK,
+        "matter_code": matter,
         "applicant": {"name": "滨州示例建设有限公司", "id_number": "91371600MA3C000001"},
         "materials": [material(c).model_dump(mode="json") for c in codes],
         "idempotency_key": f"k-{uuid.uuid4().hex}",
     }
 
 
-async def accepted_case(api: Api, catalogue: Catalogue) -> str:
-    """A GHXK case submitted and accepted by the clerk through the API."""
-    submitted = await api.call("clerk", "POST", "/cases", application(catalogue))
+async def accepted_case(api: Api, catalogue: Catalogue, matter: str = GHXK) -> str:
+    """A case of ``matter`` (GHXK by default) submitted and accepted by the clerk through the
+    API."""
+    submitted = await api.call("clerk", "POST", "/cases", application(catalogue, matter=matter))
     assert submitted.status_code == 201, submitted.text
     case_no: str = submitted.json()["case_no"]
     accept = await api.call("clerk", "POST", f"/cases/{case_no}/accept")

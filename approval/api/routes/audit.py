@@ -59,8 +59,8 @@ class RuleCheck(RuleResult):
 
 
 class ComplianceOut(BaseModel):
-    """The compliance check of a case (R3, R9, R11–R14, R16); ``passed`` is false when any
-    rule fails."""
+    """The compliance check of a case, one result per rule the record can be checked against
+    (R3, R9, R11–R14, R16 …); ``passed`` is false when any rule fails."""
 
     case_no: str
     passed: bool
