@@ -14,6 +14,7 @@ EVENT_MESSAGES = {
     "SupplementForwarded": DepartmentMessageKind.SUPPLEMENT,
     "ReviewTaskCancelled": DepartmentMessageKind.CANCEL,
     "WithdrawalNotified": DepartmentMessageKind.CANCEL,
+    "ReviewDeemedApprovedInAbsence": DepartmentMessageKind.CANCEL,
 }
 DECISION_EVENTS = frozenset({"CaseApproved", "CaseRejected"})
 """The events that decide a case (R14)."""
@@ -80,5 +81,12 @@ def _decision_text(decision: Decision, names: dict[str, str]) -> str:
     if not decision.approved:
         reasons = "；".join(f"{names.get(d, d)}：{r}" for d, r in decision.rejections.items())
         return f"不予许可 rejected — {reasons}"
-    deemed = "、".join(names.get(d, d) for d in decision.deemed_departments)
-    return "准予许可 approved" + (f"（{deemed} 超时默认同意）" if deemed else "")
+    notes = [
+        f"{'、'.join(names.get(d, d) for d in departments)} {how}"
+        for departments, how in (
+            (decision.deemed_departments, "超时默认同意"),
+            (decision.absent_departments, "缺席默认同意"),
+        )
+        if departments
+    ]
+    return "准予许可 approved" + (f"（{'；'.join(notes)}）" if notes else "")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from approval.domain.documents import PROVISIONAL_NOTE, Document, render_notice
-from approval.domain.models import NoticeItem
+from approval.domain.models import ExcludedProcedure, NoticeItem
 from approval.domain.notices import DepartmentReason, Notice, NoticeKind
 
 CENTRE = "滨州市政务服务中心"
@@ -34,6 +34,12 @@ COMPLETE: dict[NoticeKind, dict[str, Any]] = {
     NoticeKind.CERTIFICATE: {},
     NoticeKind.WITHDRAWAL_NOTICE: {"reason": "申请人经营计划调整"},
     NoticeKind.LAPSE_NOTICE: {"due": date(2026, 12, 3)},
+    NoticeKind.EXCLUDED_PERIOD_NOTICE: {
+        "procedure": ExcludedProcedure.EXPERT_REVIEW,
+        "reason": "建设方案涉及重大安全事项",
+        "expected_wd": 15,
+        "due": date(2026, 12, 18),
+    },
 }
 """The facts each kind must state, enough to render it."""
 
@@ -267,3 +273,26 @@ def test_lapse_notice_deems_the_application_withdrawn() -> None:
     assert "未于2026年12月3日前补正" in doc.body
     assert "视为撤回" in doc.body
     assert "重新提出申请" in doc.body
+
+
+def test_R12_the_excluded_period_notice_states_the_procedure_and_its_expected_length() -> None:
+    """An excluded period is told in writing: the procedure, why, that art. 45 keeps its time
+    out of the periods, and how long it is expected to take (R12)."""
+    body = render(NoticeKind.EXCLUDED_PERIOD_NOTICE).body
+    for fact in ("特别程序期间告知书", "专家评审", "建设方案涉及重大安全事项", "第四十五条"):
+        assert fact in body
+    assert "预计需要15个工作日" in body
+    assert "2026年12月18日" in body
+
+
+def test_R10_the_approval_names_departments_deemed_by_absence_apart_from_silent_consent() -> None:
+    """An approval lists a department deemed to agree by absence from the joint meeting as
+    such, not as silent consent (R10, R14)."""
+    body = render(
+        NoticeKind.APPROVAL_DECISION,
+        deemed_departments=("市消防救援支队",),
+        absent_departments=("市人防办",),
+    ).body
+    assert "市人防办（缺席默认同意）" in body
+    assert "市消防救援支队（超时默认同意）" in body
+    assert "市人防办（超时默认同意）" not in body

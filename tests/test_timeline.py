@@ -284,6 +284,7 @@ def test_R9_R11_R12_R13_R14_R16_cli_check_passes_the_story(store: dict[str, str]
     assert [r["rule"] for r in document["rules"]] == [
         "R3",
         "R9",
+        "R10",
         "R11",
         "R12",
         "R13",

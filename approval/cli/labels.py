@@ -10,6 +10,7 @@ STAGE_LABELS = {
     Stage.AWAITING_INTAKE_SUPPLEMENT: "已一次性告知，待补正",
     Stage.IN_REVIEW: "并联审查中",
     Stage.AWAITING_SUPPLEMENT: "补正中（计时暂停）",
+    Stage.EXCLUDED_PERIOD: "特别程序中（计时暂停）",
     Stage.AWAITING_FEE: "已准予，待缴费",
     Stage.AWAITING_DELIVERY: "待送达",
     Stage.COMPLETED: "已办结",

@@ -37,6 +37,10 @@ EVENT_LABELS: dict[str, str] = {
     "CaseClosed": "结案",
     "NoticeIssued": "发出书面通知",
     "ActionRefused": "拒绝操作",
+    "ExcludedPeriodOpened": "特别程序开始（不计时）",
+    "ExcludedPeriodClosed": "特别程序结束",
+    "JointMeetingRecorded": "联合审查会议",
+    "ReviewDeemedApprovedInAbsence": "缺席默认同意",
 }
 """Every event type of a case (approval.domain.case), in Chinese."""
 
@@ -61,6 +65,7 @@ NOTICE_LABELS: dict[str, str] = {
     NoticeKind.CERTIFICATE.value: "证照",
     NoticeKind.WITHDRAWAL_NOTICE.value: "撤回申请确认书",
     NoticeKind.LAPSE_NOTICE.value: "逾期未补正视为撤回通知书",
+    NoticeKind.EXCLUDED_PERIOD_NOTICE.value: "特别程序期间告知书",
 }
 """The written notices to the applicant, by kind."""
 

@@ -29,6 +29,7 @@ from approval.domain.models import (
     Applicant,
     CaseCommand,
     CaseEvent,
+    CloseExcludedPeriod,
     CollectFee,
     Command,
     Decide,
@@ -36,7 +37,9 @@ from approval.domain.models import (
     Extend,
     IssueNotice,
     NoticeItem,
+    OpenExcludedPeriod,
     Outcome,
+    RecordMeeting,
     Refuse,
     RefusedAttempt,
     Role,
@@ -53,12 +56,14 @@ from approval.domain.state import (
     SUPPLEMENTING,
     CaseState,
     Decision,
+    ExcludedPeriod,
     ReviewTask,
     Stage,
     TaskState,
 )
 
 MISSING_REASON = "未提交"
+ABSENCE_REASON = "缺席联合审查会议，视为同意"
 
 
 class Case:
@@ -140,6 +145,9 @@ class Case:
             Withdraw: (self.check_withdraw, self.withdraw),
             CollectFee: (self.check_collect_fee, self.collect_fee),
             Deliver: (self.check_deliver, self.deliver),
+            OpenExcludedPeriod: (self.check_open_excluded_period, self.open_excluded_period),
+            CloseExcludedPeriod: (self.check_close_excluded_period, self.close_excluded_period),
+            RecordMeeting: (self.check_record_meeting, self.record_meeting),
         }
         return handlers[type(cmd)]
 
@@ -276,6 +284,9 @@ class Case:
             raise InvalidInputError(
                 "department", f"{cmd.department} is not a reviewing department of this case"
             )
+        if self.state.excluded_period is not None:
+            procedure = self.state.excluded_period.procedure.value
+            raise StageError("stage", f"decisions wait until the {procedure} is over (R12)")
         if task.state is not TaskState.PENDING or self.state.stage is not Stage.IN_REVIEW:
             raise TaskClosedError(
                 "department", f"the task of {cmd.department} is {task.state} (R8)"
@@ -342,6 +353,122 @@ class Case:
             due=deadline.last_day if deadline else None,
             due_provisional=bool(deadline and deadline.provisional),
         )
+
+    # ---- supervision: excluded periods (art. 45, R12), joint meetings (R10) -----------------
+
+    def check_open_excluded_period(self, cmd: OpenExcludedPeriod) -> None:
+        """A supervisor opens an excluded period during the review, one at a time (R12)."""
+        _require_role(cmd, Role.SUPERVISOR)
+        self._require_stage("open_excluded_period", Stage.IN_REVIEW)
+
+    def open_excluded_period(self, cmd: OpenExcludedPeriod, now: datetime) -> None:
+        """Stop every clock for the procedure and tell the applicant in writing what it is and
+        how long it is expected to take (art. 45, R12)."""
+        self.check_open_excluded_period(cmd)
+        state = self.state
+        expected = self.calendar.deadline(now, cmd.expected_wd)
+        state.stage = Stage.EXCLUDED_PERIOD
+        state.excluded_period = ExcludedPeriod(
+            procedure=cmd.procedure,
+            reason=cmd.reason,
+            expected_wd=cmd.expected_wd,
+            opened_at=now,
+            expected_last_day=expected.last_day,
+        )
+        self._record(
+            "ExcludedPeriodOpened",
+            now,
+            cmd.actor,
+            procedure=cmd.procedure.value,
+            reason=cmd.reason,
+            expected_wd=cmd.expected_wd,
+            expected_last_day=expected.last_day.isoformat(),
+        )
+        self._stop_clocks(now, procedure=cmd.procedure.value)
+        self._issue(
+            NoticeKind.EXCLUDED_PERIOD_NOTICE,
+            now,
+            procedure=cmd.procedure,
+            reason=cmd.reason,
+            expected_wd=cmd.expected_wd,
+            due=expected.last_day,
+            due_provisional=expected.provisional,
+        )
+
+    def check_close_excluded_period(self, cmd: CloseExcludedPeriod) -> None:
+        """Only a supervisor closes the excluded period that is open (R12)."""
+        _require_role(cmd, Role.SUPERVISOR)
+        self._require_stage("close_excluded_period", Stage.EXCLUDED_PERIOD)
+
+    def close_excluded_period(self, cmd: CloseExcludedPeriod, now: datetime) -> None:
+        """The procedure is over: the review goes on, the case's period and every department's
+        still open with the working days it had left (R12). A department that had asked for
+        materials stays stopped until the supplement comes (R11)."""
+        self.check_close_excluded_period(cmd)
+        state = self.state
+        period = state.excluded_period
+        assert period is not None
+        state.stage, state.excluded_period = Stage.IN_REVIEW, None
+        self._record(
+            "ExcludedPeriodClosed",
+            now,
+            cmd.actor,
+            procedure=period.procedure.value,
+            result=cmd.result,
+        )
+        pending = state.tasks_in(TaskState.PENDING)
+        for clock in [state.case_clock, *(t.clock for t in pending)]:
+            if clock is not None:
+                clock.resume(self.calendar, now)
+        self._record(
+            "ClocksResumed",
+            now,
+            ENGINE,
+            case_due=_due_of(state.case_clock),
+            after="excluded_period",
+            task_dues={t.department: _due_of(t.clock) for t in pending},
+        )
+        self._progress(now)
+
+    def check_record_meeting(self, cmd: RecordMeeting) -> list[ReviewTask]:
+        """A supervisor records a joint review meeting during the review; its attendance names
+        only departments of the case (R10). Returns the absent departments' open tasks."""
+        _require_role(cmd, Role.SUPERVISOR)
+        self._require_stage("record_meeting", Stage.IN_REVIEW)
+        for field, departments in (("present", cmd.present), ("absent", cmd.absent)):
+            strangers = sorted(set(departments) - set(self.state.tasks))
+            if strangers:
+                raise InvalidInputError(
+                    field, f"{strangers} are not reviewing departments of this case"
+                )
+        return [t for t in self.state.tasks_in(TaskState.PENDING) if t.department in cmd.absent]
+
+    def record_meeting(self, cmd: RecordMeeting, now: datetime) -> None:
+        """Record the meeting; each absent department with an open task is deemed to agree,
+        the meeting being the recorded reason (缺席默认, R10)."""
+        absent_tasks = self.check_record_meeting(cmd)
+        self._record(
+            "JointMeetingRecorded",
+            now,
+            cmd.actor,
+            present=list(cmd.present),
+            absent=list(cmd.absent),
+            minutes=cmd.minutes,
+        )
+        meeting_seq = self.state.last_seq
+        for task in absent_tasks:
+            task.state, task.absent_at_meeting = TaskState.DEEMED_APPROVED, True
+            task.decided_at, task.decided_by = now, ENGINE
+            self._record(
+                "ReviewDeemedApprovedInAbsence",
+                now,
+                ENGINE,
+                department=task.department,
+                round=task.round,
+                meeting_seq=meeting_seq,
+                reason=ABSENCE_REASON,
+            )
+        self._progress(now)
 
     # ---- withdrawal, fee, delivery (R15, R16, R18) -----------------------------------------
 
@@ -568,21 +695,24 @@ class Case:
         self._record("ClocksResumed", now, ENGINE, case_due=_due_of(state.case_clock))
         self._progress(now)
 
-    def _stop_clocks(self, now: datetime) -> None:
+    def _stop_clocks(self, now: datetime, **why: Any) -> None:
         for clock in self._clocks():
             clock.stop(self.calendar, now)
-        self._record("ClocksStopped", now, ENGINE)
+        self._record("ClocksStopped", now, ENGINE, **why)
 
     def _decide_case(self, now: datetime, actor: Actor) -> None:
         """The decision (R14): any rejection rejects, with every department's reasons."""
         state = self.state
         self._cancel_open_tasks(now, ENGINE, "审批已作出决定")
         rejections = {t.department: t.reasons or "" for t in state.tasks_in(TaskState.REJECTED)}
-        deemed = tuple(t.department for t in state.tasks_in(TaskState.DEEMED_APPROVED))
+        deemed_tasks = state.tasks_in(TaskState.DEEMED_APPROVED)
+        deemed = tuple(t.department for t in deemed_tasks if not t.absent_at_meeting)
+        absent = tuple(t.department for t in deemed_tasks if t.absent_at_meeting)
         state.decision = Decision(
             approved=not rejections,
             decided_at=now,
             deemed_departments=deemed,
+            absent_departments=absent,
             rejections=rejections,
         )
         state.case_clock = None
@@ -598,11 +728,13 @@ class Case:
             )
             state.stage = Stage.AWAITING_DELIVERY
             return
-        self._record("CaseApproved", now, actor, deemed_departments=list(deemed))
+        in_absence = {"absent_departments": list(absent)} if absent else {}
+        self._record("CaseApproved", now, actor, deemed_departments=list(deemed), **in_absence)
         self._issue(
             NoticeKind.APPROVAL_DECISION,
             now,
             deemed_departments=tuple(names[d] for d in deemed),
+            absent_departments=tuple(names[d] for d in absent),
             fee_yuan=str(state.matter.fee_yuan),
         )
         state.delivery_clock = Clock.start(self.calendar, now, state.matter.delivery_period_wd)
@@ -651,7 +783,7 @@ class Case:
         state = self.state
         state.stage, state.closed_at = stage, now
         state.intake_clock = state.case_clock = state.delivery_clock = None
-        state.supplement_due = None
+        state.supplement_due, state.excluded_period = None, None
         self._record("CaseClosed", now, ENGINE, stage=stage.value)
 
     def _clocks(self) -> list[Clock]:

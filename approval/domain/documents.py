@@ -14,7 +14,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from approval.domain.catalogue import Frozen
-from approval.domain.models import NoticeItem
+from approval.domain.models import ExcludedProcedure, NoticeItem
 from approval.domain.notices import DepartmentReason, Notice, NoticeKind
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -34,6 +34,19 @@ class Document(Frozen):
     kind: NoticeKind
     title: str
     body: str
+
+
+PROCEDURE_NAMES = {
+    ExcludedProcedure.HEARING: "听证",
+    ExcludedProcedure.TENDER: "招标",
+    ExcludedProcedure.AUCTION: "拍卖",
+    ExcludedProcedure.INSPECTION: "检验",
+    ExcludedProcedure.TESTING: "检测",
+    ExcludedProcedure.QUARANTINE: "检疫",
+    ExcludedProcedure.APPRAISAL: "鉴定",
+    ExcludedProcedure.EXPERT_REVIEW: "专家评审",
+}
+"""The procedures of art. 45 as the law names them."""
 
 
 def render_notice(notice: Notice, centre: str) -> Document:
@@ -246,6 +259,14 @@ def _approval_decision(notice: Notice, centre: str) -> Document:
         if notice.deemed_departments
         else []
     )
+    absent = (
+        [
+            "下列审查部门缺席联合审查会议，按缺席默认同意处理：",
+            *_numbered(f"{d}（缺席默认同意）" for d in notice.absent_departments),
+        ]
+        if notice.absent_departments
+        else []
+    )
     return _document(
         notice,
         centre,
@@ -254,6 +275,7 @@ def _approval_decision(notice: Notice, centre: str) -> Document:
             f"你（单位）申请的{notice.matter_name}事项，经审查，符合法定条件、标准。"
             "根据《中华人民共和国行政许可法》第三十八条的规定，决定准予行政许可。",
             *deemed,
+            *absent,
             *_fee_line(notice),
         ],
     )
@@ -319,6 +341,24 @@ def _lapse_notice(notice: Notice, centre: str) -> Document:
     )
 
 
+def _excluded_period_notice(notice: Notice, centre: str) -> Document:
+    procedure = PROCEDURE_NAMES[_require(notice.procedure, "procedure", notice)]
+    expected_wd = _require(notice.expected_wd, "expected_wd", notice)
+    return _document(
+        notice,
+        centre,
+        "特别程序期间告知书",
+        [
+            f"你（单位）申请的{notice.matter_name}事项，因{_reason(notice)}，需要依法进行"
+            f"{procedure}。根据《中华人民共和国行政许可法》第四十五条的规定，{procedure}"
+            "所需时间不计算在审批期限内。",
+            f"{procedure}预计需要{expected_wd}个工作日，预计于{_due(notice)}前完成；"
+            "完成后审批期限继续计算。",
+            *_provisional(notice),
+        ],
+    )
+
+
 _RENDERERS: dict[NoticeKind, Callable[[Notice, str], Document]] = {
     NoticeKind.ACCEPTANCE_VOUCHER: _acceptance_voucher,
     NoticeKind.NON_ACCEPTANCE_VOUCHER: _non_acceptance_voucher,
@@ -330,4 +370,5 @@ _RENDERERS: dict[NoticeKind, Callable[[Notice, str], Document]] = {
     NoticeKind.CERTIFICATE: _certificate,
     NoticeKind.WITHDRAWAL_NOTICE: _withdrawal_notice,
     NoticeKind.LAPSE_NOTICE: _lapse_notice,
+    NoticeKind.EXCLUDED_PERIOD_NOTICE: _excluded_period_notice,
 }

@@ -195,8 +195,74 @@ class Deliver(Command):
     method: Annotated[str, Field(min_length=1, max_length=50)] = "窗口领取"
 
 
+class ExcludedProcedure(StrEnum):
+    """The procedures whose time the law excludes from every period (art. 45): 听证、招标、
+    拍卖、检验、检测、检疫、鉴定、专家评审."""
+
+    HEARING = "hearing"
+    TENDER = "tender"
+    AUCTION = "auction"
+    INSPECTION = "inspection"
+    TESTING = "testing"
+    QUARANTINE = "quarantine"
+    APPRAISAL = "appraisal"
+    EXPERT_REVIEW = "expert_review"
+
+
+class OpenExcludedPeriod(Command):
+    """A supervisor stops every clock of the case for a procedure the law excludes (art. 45),
+    telling the applicant in writing how long it is expected to take (R12)."""
+
+    kind: Literal["open_excluded_period"] = "open_excluded_period"
+
+    procedure: ExcludedProcedure
+    reason: Text
+    expected_wd: int = Field(ge=1, le=250, description="expected length in working days")
+
+
+class CloseExcludedPeriod(Command):
+    """The excluded procedure is over: every clock resumes with the days it had left (R12)."""
+
+    kind: Literal["close_excluded_period"] = "close_excluded_period"
+
+    result: Text
+    """What the procedure found, e.g. the experts' conclusion."""
+
+
+class RecordMeeting(Command):
+    """A supervisor records a joint review meeting (联合审查会议) and who attended; an absent
+    department with an open task is deemed to agree (缺席默认, R10)."""
+
+    kind: Literal["record_meeting"] = "record_meeting"
+
+    present: tuple[Code, ...] = ()
+    absent: tuple[Code, ...] = ()
+    minutes: Text
+
+    @model_validator(mode="after")
+    def _attendance(self) -> RecordMeeting:
+        named = [*self.present, *self.absent]
+        if not named:
+            raise ValueError("present: name the departments present and absent")
+        twice = sorted({d for d in named if named.count(d) > 1})
+        if twice:
+            raise ValueError(f"absent: {twice} named more than once")
+        return self
+
+
 CaseCommand = Annotated[
-    Accept | Refuse | IssueNotice | Supplement | Decide | Extend | Withdraw | CollectFee | Deliver,
+    Accept
+    | Refuse
+    | IssueNotice
+    | Supplement
+    | Decide
+    | Extend
+    | Withdraw
+    | CollectFee
+    | Deliver
+    | OpenExcludedPeriod
+    | CloseExcludedPeriod
+    | RecordMeeting,
     Field(discriminator="kind"),
 ]
 """Any human action on a case; ``kind`` tells which."""

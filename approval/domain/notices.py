@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from approval.domain.catalogue import Frozen
-from approval.domain.models import NoticeItem
+from approval.domain.models import ExcludedProcedure, NoticeItem
 
 
 class NoticeKind(StrEnum):
@@ -22,6 +22,7 @@ class NoticeKind(StrEnum):
     CERTIFICATE = "certificate"  # 证照 (R16)
     WITHDRAWAL_NOTICE = "withdrawal_notice"  # 撤回申请确认书 (R18)
     LAPSE_NOTICE = "lapse_notice"  # 逾期未补正视为撤回通知书 (R6)
+    EXCLUDED_PERIOD_NOTICE = "excluded_period_notice"  # 特别程序期间告知书 (art. 45, R12)
 
 
 class DepartmentReason(Frozen):
@@ -46,6 +47,8 @@ class Notice(Frozen):
     rejections: tuple[DepartmentReason, ...] = ()
     deemed_departments: tuple[str, ...] = ()
     """Departments whose approval was deemed by silent consent (R9, R14)."""
+    absent_departments: tuple[str, ...] = ()
+    """Departments deemed to agree by absence from a joint review meeting (R10, R14)."""
     due: date | None = None
     """Committed completion date, supplement deadline or delivery date, by kind."""
     due_provisional: bool = False
@@ -55,3 +58,7 @@ class Notice(Frozen):
     reason: str | None = None
     """Why: non-acceptance, extension, withdrawal."""
     fee_yuan: str | None = None
+    procedure: ExcludedProcedure | None = None
+    """The excluded procedure (art. 45)."""
+    expected_wd: int | None = None
+    """Its expected length in working days (R12)."""

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
 from approval.domain.catalogue import Matter
 from approval.domain.clock import Clock
-from approval.domain.models import Actor, Applicant, NoticeItem, SubmittedMaterial
+from approval.domain.models import (
+    Actor,
+    Applicant,
+    ExcludedProcedure,
+    NoticeItem,
+    SubmittedMaterial,
+)
 
 
 class Stage(StrEnum):
@@ -19,6 +25,7 @@ class Stage(StrEnum):
     AWAITING_INTAKE_SUPPLEMENT = "awaiting_intake_supplement"  # 一次性告知, 待补正
     IN_REVIEW = "in_review"  # 并联审查
     AWAITING_SUPPLEMENT = "awaiting_supplement"  # 补正中, clocks stopped
+    EXCLUDED_PERIOD = "excluded_period"  # 听证、检验、鉴定、专家评审…: clocks stopped (art. 45)
     AWAITING_FEE = "awaiting_fee"  # 待缴费
     AWAITING_DELIVERY = "awaiting_delivery"  # 待送达
     COMPLETED = "completed"  # 办结
@@ -28,7 +35,13 @@ class Stage(StrEnum):
 
 CLOSED_STAGES = frozenset({Stage.COMPLETED, Stage.NOT_ACCEPTED, Stage.WITHDRAWN})
 BEFORE_DECISION = frozenset(
-    {Stage.RECEIVED, Stage.AWAITING_INTAKE_SUPPLEMENT, Stage.IN_REVIEW, Stage.AWAITING_SUPPLEMENT}
+    {
+        Stage.RECEIVED,
+        Stage.AWAITING_INTAKE_SUPPLEMENT,
+        Stage.IN_REVIEW,
+        Stage.AWAITING_SUPPLEMENT,
+        Stage.EXCLUDED_PERIOD,
+    }
 )
 SUPPLEMENTING = frozenset({Stage.AWAITING_INTAKE_SUPPLEMENT, Stage.AWAITING_SUPPLEMENT})
 
@@ -69,6 +82,8 @@ class ReviewTask(BaseModel):
     """The department let its period pass (效能问责, R9)."""
     escalated: bool = False
     """Silent consent excluded: escalated to the supervisor, still open (R9)."""
+    absent_at_meeting: bool = False
+    """Deemed approved because absent from a joint review meeting (缺席默认, R10)."""
 
 
 class Decision(BaseModel):
@@ -77,7 +92,19 @@ class Decision(BaseModel):
     approved: bool
     decided_at: datetime
     deemed_departments: tuple[str, ...] = ()
+    absent_departments: tuple[str, ...] = ()
+    """Deemed to agree by absence from a joint review meeting (R10)."""
     rejections: dict[str, str] = Field(default_factory=dict)
+
+
+class ExcludedPeriod(BaseModel):
+    """A procedure whose time no period counts (art. 45, R12), while it lasts."""
+
+    procedure: ExcludedProcedure
+    reason: str
+    expected_wd: int
+    opened_at: datetime
+    expected_last_day: date
 
 
 class CaseState(BaseModel):
@@ -113,6 +140,7 @@ class CaseState(BaseModel):
     closed_at: datetime | None = None
     last_seq: int = 0
     notices_issued: int = 0
+    excluded_period: ExcludedPeriod | None = None
     review_periods_capped: bool = False
     """Department periods end no later than the case's deadline (rule in force at receipt)."""
 

@@ -9,7 +9,14 @@ from pydantic import BaseModel
 
 from approval.domain.calendar import WorkingCalendar
 from approval.domain.clock import Clock
-from approval.domain.state import OPEN_TASK_STATES, CaseState, Decision, Stage, TaskState
+from approval.domain.state import (
+    OPEN_TASK_STATES,
+    CaseState,
+    Decision,
+    ExcludedPeriod,
+    Stage,
+    TaskState,
+)
 
 YELLOW_REMAINING_WD = 1
 YELLOW_USED_SHARE = 0.8
@@ -47,6 +54,8 @@ class TaskStatus(BaseModel):
     clock: ClockStatus | None
     overdue: bool
     escalated: bool
+    absent_at_meeting: bool = False
+    """Deemed to agree by absence from a joint review meeting (R10)."""
     decided_by: str | None
     decided_at: datetime | None
     reasons: str | None
@@ -75,6 +84,8 @@ class CaseStatus(BaseModel):
     delivery_clock: ClockStatus | None
     case_overdue: bool
     extended: bool
+    excluded_period: ExcludedPeriod | None = None
+    """The procedure under way whose time no period counts (art. 45, R12)."""
     tasks: list[TaskStatus]
     decision: Decision | None
     certificate_no: str | None
@@ -129,6 +140,7 @@ def case_status(
             clock=clock_status(t.clock if t.state in OPEN_TASK_STATES else None, calendar, now),
             overdue=t.overdue,
             escalated=t.escalated,
+            absent_at_meeting=t.absent_at_meeting,
             decided_by=t.decided_by.id if t.decided_by else None,
             decided_at=t.decided_at,
             reasons=t.reasons,
@@ -161,6 +173,7 @@ def case_status(
         delivery_clock=clocks[2],
         case_overdue=state.case_overdue,
         extended=state.extended,
+        excluded_period=state.excluded_period,
         tasks=tasks,
         decision=state.decision,
         certificate_no=state.certificate_no,

@@ -8,19 +8,22 @@ from approval.domain.calendar import WorkingCalendar
 from approval.domain.compliance.decision import _check_r13, _check_r14, _check_r16
 from approval.domain.compliance.evidence import RuleResult, Verdict
 from approval.domain.compliance.intake import _check_r3
+from approval.domain.compliance.meeting import _check_r10
 from approval.domain.compliance.periods import _replay_case_clock, _replay_tasks
 from approval.domain.compliance.record import RecordedEvent, _Record
 from approval.domain.compliance.review import _check_r9, _check_r11, _check_r12
 
 
 def check_case(events: Sequence[RecordedEvent], calendar: WorkingCalendar) -> list[RuleResult]:
-    """Check the record of one case against R3, R9, R11, R12, R13, R14 and R16, in that order."""
+    """Check the record of one case against R3, R9, R10, R11, R12, R13, R14 and R16, in that
+    order."""
     record = _Record(sorted(events, key=lambda e: e.seq), calendar)
     tasks = _replay_tasks(record)
     case_clock = _replay_case_clock(record)
     return [
         _check_r3(record),
         _check_r9(record, tasks),
+        _check_r10(record, tasks),
         _check_r11(record, tasks),
         _check_r12(record, tasks, case_clock),
         _check_r13(record, case_clock),

@@ -16,7 +16,14 @@ from approval.domain.compliance.moments import (
     when,
 )
 from approval.domain.compliance.periods import _CaseClock
-from approval.domain.compliance.record import Periods, RecordedEvent, _Record, _text, ref
+from approval.domain.compliance.record import (
+    ABSENCE_CONSENT,
+    Periods,
+    RecordedEvent,
+    _Record,
+    _text,
+    ref,
+)
 from approval.domain.documents import render_notice
 from approval.domain.notices import Notice, NoticeKind
 
@@ -143,15 +150,12 @@ def _check_r14(record: _Record) -> RuleResult:
         return found.result()
     before = [e for e in record.events if e.seq < decision.seq]
     rejected = {str(e.payload.get("department")): e for e in before if e.type == "ReviewRejected"}
-    deemed = {
-        str(e.payload.get("department")): e for e in before if e.type == "ReviewDeemedApproved"
-    }
     if decision.type == "CaseRejected":
         _check_rejection(found, record, decision, rejected)
     else:
         for dept, e in sorted(rejected.items()):
             found.bad(f"{ref(decision)}: approved although {dept} rejected at {ref(e)}")
-        _check_approval(found, record, decision, deemed)
+        _check_approval(found, record, decision, before)
     return found.result()
 
 
@@ -204,22 +208,26 @@ def _check_approval(
     found: _Findings,
     record: _Record,
     decision: RecordedEvent,
-    deemed: dict[str, RecordedEvent],
+    before: list[RecordedEvent],
 ) -> None:
-    stated = {str(d) for d in decision.payload.get("deemed_departments", []) or []}
-    for dept, e in sorted(deemed.items()):
-        if dept not in stated:
-            found.bad(f"{ref(decision)}: does not list {dept}, deemed approved at {ref(e)}")
-    for dept in sorted(stated - set(deemed)):
-        found.bad(f"{ref(decision)}: lists {dept} as deemed, but no ReviewDeemedApproved")
-    if stated == set(deemed):
-        listed = f"the deemed departments {sorted(stated)}" if stated else "no deemed department"
-        found.ok(f"{ref(decision)}: lists {listed}, as the record shows")
+    deemed: dict[str, RecordedEvent] = {}
+    for listed, event_type in (
+        ("deemed_departments", "ReviewDeemedApproved"),
+        ("absent_departments", ABSENCE_CONSENT),
+    ):
+        found_of_kind = {
+            str(e.payload.get("department")): e for e in before if e.type == event_type
+        }
+        _check_deemed_list(found, decision, listed, event_type, found_of_kind)
+        deemed.update(found_of_kind)
     written = _written_decision(found, record, decision, NoticeKind.APPROVAL_DECISION)
     if written is None:
         return
     notice_event, facts = written
-    named = list(facts.get("deemed_departments", []) or [])
+    named = [
+        *(facts.get("deemed_departments", []) or []),
+        *(facts.get("absent_departments", []) or []),
+    ]
     if len(named) != len(deemed):
         found.bad(
             f"{ref(notice_event)}: the written decision names {len(named)} deemed "
@@ -227,6 +235,25 @@ def _check_approval(
         )
     else:
         found.ok(f"{ref(notice_event)}: the written decision names {len(named)} deemed")
+
+
+def _check_deemed_list(
+    found: _Findings,
+    decision: RecordedEvent,
+    listed: str,
+    event_type: str,
+    deemed: dict[str, RecordedEvent],
+) -> None:
+    """The decision's ``listed`` departments are exactly those the record deemed so."""
+    stated = {str(d) for d in decision.payload.get(listed, []) or []}
+    for dept, e in sorted(deemed.items()):
+        if dept not in stated:
+            found.bad(f"{ref(decision)}: {listed} leaves out {dept}, deemed at {ref(e)}")
+    for dept in sorted(stated - set(deemed)):
+        found.bad(f"{ref(decision)}: {listed} names {dept}, but no {event_type}")
+    if stated == set(deemed) and (stated or listed == "deemed_departments"):
+        names = f"{sorted(stated)}" if stated else "none"
+        found.ok(f"{ref(decision)}: {listed} {names}, as the record shows")
 
 
 # ---- R16 delivery -----------------------------------------------------------------------------

@@ -9,8 +9,12 @@ from pydantic import BaseModel
 RULE_TITLES: dict[str, tuple[str, str]] = {
     "R3": ("一次性告知与受理时限", "One-time notice or acceptance within the notice period"),
     "R9": ("超时默认", "Silent consent when a review period ends unanswered"),
+    "R10": ("缺席默认", "A department absent from a joint review meeting is deemed to agree"),
     "R11": ("一次性合并告知补正", "One consolidated supplement notice, no new items afterwards"),
-    "R12": ("补正期间停止计时", "Clocks stop while the applicant supplements"),
+    "R12": (
+        "补正及特别程序期间停止计时",
+        "Clocks stop while supplementing and in excluded periods",
+    ),
     "R13": ("承诺时限与一次延期", "Decision within the committed period, extended at most once"),
     "R14": ("决定书内容", "Decision states every reason, the remedies and the deemed approvals"),
     "R16": ("送达时限", "Result delivered within the delivery period"),

@@ -7,8 +7,10 @@ from datetime import date, datetime
 
 from approval.domain.compliance.moments import _day, _end_of, _parse_instant
 from approval.domain.compliance.record import (
+    ABSENCE_CONSENT,
     CASE_DUE_EVENTS,
     DECISIONS,
+    EXCLUDED_PERIOD,
     HUMAN_ANSWERS,
     Periods,
     RecordedEvent,
@@ -31,8 +33,9 @@ class _TaskPeriod:
     request, or ClocksStopped)."""
     left_before: date | None = None
     """For a resumed period: the last day of the period before the stop."""
-    forwarded: RecordedEvent | None = None
-    """For a resumed period: the SupplementForwarded that started the department's new round."""
+    stated_due: datetime | None = None
+    """For a resumed period: the due the record states for it (the SupplementForwarded that
+    started the department's new round, or the ClocksResumed after an excluded period)."""
     closed: RecordedEvent | None = None
     stray: list[RecordedEvent] = field(default_factory=list)
 
@@ -93,7 +96,9 @@ def _replay_tasks(record: _Record) -> _Tasks:
             )
             tasks.periods.append(period)
             open_[dept] = period
-        elif e.type in (*HUMAN_ANSWERS, "ReviewTaskCancelled"):
+        elif e.type in (*HUMAN_ANSWERS, "ReviewTaskCancelled", ABSENCE_CONSENT):
+            if e.type == ABSENCE_CONSENT:
+                deemed.add(dept)
             if e.type == "ReviewApproved" and dept in deemed:
                 tasks.orphans.append((e, f"{dept} was already deemed approved"))
             answered = open_.pop(dept, None)
@@ -120,7 +125,8 @@ def _replay_tasks(record: _Record) -> _Tasks:
                 waiting[dept_open] = (record.left_at(e.at, period.last_day), e, period)
                 del open_[dept_open]
         elif e.type == "ClocksResumed":
-            for dept_waiting, (left, stop, before) in waiting.items():
+            for dept_waiting in _resuming(e, waiting):
+                left, stop, before = waiting.pop(dept_waiting)
                 period = _TaskPeriod(
                     department=dept_waiting,
                     round=before.round + 1 if stop.type != "ClocksStopped" else before.round,
@@ -129,12 +135,32 @@ def _replay_tasks(record: _Record) -> _Tasks:
                     last_day=record.last_day(e.at, left),
                     stopped_by=stop,
                     left_before=before.last_day,
-                    forwarded=forwarded.pop(dept_waiting, None),
+                    stated_due=_stated_due(e, forwarded.pop(dept_waiting, None), dept_waiting),
                 )
                 tasks.periods.append(period)
                 open_[dept_waiting] = period
-            waiting.clear()
     return tasks
+
+
+def _resuming(
+    resumed: RecordedEvent, waiting: dict[str, tuple[int, RecordedEvent, _TaskPeriod]]
+) -> list[str]:
+    """The departments whose periods a ClocksResumed resumes: every waiting one after a
+    supplement; after an excluded period only those it stopped, not those that had asked for
+    materials and still wait for them (R11, R12)."""
+    if resumed.payload.get("after") != EXCLUDED_PERIOD:
+        return list(waiting)
+    return [dept for dept, (_, stop, _) in waiting.items() if stop.type == "ClocksStopped"]
+
+
+def _stated_due(
+    resumed: RecordedEvent, forwarded: RecordedEvent | None, department: str
+) -> datetime | None:
+    """The due the record states for a department's resumed period, if any."""
+    if forwarded is not None:
+        return _parse_instant(forwarded.payload.get("due"))
+    task_dues = resumed.payload.get("task_dues")
+    return _parse_instant(task_dues.get(department)) if isinstance(task_dues, dict) else None
 
 
 @dataclass

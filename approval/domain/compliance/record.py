@@ -25,6 +25,11 @@ DEADLINE_EVENTS = (
 """Events that only the passing of a period may cause."""
 
 
+ABSENCE_CONSENT = "ReviewDeemedApprovedInAbsence"
+"""A department deemed to agree by absence from a joint review meeting (R10)."""
+EXCLUDED_PERIOD = "excluded_period"
+"""The ``after`` of a ClocksResumed that ends an excluded period (art. 45, R12)."""
+
 CASE_DUE_EVENTS = ("ApplicationAccepted", "ApplicationDeemedAccepted")
 """Events that state the case's last day in their ``due``."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from approval.domain.compliance.evidence import RuleResult, _Findings
-from approval.domain.compliance.moments import _day, _parse_instant, when
+from approval.domain.compliance.moments import _day, when
 from approval.domain.compliance.periods import _CaseClock, _stop_windows, _TaskPeriod, _Tasks
 from approval.domain.compliance.record import (
     DEADLINE_EVENTS,
@@ -217,12 +217,29 @@ def _check_r12(record: _Record, tasks: _Tasks, clock: _CaseClock | None) -> Rule
         ]
         if not told:
             found.bad(f"{ref(stopped)}: no written notice to the applicant during the stop")
+    for opened in record.of_type("ExcludedPeriodOpened"):
+        _check_excluded_period_notice(found, record, opened)
     if clock is not None:
         _check_case_clock_resumptions(found, record, clock)
     for period in tasks.periods:
         if period.stopped_by is not None:
             _check_resumed_task(found, period)
     return found.result()
+
+
+def _check_excluded_period_notice(found: _Findings, record: _Record, opened: RecordedEvent) -> None:
+    """An excluded period is told to the applicant in writing with its expected length."""
+    expected = opened.payload.get("expected_wd")
+    told = [
+        e
+        for e, facts in record.notices(NoticeKind.EXCLUDED_PERIOD_NOTICE)
+        if e.seq > opened.seq and facts.get("expected_wd") == expected
+    ]
+    procedure = opened.payload.get("procedure")
+    if told:
+        found.ok(f"{ref(opened)}: {procedure}, expected {expected} WD, told at {ref(told[0])}")
+    else:
+        found.bad(f"{ref(opened)}: no written notice of the {procedure}'s expected length")
 
 
 def _check_case_clock_resumptions(found: _Findings, record: _Record, clock: _CaseClock) -> None:
@@ -258,7 +275,7 @@ def _check_resumed_task(found: _Findings, period: _TaskPeriod) -> None:
         f"{period.department}: {period.wd} WD left at {ref(period.stopped_by)} (last day was "
         f"{period.left_before}); resumed at {ref(period.opened)} → last day {period.last_day}"
     )
-    stated = _parse_instant(period.forwarded.payload.get("due")) if period.forwarded else None
+    stated = period.stated_due
     closed = period.closed
     if stated is not None and stated != period.due:
         found.bad(f"{story}, but the record states {when(stated)}")
