@@ -12,7 +12,7 @@ import statistics
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -40,6 +40,7 @@ from approval.environments import dev_server_environment, running_worker
 from approval.logs import configure_logging
 from approval.runtime import open_store
 from approval.service import CaseService
+from bench.local_store import local_store_worker
 
 CLERK = Actor(role=Role.CLERK, id="bench-clerk")
 APPLICANT = Applicant(name="滨州示例建设有限公司", id_number="91371600MA3C000001")
@@ -187,22 +188,21 @@ class Engine:
 
 @asynccontextmanager
 async def dev_engine(
-    env: WorkflowEnvironment, stub_behaviours: Mapping[str, str] | None = None
+    env: WorkflowEnvironment, *, local_store: bool = False
 ) -> AsyncIterator[Engine]:
-    """The engine on ``env`` with a worker in this process (the project's running_worker) and
-    a new SQLite store in a throw-away directory, on a task queue of its own."""
+    """The engine on ``env`` with a worker in this process (the project's running_worker, silent
+    stub departments) and a new SQLite store in a throw-away directory, on a task queue of its
+    own. ``local_store`` runs the bench.local_store experiment's worker instead."""
     with tempfile.TemporaryDirectory(prefix="approval-bench-") as scratch:
-        settings = Settings(
-            task_queue=f"bench-{uuid.uuid4().hex[:8]}",
-            data_dir=Path(scratch),
-        )
+        settings = Settings(task_queue=f"bench-{uuid.uuid4().hex[:8]}", data_dir=Path(scratch))
         sessions = open_store(settings.store_url)
+        worker = local_store_worker if local_store else running_worker
         try:
-            async with running_worker(
+            async with worker(
                 env.client,
                 sessions,
                 task_queue=settings.task_queue,
-                stub_behaviours=stub_behaviours,
+                audit_key=settings.audit_key_bytes,
             ):
                 service = CaseService(env.client, settings, catalogue(), sessions)
                 yield Engine(env, service, sessions, settings)

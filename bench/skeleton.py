@@ -19,11 +19,15 @@ from datetime import timedelta
 
 from temporalio import activity, workflow
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Worker
 
 STORE_ACTIVITY = "record_case_events"
 DEPARTMENT_ACTIVITY = "send_to_department"
+LOCAL_MARKER = "core_local_activity"
+"""The marker a local activity's result is recorded as (the only local activity is the store's)."""
+LOCAL_STORE = "local store activity"
 TIMEOUT = timedelta(seconds=60)
 
 
@@ -40,6 +44,8 @@ class CaseShape:
     after its i-th Update; each step is a list of flushes."""
 
     steps: list[list[Flush]] = field(default_factory=list)
+    local_store: bool = False
+    """The store-like activities are local activities (the bench.local_store experiment)."""
 
     @property
     def updates(self) -> int:
@@ -58,28 +64,39 @@ class CaseShape:
 
     def describe(self) -> str:
         """The counts, for the printout."""
+        store = "local store activities" if self.local_store else "store activities"
         return (
-            f"1 start, {self.updates} Updates, {self.store_activities} store activities, "
+            f"1 start, {self.updates} Updates, {self.store_activities} {store}, "
             f"{self.department_activities} department activities per case"
         )
+
+
+def _activity_of(event: HistoryEvent) -> str | None:
+    """The activity an event schedules (a local one's result is a marker), if any."""
+    if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        return event.activity_task_scheduled_event_attributes.activity_type.name
+    marker = event.marker_recorded_event_attributes.marker_name
+    if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED and marker == LOCAL_MARKER:
+        return LOCAL_STORE
+    return None
 
 
 def shape_of(history: WorkflowHistory) -> CaseShape:
     """The shape of the case whose history this is (Updates are sent one after another)."""
     steps: list[list[Flush]] = [[]]
+    kinds = set()
     for event in history.events:
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             steps.append([])
-        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            name = event.activity_task_scheduled_event_attributes.activity_type.name
-            if name == STORE_ACTIVITY:
-                steps[-1].append(Flush(0))
-            elif name == DEPARTMENT_ACTIVITY:
-                last = steps[-1].pop()
-                steps[-1].append(Flush(last.departments + 1))
-            else:
-                raise ValueError(f"unexpected activity {name!r} in the history")
-    return CaseShape(steps)
+        activity = _activity_of(event)
+        kinds.add(activity)
+        if activity in (STORE_ACTIVITY, LOCAL_STORE):
+            steps[-1].append(Flush(0))
+        elif activity == DEPARTMENT_ACTIVITY:
+            steps[-1].append(Flush(steps[-1].pop().departments + 1))
+        elif activity is not None:
+            raise ValueError(f"unexpected activity {activity!r} in the history")
+    return CaseShape(steps, local_store=LOCAL_STORE in kinds)
 
 
 @activity.defn(name=STORE_ACTIVITY)
@@ -107,9 +124,14 @@ class SkeletonWorkflow:
         for index, step in enumerate(shape.steps):
             await workflow.wait_condition(lambda: self._received >= index)  # noqa: B023
             for flush in step:
-                await workflow.execute_activity(
-                    record_nothing, index, start_to_close_timeout=TIMEOUT
-                )
+                if shape.local_store:
+                    await workflow.execute_local_activity(
+                        record_nothing, index, start_to_close_timeout=TIMEOUT
+                    )
+                else:
+                    await workflow.execute_activity(
+                        record_nothing, index, start_to_close_timeout=TIMEOUT
+                    )
                 self._recorded = index
                 await asyncio.gather(
                     *(
