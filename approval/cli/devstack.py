@@ -3,6 +3,7 @@ the worker, the validated catalogue — and where to look."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -18,6 +19,7 @@ import typer
 from approval.cli import render
 from approval.config import PROJECT_ROOT, Settings, get_settings
 from approval.demo_users import DemoUser, ensure_demo_users
+from approval.departments.http_service import DEFAULT_PORT as DEPARTMENTS_PORT
 from approval.domain.catalogue import load_catalogue
 from approval.runtime import open_store
 
@@ -73,10 +75,43 @@ def start_dev_server(settings: Settings) -> subprocess.Popen[bytes]:
     return server
 
 
-def start_process(settings: Settings, name: str, *args: str) -> subprocess.Popen[bytes]:
-    """A Python process of the project, logging to ``data_dir/NAME.log``."""
+def start_process(
+    settings: Settings, name: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """A Python process of the project, logging to ``data_dir/NAME.log``; ``env`` is added to
+    this process's environment."""
     log = (settings.data_dir / f"{name}.log").open("ab")
-    return subprocess.Popen([sys.executable, *args], stdout=log, stderr=log, cwd=PROJECT_ROOT)
+    return subprocess.Popen(
+        [sys.executable, *args],
+        stdout=log,
+        stderr=log,
+        cwd=PROJECT_ROOT,
+        env=os.environ | (env or {}),
+    )
+
+
+def free_port(preferred: int) -> int:
+    """``preferred`` when nothing listens there, else a free port the system picks."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", preferred))
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def start_departments(settings: Settings) -> tuple[str, subprocess.Popen[bytes] | None]:
+    """The department systems' base URL: APPROVAL_DEPARTMENTS_URL when set (nothing is
+    started), else the stub department service, started on :8100 or a free port."""
+    if settings.departments_url:
+        return settings.departments_url, None
+    port = free_port(DEPARTMENTS_PORT)
+    service = start_process(
+        settings, "departments", "-m", "approval.departments.http_service", "--port", str(port)
+    )
+    wait_for_port("127.0.0.1", port)
+    return f"http://127.0.0.1:{port}", service
 
 
 def start_api(settings: Settings) -> subprocess.Popen[bytes]:
@@ -99,20 +134,29 @@ def print_demo_users(settings: Settings, users: list[DemoUser]) -> None:
 
 
 def up() -> None:
-    """Start everything on this machine (Temporal dev server + SQLite + worker + API) and wait."""
+    """Start everything on this machine (Temporal, SQLite, departments, worker, API); wait."""
     settings = get_settings()
     catalogue = load_catalogue(settings.catalogue_path)
     server = start_dev_server(settings)
-    processes = [start_process(settings, "worker", str(PROJECT_ROOT / "worker.py")), server]
-    processes.insert(0, start_api(settings))
+    departments_url, departments = start_departments(settings)
+    worker = start_process(
+        settings,
+        "worker",
+        str(PROJECT_ROOT / "worker.py"),
+        env={"APPROVAL_DEPARTMENTS_URL": departments_url},
+    )
+    processes = [start_api(settings), worker, *([departments] if departments else []), server]
     users = ensure_demo_users(open_store(settings.store_url), catalogue, datetime.now(UTC))
     host = urlsplit(f"//{settings.temporal_address}").hostname or "127.0.0.1"
     render.console.print(f"事项目录 {catalogue.version}: {len(catalogue.matters)} 个事项已校验载入")
     render.console.print(f"Temporal server : {settings.temporal_address}")
     render.console.print(f"Temporal web UI : http://{host}:{UI_PORT}")
     render.console.print(f"HTTP API        : http://127.0.0.1:{API_PORT}/docs")
+    render.console.print(f"Departments     : {departments_url}  (the worker pushes to them)")
     render.console.print(f"Store (SQLite)  : {settings.store_url}")
-    render.console.print(f"Logs            : {settings.data_dir}/worker.log, api.log, temporal.log")
+    render.console.print(
+        f"Logs            : {settings.data_dir}/worker.log, api.log, departments.log, temporal.log"
+    )
     print_demo_users(settings, users)
     render.console.print(
         "Ready. In another terminal: uv run python starter.py --help   (Ctrl-C stops)"
