@@ -28,7 +28,7 @@ from approval.service import CaseService
 from approval.store.repository import create_user, events_of, hash_token, issue_token
 from approval.store.schema import ApiTokenRow
 from tests.domain_fixtures import material
-from tests.test_workflow import recorded
+from tests.test_workflow import messages_of, recorded
 
 GHXK = "JS-GHXK-001"  # 4 departments: ZRZY, ZJJ, RFB, CGJ; no fee
 DEPARTMENTS = ("ZRZY", "ZJJ", "RFB", "CGJ")
@@ -266,6 +266,62 @@ async def test_R22_the_matrix_lists_every_route_of_the_api(api: Api) -> None:
         if not path.startswith("/public")
     }
     assert routes == {(e.method, e.path) for e in ENDPOINTS}
+
+
+async def test_R22_a_department_sees_the_materials_submitted_and_supplemented(
+    api: Api, catalogue: Catalogue, sessions: sessionmaker[Session]
+) -> None:
+    """R2, R22: a case submitted without RFSJ, told to supplement it and then accepted lists
+    each material once, with its catalogue name and the event that brought it (RFSJ by the
+    supplement); the 免提交 items nobody brought are marked shared, not submitted. Once the
+    departments received the materials, each shows the document's reference and SHA-256. The
+    reviewer of a department on the case reads them; one of another department is refused."""
+    submitted = await api.call(
+        "clerk", "POST", "/cases", application(catalogue, leave_out=("RFSJ",))
+    )
+    case_no = submitted.json()["case_no"]
+    assert await recorded(sessions, case_no, "ApplicationReceived", 1)
+    before = (await api.call("clerk", "GET", f"/cases/{case_no}/materials")).json()
+    assert [m["code"] for m in before["materials"] if m["submitted"]] == [
+        "SJFA",
+        "SQB",
+        "XMPZ",
+    ]
+    assert all(m["sha256"] is None for m in before["materials"])
+    for step, body in (("/notice", None), ("/supplement", SUPPLEMENT), ("/accept", None)):
+        done = await api.call("clerk", "POST", f"/cases/{case_no}{step}", body)
+        assert done.status_code == 200, done.text
+    assert await messages_of(sessions, case_no, "task", len(DEPARTMENTS))
+
+    response = await api.call("reviewer", "GET", f"/cases/{case_no}/materials")
+    assert response.status_code == 200, response.text
+    materials = {m["code"]: m for m in response.json()["materials"]}
+    names = {r.code: r.name for r in catalogue.matter(GHXK).materials}
+    assert {c: m["name"] for c, m in materials.items()} == names
+    brought = {c: [d["type"] for d in m["deliveries"]] for c, m in materials.items()}
+    assert brought == {
+        "SQB": ["ApplicationReceived"],
+        "XMPZ": ["ApplicationReceived"],
+        "SJFA": ["ApplicationReceived"],
+        "RFSJ": ["SupplementReceived"],
+        "BDCQZ": [],
+        "YYZZ": [],
+    }
+    shared = {c for c, m in materials.items() if m["shared"] and not m["submitted"]}
+    assert shared == {"BDCQZ", "YYZZ"}
+    assert materials["YYZZ"]["shared_from"] == "市场监督管理局"
+    for code in ("SQB", "XMPZ", "SJFA", "RFSJ"):
+        sent = material(code)
+        assert (materials[code]["document_ref"], materials[code]["sha256"]) == (
+            sent.document_ref,
+            sent.sha256,
+        )
+    refused = await api.call("outsider", "GET", f"/cases/{case_no}/materials")
+    assert refused.status_code == 403
+    assert refused.json()["detail"]["field"] == "case_no"
+    unknown = await api.call("clerk", "GET", "/cases/371600-20260101-999999/materials")
+    assert unknown.status_code == 404
+    assert unknown.json()["detail"]["field"] == "case_no"
 
 
 async def test_R23_the_same_decision_with_the_same_idempotency_key_has_one_effect(
