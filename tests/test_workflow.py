@@ -25,12 +25,16 @@ from approval.domain.models import (
     Applicant,
     Application,
     CaseCommand,
+    CloseExcludedPeriod,
     CollectFee,
     Decide,
     Deliver,
+    ExcludedProcedure,
     Extend,
     IssueNotice,
+    OpenExcludedPeriod,
     Outcome,
+    RecordMeeting,
     Role,
     Supplement,
     Withdraw,
@@ -210,6 +214,60 @@ async def test_R11_R12_consolidated_notice_stops_every_clock_until_the_supplemen
     assert left_after == left_before
     assert event_types(sessions, case_no).count("ConsolidatedNoticeIssued") == 1
     assert await messages_of(sessions, case_no, "supplement", 2) == ["RFB", "ZRZY"]
+
+
+async def test_R12_an_excluded_period_holds_every_deadline_until_it_closes(
+    engine: CaseService,
+    catalogue: Catalogue,
+    time_skipping_env: WorkflowEnvironment,
+    sessions: sessionmaker[Session],
+) -> None:
+    """R12 (art. 45): a supervisor opens an expert review; 40 days pass and nobody is deemed;
+    the applicant has the written notice; after the supervisor closes it the departments'
+    periods run again from the days they had left, and silence is then deemed consent (R9)."""
+    case_no = await accepted(engine, catalogue)
+    opened = await engine.act(
+        case_no,
+        OpenExcludedPeriod(
+            actor=SUPERVISOR,
+            procedure=ExcludedProcedure.EXPERT_REVIEW,
+            reason="方案涉及重大安全事项",
+            expected_wd=10,
+        ),
+    )
+    left_before = {t.department: t.clock.remaining_wd for t in opened.tasks if t.clock}
+    await time_skipping_env.sleep(timedelta(days=40))
+    held = await engine.status(case_no)
+    assert held.stage is Stage.EXCLUDED_PERIOD
+    assert all(t.state is TaskState.PENDING for t in held.tasks)
+    assert "excluded_period_notice" in notice_kinds(sessions, case_no)
+
+    resumed = await engine.act(case_no, CloseExcludedPeriod(actor=SUPERVISOR, result="方案可行"))
+    assert {t.department: t.clock.remaining_wd for t in resumed.tasks if t.clock} == left_before
+    await time_skipping_env.sleep(timedelta(days=20))
+    final = await engine.status(case_no)
+    assert {t.state for t in final.tasks} == {TaskState.DEEMED_APPROVED}
+    assert final.decision is not None and final.decision.approved
+
+
+async def test_R10_absent_departments_are_deemed_to_agree_and_the_case_is_decided(
+    engine: CaseService, catalogue: Catalogue, sessions: sessionmaker[Session]
+) -> None:
+    """R10: ZRZY and ZJJ approve; at the joint meeting RFB and CGJ are absent: both are deemed
+    to agree at once, their systems are told, and the case is approved naming them as absent."""
+    case_no = await accepted(engine, catalogue)
+    await engine.act(case_no, approve("ZRZY"))
+    await engine.act(case_no, approve("ZJJ"))
+    meeting = RecordMeeting(
+        actor=SUPERVISOR, present=("ZRZY", "ZJJ"), absent=("RFB", "CGJ"), minutes="会议纪要"
+    )
+    status = await engine.act(case_no, meeting)
+
+    assert status.decision is not None and status.decision.approved
+    assert status.decision.absent_departments == ("RFB", "CGJ")
+    assert [t.department for t in status.tasks if t.absent_at_meeting] == ["RFB", "CGJ"]
+    assert event_types(sessions, case_no).count("ReviewDeemedApprovedInAbsence") == 2
+    assert await messages_of(sessions, case_no, "cancel", 2) == ["CGJ", "RFB"]
 
 
 async def test_R11_new_item_after_the_consolidated_notice_is_refused(

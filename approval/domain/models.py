@@ -209,38 +209,42 @@ class ExcludedProcedure(StrEnum):
     EXPERT_REVIEW = "expert_review"
 
 
-class OpenExcludedPeriod(Command):
-    """A supervisor stops every clock of the case for a procedure the law excludes (art. 45),
-    telling the applicant in writing how long it is expected to take (R12)."""
-
-    kind: Literal["open_excluded_period"] = "open_excluded_period"
+class ExcludedPeriodFacts(Frozen):
+    """What an excluded period is for and how long it is expected to take (art. 45, R12)."""
 
     procedure: ExcludedProcedure
     reason: Text
     expected_wd: int = Field(ge=1, le=250, description="expected length in working days")
 
 
-class CloseExcludedPeriod(Command):
+class OpenExcludedPeriod(Command, ExcludedPeriodFacts):
+    """A supervisor stops every clock of the case for a procedure the law excludes (art. 45),
+    telling the applicant in writing how long it is expected to take (R12)."""
+
+    kind: Literal["open_excluded_period"] = "open_excluded_period"
+
+
+class ExcludedPeriodResult(Frozen):
+    """What the excluded procedure found, e.g. the experts' conclusion."""
+
+    result: Text
+
+
+class CloseExcludedPeriod(Command, ExcludedPeriodResult):
     """The excluded procedure is over: every clock resumes with the days it had left (R12)."""
 
     kind: Literal["close_excluded_period"] = "close_excluded_period"
 
-    result: Text
-    """What the procedure found, e.g. the experts' conclusion."""
 
-
-class RecordMeeting(Command):
-    """A supervisor records a joint review meeting (联合审查会议) and who attended; an absent
-    department with an open task is deemed to agree (缺席默认, R10)."""
-
-    kind: Literal["record_meeting"] = "record_meeting"
+class MeetingFacts(Frozen):
+    """A joint review meeting (联合审查会议): who attended, who did not, and its minutes."""
 
     present: tuple[Code, ...] = ()
     absent: tuple[Code, ...] = ()
     minutes: Text
 
     @model_validator(mode="after")
-    def _attendance(self) -> RecordMeeting:
+    def _attendance(self) -> MeetingFacts:
         named = [*self.present, *self.absent]
         if not named:
             raise ValueError("present: name the departments present and absent")
@@ -248,6 +252,13 @@ class RecordMeeting(Command):
         if twice:
             raise ValueError(f"absent: {twice} named more than once")
         return self
+
+
+class RecordMeeting(Command, MeetingFacts):
+    """A supervisor records a joint review meeting; an absent department with an open task is
+    deemed to agree (缺席默认, R10)."""
+
+    kind: Literal["record_meeting"] = "record_meeting"
 
 
 CaseCommand = Annotated[

@@ -24,11 +24,17 @@ from approval.domain.models import (
     Accept,
     Actor,
     Application,
+    CloseExcludedPeriod,
     CollectFee,
     Decide,
     Deliver,
+    ExcludedPeriodFacts,
+    ExcludedPeriodResult,
     Extend,
     IssueNotice,
+    MeetingFacts,
+    OpenExcludedPeriod,
+    RecordMeeting,
     Role,
     Supplement,
     Withdraw,
@@ -45,6 +51,11 @@ router = APIRouter(prefix="/cases", tags=["cases"], responses=REFUSALS)
 def clerk(action: str) -> object:
     """The dependency of a window action: the actor, a clerk."""
     return Depends(allowed(action, Role.CLERK))
+
+
+def supervisor(action: str) -> object:
+    """The dependency of a supervisor's action: the actor, a supervisor."""
+    return Depends(allowed(action, Role.SUPERVISOR))
 
 
 @router.post("", response_model=Submitted, status_code=status.HTTP_201_CREATED)
@@ -166,8 +177,45 @@ async def decide(
 async def extend(
     case_no: CaseNo,
     body: ExtendIn,
-    actor: Annotated[Actor, Depends(allowed("extend", Role.SUPERVISOR))],
+    actor: Annotated[Actor, supervisor("extend")],
     service: ServiceDep,
 ) -> CaseStatus:
     """Extend the case's period once, with a reason sent to the applicant (R13)."""
     return await service.act(case_no, Extend(actor=actor, reason=body.reason))
+
+
+@router.post("/{case_no}/excluded-period", response_model=CaseStatus)
+async def open_excluded_period(
+    case_no: CaseNo,
+    body: ExcludedPeriodFacts,
+    actor: Annotated[Actor, supervisor("open_excluded_period")],
+    service: ServiceDep,
+) -> CaseStatus:
+    """Open an excluded period (听证、检验、鉴定、专家评审…, art. 45): every clock stops and the
+    applicant is told in writing its expected length (R12)."""
+    command = OpenExcludedPeriod(actor=actor, **body.model_dump())
+    return await service.act(case_no, command)
+
+
+@router.post("/{case_no}/excluded-period/close", response_model=CaseStatus)
+async def close_excluded_period(
+    case_no: CaseNo,
+    body: ExcludedPeriodResult,
+    actor: Annotated[Actor, supervisor("close_excluded_period")],
+    service: ServiceDep,
+) -> CaseStatus:
+    """Close the excluded period with its result: every clock resumes with the working days
+    it had left (R12)."""
+    return await service.act(case_no, CloseExcludedPeriod(actor=actor, result=body.result))
+
+
+@router.post("/{case_no}/meetings", response_model=CaseStatus)
+async def record_meeting(
+    case_no: CaseNo,
+    body: MeetingFacts,
+    actor: Annotated[Actor, supervisor("record_meeting")],
+    service: ServiceDep,
+) -> CaseStatus:
+    """Record a joint review meeting with its attendance: an absent department with an open
+    task is deemed to agree, the meeting being the reason (缺席默认, R10)."""
+    return await service.act(case_no, RecordMeeting(actor=actor, **body.model_dump()))
