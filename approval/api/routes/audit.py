@@ -70,7 +70,7 @@ class ComplianceOut(BaseModel):
 class ChainFinding(BaseModel):
     """One problem in the case's audit chain, at a seq."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, use_attribute_docstrings=True)
 
     seq: int
     tampering: Tampering
@@ -90,7 +90,7 @@ class VerificationOut(BaseModel):
 class AuditEvent(BaseModel):
     """One event of the audit log as the store keeps it, hash chain included."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, use_attribute_docstrings=True)
 
     case_no: str
     seq: int

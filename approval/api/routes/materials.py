@@ -39,6 +39,8 @@ class Delivery(BaseModel):
 class MaterialOut(BaseModel):
     """One material of the case."""
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     code: str
     name: str | None
     """The name in the catalogue; None for a code the catalogue no longer lists."""

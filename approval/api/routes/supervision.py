@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from approval.api.deps import SessionDep, allowed
 from approval.api.routes.cases import REFUSALS
@@ -35,6 +35,8 @@ class CaseRef(BaseModel):
 
 class SupervisedTask(CaseRef):
     """One department's review task on a case, as the supervisor sees it."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
 
     department: str
     name: str
