@@ -146,6 +146,7 @@ REVIEWERS = frozenset({"reviewer", "outsider"})
 CASE_READERS = frozenset({"clerk", "reviewer", "supervisor", "auditor"})
 AUDIT_READERS = frozenset({"auditor", "supervisor"})
 AUDITOR = frozenset({"auditor"})
+SUPERVISOR = frozenset({"supervisor"})
 SUPERVISION_READERS = frozenset({"supervisor", "auditor"})
 
 
@@ -193,9 +194,30 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "POST",
         "/cases/{case}/extend",
-        frozenset({"supervisor"}),
+        SUPERVISOR,
         body={"reason": "需组织专家论证"},
         action="extend",
+    ),
+    Endpoint(
+        "POST",
+        "/cases/{case}/excluded-period",
+        SUPERVISOR,
+        body={"procedure": "expert_review", "reason": "方案涉及重大安全事项", "expected_wd": 10},
+        action="open_excluded_period",
+    ),
+    Endpoint(
+        "POST",
+        "/cases/{case}/excluded-period/close",
+        SUPERVISOR,
+        body={"result": "方案可行"},
+        action="close_excluded_period",
+    ),
+    Endpoint(
+        "POST",
+        "/cases/{case}/meetings",
+        SUPERVISOR,
+        body={"present": list(DEPARTMENTS), "minutes": "联合审查会议，各部门均到会"},
+        action="record_meeting",
     ),
     Endpoint("POST", "/cases/{case}/fee", CLERK, 409, body=FEE, action="collect_fee"),
     Endpoint("POST", "/cases/{case}/deliver", CLERK, 409, action="deliver"),
