@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from approval.api.deps import ServiceDep, SessionDep, refuse
 from approval.api.routes.inbox import inbox_calendar, remaining_working_days
@@ -300,7 +300,7 @@ async def intake_form(
     return intake_page(request, actor, service.catalogue, matter)
 
 
-async def _materials(codes: Iterable[str], form: Any) -> list[dict[str, str]]:
+async def _materials(codes: Iterable[str], form: FormData) -> list[dict[str, str]]:
     """The materials entered for ``codes``: an uploaded file (hashed here) or a SHA-256 typed
     in; items left empty are not submitted."""
     materials = []
@@ -453,10 +453,6 @@ async def show_case(
     return await case_page(request, service, session, actor, case_no)
 
 
-FormData = Any
-"""A posted form (starlette's FormData): text fields and uploaded files."""
-
-
 @dataclass(frozen=True)
 class CaseAction:
     """A form of the case page: who may post it (R22), in which stages it is offered, the
@@ -467,27 +463,32 @@ class CaseAction:
     role: Role
     stages: frozenset[Stage]
     command: Callable[[Actor, FormData], Awaitable[CaseCommand]]
+    done_already: Callable[[CaseStatus], bool] = lambda _case: False
+    """Whether the case already had its one use of the action (the extension, R13)."""
 
     def offered(self, actor: Actor, case: CaseStatus) -> bool:
         """Whether the case page shows this form to ``actor`` now."""
-        if self.action == "extend" and case.extended:
-            return False
-        return actor.role is self.role and case.stage in self.stages
+        in_stage = case.stage in self.stages and not self.done_already(case)
+        return actor.role is self.role and in_stage
 
 
 def _text(form: FormData, name: str) -> str:
+    """A text field of the form, trimmed; empty when missing."""
     return str(form.get(name) or "").strip()
 
 
 async def _accept(actor: Actor, _form: FormData) -> CaseCommand:
+    """受理."""
     return Accept(actor=actor)
 
 
 async def _notice(actor: Actor, form: FormData) -> CaseCommand:
+    """一次性告知, with the defective items typed in."""
     return IssueNotice(actor=actor, defective=_items(_text(form, "defective")))
 
 
 async def _deliver(actor: Actor, form: FormData) -> CaseCommand:
+    """送达, by the method typed in (窗口领取 by default)."""
     return Deliver(actor=actor, method=_text(form, "method") or "窗口领取")
 
 
@@ -498,10 +499,12 @@ async def _supplement(actor: Actor, form: FormData) -> CaseCommand:
 
 
 async def _withdraw(actor: Actor, form: FormData) -> CaseCommand:
+    """撤回 on the applicant's request, with its reason (R18)."""
     return Withdraw(actor=actor, reason=_text(form, "reason"))
 
 
 async def _fee(actor: Actor, form: FormData) -> CaseCommand:
+    """收费: the amount and the receipt's number (R15)."""
     return CollectFee.model_validate(
         {
             "actor": actor,
@@ -512,6 +515,7 @@ async def _fee(actor: Actor, form: FormData) -> CaseCommand:
 
 
 async def _extend(actor: Actor, form: FormData) -> CaseCommand:
+    """延期 with the reason sent to the applicant (R13)."""
     return Extend(actor=actor, reason=_text(form, "reason"))
 
 
@@ -532,6 +536,7 @@ CASE_ACTIONS = {
         Role.SUPERVISOR,
         frozenset({Stage.IN_REVIEW, Stage.AWAITING_SUPPLEMENT}),
         _extend,
+        done_already=lambda case: case.extended,
     ),
 }
 FIELD_LABELS = {
