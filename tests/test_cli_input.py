@@ -23,6 +23,9 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+CASE = "371600-20261128-000001"
+
+
 @pytest.mark.parametrize(
     ("args", "field"),
     [
@@ -69,6 +72,24 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
         ),
         (("decide", "371600-20261128-000001", "reject", "--department", "ZJJ"), "reasons"),
         (("pay", "371600-20261128-000001", "--amount", "eighty", "--receipt", "R1"), "amount"),
+        (("meeting", "371600-20261128-000001", "--minutes", "纪要"), "present"),
+        (
+            ("meeting", CASE, "--minutes", "纪要", "--absent", "ZJJ", "--present", "ZJJ"),
+            "absent",
+        ),
+        (
+            (
+                "exclude",
+                CASE,
+                "--procedure",
+                "expert_review",
+                "--reason",
+                "论证",
+                "--expected-wd",
+                "0",
+            ),
+            "expected_wd",
+        ),
     ],
 )
 def test_malformed_or_missing_field_is_refused_with_its_name(

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from approval.cli import render
 from approval.config import Settings, get_settings
 from approval.domain.catalogue import load_catalogue
-from approval.domain.errors import DomainError, InvalidInputError
+from approval.domain.errors import DomainError, InvalidInputError, field_and_reason
 from approval.domain.models import (
     Accept,
     Actor,
@@ -27,13 +27,17 @@ from approval.domain.models import (
     Application,
     CaseCommand,
     Channel,
+    CloseExcludedPeriod,
     CollectFee,
     Decide,
     Deliver,
+    ExcludedProcedure,
     Extend,
     IssueNotice,
     NoticeItem,
+    OpenExcludedPeriod,
     Outcome,
+    RecordMeeting,
     Refuse,
     Role,
     SubmittedMaterial,
@@ -68,7 +72,8 @@ def fail(message: str) -> None:
 def _first_error(error: ValidationError) -> str:
     first = error.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "input"
-    return f"{where}: {first['msg']}"
+    field, reason = field_and_reason(where, str(first["msg"]))
+    return f"{field}: {reason}"
 
 
 def guarded(work: Callable[[], T]) -> T:
@@ -287,17 +292,83 @@ def decide(
     )
 
 
+SupervisorOpt = Annotated[str, typer.Option(help="the supervisor's id")]
+
+
 @app.command()
 def extend(
     case_no: CaseArg,
     reason: Annotated[str, typer.Option()],
-    supervisor: Annotated[str, typer.Option()] = "supervisor-01",
+    supervisor: SupervisorOpt = "supervisor-01",
     as_json: JsonOpt = False,
 ) -> None:
     """Extend the case's period once (延期), with a reason sent to the applicant."""
     act(
         case_no,
         lambda: Extend(actor=Actor(role=Role.SUPERVISOR, id=supervisor), reason=reason),
+        as_json,
+    )
+
+
+@app.command()
+def exclude(
+    case_no: CaseArg,
+    procedure: Annotated[ExcludedProcedure, typer.Option(help="听证、检验、鉴定、专家评审…")],
+    reason: Annotated[str, typer.Option()],
+    expected_wd: Annotated[int, typer.Option(help="expected length in working days")],
+    supervisor: SupervisorOpt = "supervisor-01",
+    as_json: JsonOpt = False,
+) -> None:
+    """Open an excluded period (art. 45): every clock stops; the applicant is told in writing
+    how long it is expected to take (R12)."""
+    act(
+        case_no,
+        lambda: OpenExcludedPeriod(
+            actor=Actor(role=Role.SUPERVISOR, id=supervisor),
+            procedure=procedure,
+            reason=reason,
+            expected_wd=expected_wd,
+        ),
+        as_json,
+    )
+
+
+@app.command()
+def resume(
+    case_no: CaseArg,
+    result: Annotated[str, typer.Option(help="what the procedure found")],
+    supervisor: SupervisorOpt = "supervisor-01",
+    as_json: JsonOpt = False,
+) -> None:
+    """Close the excluded period: every clock resumes with the working days it had left (R12)."""
+    act(
+        case_no,
+        lambda: CloseExcludedPeriod(
+            actor=Actor(role=Role.SUPERVISOR, id=supervisor), result=result
+        ),
+        as_json,
+    )
+
+
+@app.command()
+def meeting(
+    case_no: CaseArg,
+    minutes: Annotated[str, typer.Option(help="the meeting's minutes (纪要)")],
+    present: Annotated[list[str] | None, typer.Option(help="a department present")] = None,
+    absent: Annotated[list[str] | None, typer.Option(help="a department absent")] = None,
+    supervisor: SupervisorOpt = "supervisor-01",
+    as_json: JsonOpt = False,
+) -> None:
+    """Record a joint review meeting (联合审查会议): an absent department with an open task is
+    deemed to agree (缺席默认, R10)."""
+    act(
+        case_no,
+        lambda: RecordMeeting(
+            actor=Actor(role=Role.SUPERVISOR, id=supervisor),
+            present=tuple(present or ()),
+            absent=tuple(absent or ()),
+            minutes=minutes,
+        ),
         as_json,
     )
 

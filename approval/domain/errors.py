@@ -51,3 +51,15 @@ class PiecemealNoticeError(DomainError):
 
 class ExtensionRefusedError(DomainError):
     """The case was already extended once, or the extension would pass the statutory limit (R13)."""
+
+
+MODEL_CHECK_PREFIX = "Value error, "
+
+
+def field_and_reason(field: str, message: str) -> tuple[str, str]:
+    """A validation problem as (field, reason). A model's own check names its field at the
+    start of its message ("items: ..."); that field is the one at fault."""
+    if message.startswith(MODEL_CHECK_PREFIX) and ": " in message:
+        named, reason = message.removeprefix(MODEL_CHECK_PREFIX).split(": ", 1)
+        return named, reason
+    return field, message
