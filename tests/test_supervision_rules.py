@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
+from approval.auditing.narrative import timeline
 from approval.domain.case import Case
 from approval.domain.compliance import Verdict, as_recorded, check_case
 from approval.domain.errors import InvalidInputError, PermissionDeniedError, StageError
@@ -308,3 +309,18 @@ def test_R10_R22_only_a_supervisor_records_a_meeting_and_only_during_review() ->
     case.handle(expert_review(), WEDNESDAY)
     with pytest.raises(StageError):
         case.check(meeting(("ZRZY",), ("RFB",)))
+
+
+def test_R10_R12_the_timeline_tells_the_excluded_period_and_the_meeting_in_chinese() -> None:
+    """R10/R12: the auditor's timeline names the procedure, its expected length and end, the
+    meeting's attendance and each department deemed by absence."""
+    case = in_expert_review()
+    case.handle(review_over(), RESUMED)
+    case.handle(meeting(("ZRZY", "ZJJ"), ("RFB", "CGJ")), RESUMED)
+    lines = [entry.line() for entry in timeline(case.drain())]
+
+    assert any("专家评审" in line and "预计 10 个工作日" in line for line in lines)
+    assert any("专家评审期间" in line and "计时全部暂停" in line for line in lines)
+    assert any("特别程序结束" in line for line in lines)
+    assert any("缺席：RFB、CGJ" in line for line in lines)
+    assert sum("缺席联合审查会议" in line for line in lines) == 2

@@ -31,6 +31,8 @@ from approval.domain.compliance import (
     failed,
     when,
 )
+from approval.domain.documents import PROCEDURE_NAMES
+from approval.domain.models import ExcludedProcedure
 from approval.domain.state import Stage
 
 SEPARATOR = "、"
@@ -171,8 +173,23 @@ def _dispatched(p: Mapping[str, Any]) -> str:
 
 
 def _case_approved(p: Mapping[str, Any]) -> str:
-    deemed = p.get("deemed_departments")
-    return f"超时默认同意：{_list(deemed)}" if deemed else "各部门均审查同意"
+    notes = [
+        f"{how}：{_list(p.get(key))}"
+        for key, how in (
+            ("deemed_departments", "超时默认同意"),
+            ("absent_departments", "缺席默认同意"),
+        )
+        if p.get(key)
+    ]
+    return "；".join(notes) if notes else "各部门均审查同意"
+
+
+def _procedure(p: Mapping[str, Any]) -> str:
+    """The excluded procedure of art. 45, in Chinese."""
+    try:
+        return PROCEDURE_NAMES[ExcludedProcedure(_s(p, "procedure"))]
+    except ValueError:
+        return _s(p, "procedure")
 
 
 def _case_rejected(p: Mapping[str, Any]) -> str:
@@ -248,8 +265,25 @@ _FACTS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "ConsolidatedNoticeIssued": lambda p: (
         f"补正事项 {_items(p.get('items'))}；提出部门：{_list(p.get('departments'))}"
     ),
-    "ClocksStopped": lambda p: "申请人补正期间，办件及各部门计时全部暂停（不计入办理时限）",
-    "ClocksResumed": lambda p: "补正材料已收到，各项计时按暂停时剩余的工作日恢复",
+    "ClocksStopped": lambda p: (
+        (f"{_procedure(p)}期间" if p.get("procedure") else "申请人补正期间")
+        + "，办件及各部门计时全部暂停（不计入办理时限）"
+    ),
+    "ClocksResumed": lambda p: (
+        ("特别程序结束" if p.get("after") == "excluded_period" else "补正材料已收到")
+        + "，各项计时按暂停时剩余的工作日恢复"
+    ),
+    "ExcludedPeriodOpened": lambda p: (
+        f"{_procedure(p)}，理由：{_s(p, 'reason')}；预计 {_s(p, 'expected_wd')} 个工作日"
+        f"（至 {_s(p, 'expected_last_day')}），不计入办理时限"
+    ),
+    "ExcludedPeriodClosed": lambda p: f"{_procedure(p)}结束，结论：{_s(p, 'result')}",
+    "JointMeetingRecorded": lambda p: (
+        f"出席：{_list(p.get('present'))}；缺席：{_list(p.get('absent'))}；纪要：{_s(p, 'minutes')}"
+    ),
+    "ReviewDeemedApprovedInAbsence": lambda p: (
+        f"{_s(p, 'department')} 缺席联合审查会议（第{_s(p, 'meeting_seq')}号事件），视为同意"
+    ),
     "SupplementForwarded": lambda p: f"转送 {_s(p, 'department')}，进入第{_s(p, 'round')}轮审查",
     "CaseExtended": lambda p: f"延长 {_s(p, 'extra_wd')} 个工作日，理由：{_s(p, 'reason')}",
     "CasePeriodExpired": lambda p: "超过承诺办结时限，记为超期",
