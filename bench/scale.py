@@ -11,7 +11,7 @@ The worker keeps at most ``max_cached_workflows`` cases in memory (temporalio's 
 the server and are replayed when a deadline or an action wakes them: memory should stay flat
 once the cache is full.
 
-    uv run python -m bench.scale [--steps 1000,5000,10000] [--concurrency 32]
+    uv run python -m bench.scale [--steps 1000,5000,10000] [--every 0] [--concurrency 16]
 """
 
 from __future__ import annotations
@@ -149,7 +149,14 @@ def report(
     )
 
 
-async def run(steps: list[int], concurrency: int, scratch: Path) -> None:
+def checkpoints(steps: list[int], every: int) -> list[int]:
+    """The open-case counts to report at: each step, and every ``every`` cases between (0:
+    steps only), so that a run cut short still shows the trend."""
+    between = range(every, steps[-1], every) if every else range(0)
+    return sorted(set(steps) | set(between))
+
+
+async def run(steps: list[int], every: int, concurrency: int, scratch: Path) -> None:
     """Grow the open cases step by step, printing the figures after each."""
     async with dev_server_on_file(scratch / "temporal.sqlite") as env:
         settings = Settings(
@@ -170,7 +177,7 @@ async def run(steps: list[int], concurrency: int, scratch: Path) -> None:
             await waiting_case(service, next(matters))  # the worker is up and has served one
             report(1, 0, 0.0, worker, settings)
             open_cases = 1
-            for target in steps:
+            for target in checkpoints(steps, every):
                 count = target - open_cases
                 seconds = await start_cases(service, matters, count, concurrency)
                 open_cases = target
@@ -185,6 +192,9 @@ def main() -> None:
         "--steps", default=",".join(map(str, STEPS)), help="open cases after each step"
     )
     parser.add_argument("--concurrency", type=int, default=16, help="cases started at once")
+    parser.add_argument(
+        "--every", type=int, default=0, help="also report every N open cases (0: steps only)"
+    )
     args = parser.parse_args()
     try:
         steps = [int(s) for s in args.steps.split(",")]
@@ -194,9 +204,11 @@ def main() -> None:
         parser.error(f"--steps: {args.steps!r} must grow, each above 1")
     if args.concurrency < 1:
         parser.error("--concurrency: must be at least 1")
+    if args.every < 0:
+        parser.error("--every: must be 0 or more")
     print(machine())
     with tempfile.TemporaryDirectory(prefix="approval-bench-") as scratch:
-        asyncio.run(run(steps, args.concurrency, Path(scratch)))
+        asyncio.run(run(steps, args.every, args.concurrency, Path(scratch)))
 
 
 if __name__ == "__main__":
