@@ -39,6 +39,8 @@ PEOPLE = {
     "auditor": ("auditor", None),
 }
 Login = Callable[[str], Awaitable[httpx.AsyncClient]]
+SUPERVISION = {"exclude", "meeting"}
+"""The supervisor's forms on a case in review besides the extension (R10, R12)."""
 
 
 @pytest.fixture
@@ -384,7 +386,7 @@ async def test_R13_the_supervisor_extends_the_case_once_from_the_case_page(
     case_no = await accepted_case(clerk)
     supervisor = await web("supervisor")
     page = await supervisor.get(f"/web/cases/{case_no}")
-    assert actions_of(page) == {"extend"}
+    assert actions_of(page) == {"extend"} | SUPERVISION
     for name in ("clerk", "rev-SCJG", "auditor"):
         other = await (clerk if name == "clerk" else await web(name)).get(f"/web/cases/{case_no}")
         assert "extend" not in actions_of(other)
@@ -393,7 +395,7 @@ async def test_R13_the_supervisor_extends_the_case_once_from_the_case_page(
     assert blank.status_code == 422 and alert(blank).startswith("未能延期：理由")
     done = await supervisor.post(f"/web/cases/{case_no}/extend", data={"reason": "需组织专家论证"})
     assert done.status_code == 200, done.text
-    assert "已延期一次" in done.text and actions_of(done) == set()
+    assert "已延期一次" in done.text and actions_of(done) == SUPERVISION
     again = await supervisor.post(f"/web/cases/{case_no}/extend", data={"reason": "再延"})
     assert again.status_code == 409 and "未能延期" in alert(again)
     found = await recorded(sessions, case_no, "ActionRefused", 1)
@@ -453,3 +455,40 @@ async def test_the_inbox_and_the_board_are_paged(web: Login) -> None:
             assert "共 0 条" in page.text
     bad = await (await web("supervisor")).get("/web/board?limit=0")
     assert bad.status_code == 422 and bad.json()["detail"]["field"] == "limit"
+
+
+async def test_R12_the_supervisor_opens_and_closes_an_excluded_period_from_the_case_page(
+    web: Login,
+) -> None:
+    """R12 (art. 45): the supervisor picks 检测 with its expected length and reason; the page
+    shows the procedure, the stage and paused clocks, and only the form that ends it; a bad
+    length is refused naming 预计工作日; closing it resumes the review."""
+    clerk = await web("clerk")
+    case_no = await accepted_case(clerk)
+    supervisor = await web("supervisor")
+    form = {"procedure": "testing", "reason": "需检测样品", "expected_wd": "5"}
+
+    bad = await supervisor.post(f"/web/cases/{case_no}/exclude", data={**form, "expected_wd": "0"})
+    assert bad.status_code == 422 and alert(bad).startswith("未能特别程序：预计工作日")
+    opened = await supervisor.post(f"/web/cases/{case_no}/exclude", data=form)
+    assert opened.status_code == 200, opened.text
+    assert "检测：需检测样品" in opened.text and "特别程序中（计时暂停）" in opened.text
+    assert actions_of(opened) == {"resume"}
+    closed = await supervisor.post(f"/web/cases/{case_no}/resume", data={"result": "检测合格"})
+    assert closed.status_code == 200, closed.text
+    assert "并联审查中" in closed.text and "resume" not in actions_of(closed)
+
+
+async def test_R10_the_meeting_form_marks_unticked_departments_absent(web: Login) -> None:
+    """R10: SCJG is ticked present and CGJ is not: CGJ is deemed to agree by absence, shown as
+    缺席默认同意 on the case page, and the decision waits for SCJG."""
+    clerk = await web("clerk")
+    case_no = await accepted_case(clerk)
+    supervisor = await web("supervisor")
+    form = {"departments": ["SCJG", "CGJ"], "present_SCJG": "1", "minutes": "会议纪要"}
+
+    recorded_page = await supervisor.post(f"/web/cases/{case_no}/meeting", data=form)
+
+    assert recorded_page.status_code == 200, recorded_page.text
+    assert recorded_page.text.count("<td>缺席默认同意</td>") == 1  # CGJ's row of the tasks
+    assert "尚未作出" in recorded_page.text

@@ -27,6 +27,9 @@ APPLICANT = "滨州示例餐饮有限公司"
 CALLERS = ("clerk", "rev-SCJG", "outsider", "supervisor", "auditor", "anonymous")
 CLERK = frozenset({"clerk"})
 LOGGED_IN = frozenset(CALLERS) - {"anonymous"}
+SUPERVISOR = frozenset({"supervisor"})
+EXPERT_REVIEW = {"procedure": "testing", "reason": "需检测样品", "expected_wd": "5"}
+MEETING = {"departments": "SCJG", "present_SCJG": "1", "minutes": "会议纪要"}
 
 
 def sha(text: str) -> str:
@@ -67,6 +70,9 @@ CASE_PAGES: tuple[tuple[str, str, dict[str, str] | None, frozenset[str], int, st
     ("POST", "/accept", {}, CLERK, 200, "accept"),
     ("GET", "", None, LOGGED_IN - {"outsider"}, 200, "read_status"),
     ("POST", "/extend", {"reason": "需组织专家论证"}, frozenset({"supervisor"}), 200, "extend"),
+    ("POST", "/exclude", EXPERT_REVIEW, SUPERVISOR, 200, "open_excluded_period"),
+    ("POST", "/resume", {"result": "方案可行"}, SUPERVISOR, 200, "close_excluded_period"),
+    ("POST", "/meeting", MEETING, SUPERVISOR, 200, "record_meeting"),
     ("POST", "/decision", {"outcome": "approve"}, frozenset({"rev-SCJG"}), 200, "decide"),
     ("POST", "/fee", {"amount_yuan": "0.00", "receipt_no": "R-1"}, CLERK, 409, "collect_fee"),
     ("POST", "/deliver", {"method": "窗口领取"}, CLERK, 409, "deliver"),

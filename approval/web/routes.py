@@ -5,9 +5,8 @@ A refusal renders the page again with its one line (``field: reason``), never a 
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +19,6 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData, UploadFile
 
 from approval.api.deps import ServiceDep, SessionDep, refuse
 from approval.api.routes.inbox import inbox_calendar, remaining_working_days
@@ -30,29 +28,18 @@ from approval.cli.labels import STAGE_LABELS, TASK_LABELS
 from approval.domain.calendar import SHANGHAI, WorkingCalendar
 from approval.domain.catalogue import Catalogue, Matter
 from approval.domain.compliance import RuleResult, as_recorded, check_case
+from approval.domain.documents import PROCEDURE_NAMES
 from approval.domain.errors import DomainError, PermissionDeniedError
 from approval.domain.models import (
-    Accept,
     Actor,
     Application,
-    CaseCommand,
-    CollectFee,
     Decide,
-    Deliver,
-    Extend,
-    IssueNotice,
-    NoticeItem,
     Outcome,
     Role,
-    Supplement,
-    Withdraw,
 )
 from approval.domain.state import (
-    BEFORE_DECISION,
     CLOSED_STAGES,
     OPEN_TASK_STATES,
-    SUPPLEMENTING,
-    Stage,
 )
 from approval.domain.status import CaseStatus, Light
 from approval.service import CaseService
@@ -64,6 +51,7 @@ from approval.store.repository import (
     user_by_token,
 )
 from approval.store.schema import CaseRow, ReviewTaskRow
+from approval.web.case_actions import CASE_ACTIONS, FIELD_LABELS, materials_of, notice_items
 
 COOKIE = "approval_token"
 HERE = Path(__file__).parent
@@ -108,7 +96,11 @@ def _local(value: datetime | None) -> str:
 
 templates.env.filters["local"] = _local
 templates.env.globals.update(
-    STAGE_LABELS=STAGE_LABELS, TASK_LABELS=TASK_LABELS, LIGHTS=LIGHTS, ROLE_LABELS=ROLE_LABELS
+    STAGE_LABELS=STAGE_LABELS,
+    TASK_LABELS=TASK_LABELS,
+    LIGHTS=LIGHTS,
+    ROLE_LABELS=ROLE_LABELS,
+    PROCEDURE_NAMES=PROCEDURE_NAMES,
 )
 
 
@@ -300,23 +292,6 @@ async def intake_form(
     return intake_page(request, actor, service.catalogue, matter)
 
 
-async def _materials(codes: Iterable[str], form: FormData) -> list[dict[str, str]]:
-    """The materials entered for ``codes``: an uploaded file (hashed here) or a SHA-256 typed
-    in; items left empty are not submitted."""
-    materials = []
-    for code in codes:
-        upload = form.get(f"file_{code}")
-        sha = str(form.get(f"sha_{code}") or "").strip().lower()
-        ref = str(form.get(f"ref_{code}") or "").strip()
-        if isinstance(upload, UploadFile) and upload.filename:
-            content = await upload.read()
-            sha = hashlib.sha256(content).hexdigest()
-            ref = ref or f"upload:{upload.filename}"
-        if sha:
-            materials.append({"code": code, "document_ref": ref or f"web:{code}", "sha256": sha})
-    return materials
-
-
 @router.post("/cases", response_class=HTMLResponse)
 async def submit(request: Request, service: ServiceDep, session: SessionDep) -> Response:
     """Receive the application and go to its case page."""
@@ -348,7 +323,7 @@ async def submit(request: Request, service: ServiceDep, session: SessionDep) -> 
                     "name": values.get("applicant_name", "").strip(),
                     "id_number": values.get("id_number", "").strip().upper(),
                 },
-                "materials": await _materials([r.code for r in matter.demanded_materials], form),
+                "materials": await materials_of([r.code for r in matter.demanded_materials], form),
                 "idempotency_key": values.get("idempotency_key") or f"web-{uuid.uuid4().hex}",
             }
         )
@@ -453,106 +428,6 @@ async def show_case(
     return await case_page(request, service, session, actor, case_no)
 
 
-@dataclass(frozen=True)
-class CaseAction:
-    """A form of the case page: who may post it (R22), in which stages it is offered, the
-    engine's name of the action (as the API's role check records it) and its command."""
-
-    label: str
-    action: str
-    role: Role
-    stages: frozenset[Stage]
-    command: Callable[[Actor, FormData], Awaitable[CaseCommand]]
-    done_already: Callable[[CaseStatus], bool] = lambda _case: False
-    """Whether the case already had its one use of the action (the extension, R13)."""
-
-    def offered(self, actor: Actor, case: CaseStatus) -> bool:
-        """Whether the case page shows this form to ``actor`` now."""
-        in_stage = case.stage in self.stages and not self.done_already(case)
-        return actor.role is self.role and in_stage
-
-
-def _text(form: FormData, name: str) -> str:
-    """A text field of the form, trimmed; empty when missing."""
-    return str(form.get(name) or "").strip()
-
-
-async def _accept(actor: Actor, _form: FormData) -> CaseCommand:
-    """受理."""
-    return Accept(actor=actor)
-
-
-async def _notice(actor: Actor, form: FormData) -> CaseCommand:
-    """一次性告知, with the defective items typed in."""
-    return IssueNotice(actor=actor, defective=_items(_text(form, "defective")))
-
-
-async def _deliver(actor: Actor, form: FormData) -> CaseCommand:
-    """送达, by the method typed in (窗口领取 by default)."""
-    return Deliver(actor=actor, method=_text(form, "method") or "窗口领取")
-
-
-async def _supplement(actor: Actor, form: FormData) -> CaseCommand:
-    """The supplement's materials: a file or a SHA-256 per asked item (``file_X``/``sha_X``)."""
-    codes = sorted({k.split("_", 1)[1] for k in form if k.startswith(("file_", "sha_"))})
-    return Supplement.model_validate({"actor": actor, "materials": await _materials(codes, form)})
-
-
-async def _withdraw(actor: Actor, form: FormData) -> CaseCommand:
-    """撤回 on the applicant's request, with its reason (R18)."""
-    return Withdraw(actor=actor, reason=_text(form, "reason"))
-
-
-async def _fee(actor: Actor, form: FormData) -> CaseCommand:
-    """收费: the amount and the receipt's number (R15)."""
-    return CollectFee.model_validate(
-        {
-            "actor": actor,
-            "amount_yuan": _text(form, "amount_yuan"),
-            "receipt_no": _text(form, "receipt_no"),
-        }
-    )
-
-
-async def _extend(actor: Actor, form: FormData) -> CaseCommand:
-    """延期 with the reason sent to the applicant (R13)."""
-    return Extend(actor=actor, reason=_text(form, "reason"))
-
-
-CASE_ACTIONS = {
-    "accept": CaseAction("受理", "accept", Role.CLERK, frozenset({Stage.RECEIVED}), _accept),
-    "notice": CaseAction(
-        "一次性告知", "issue_notice", Role.CLERK, frozenset({Stage.RECEIVED}), _notice
-    ),
-    "supplement": CaseAction("补正", "supplement", Role.CLERK, SUPPLEMENTING, _supplement),
-    "withdraw": CaseAction("撤回", "withdraw", Role.CLERK, BEFORE_DECISION, _withdraw),
-    "fee": CaseAction("收费", "collect_fee", Role.CLERK, frozenset({Stage.AWAITING_FEE}), _fee),
-    "deliver": CaseAction(
-        "送达", "deliver", Role.CLERK, frozenset({Stage.AWAITING_DELIVERY}), _deliver
-    ),
-    "extend": CaseAction(
-        "延期",
-        "extend",
-        Role.SUPERVISOR,
-        frozenset({Stage.IN_REVIEW, Stage.AWAITING_SUPPLEMENT}),
-        _extend,
-        done_already=lambda case: case.extended,
-    ),
-}
-FIELD_LABELS = {
-    "amount_yuan": "收费金额",
-    "receipt_no": "收据编号",
-    "reason": "理由",
-    "materials": "补正材料",
-    "stage": "办件阶段",
-    "case_no": "办件编号",
-    "extend": "延期",
-    "method": "送达方式",
-    "defective": "不合格材料",
-    "actor.role": "角色",
-}
-
-
 def action_refusal(label: str, error: DomainError | ValidationError) -> str:
     """A refusal of a case-page form in Chinese naming the field, then the engine's line."""
     line = refusal_line(error)
@@ -594,20 +469,6 @@ async def case_action(
         return await case_page(request, service, session, actor, case_no, refusal_code(error), line)
     done = f"已{form_action.label}"
     return await case_page(request, service, session, actor, case_no, done=done)
-
-
-def _items(text: str) -> tuple[NoticeItem, ...]:
-    """Notice items, one a line: ``CODE=what is wrong`` (or ``CODE 理由``)."""
-    items = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        code, _, reason = line.replace("＝", "=").partition("=")
-        if not reason:
-            code, _, reason = line.partition(" ")
-        items.append(NoticeItem(code=code.strip(), reason=reason.strip() or "需补正"))
-    return tuple(items)
 
 
 # ---- the department's inbox ---------------------------------------------------------------------
@@ -737,7 +598,7 @@ async def decide(
             department=department,
             outcome=outcome,
             reasons=reasons,
-            items=_items(str(form.get("items", ""))),
+            items=notice_items(str(form.get("items", ""))),
         )
         request_id = str(form.get("request_id") or "") or None
         await service.act(case_no, command, request_id=request_id)

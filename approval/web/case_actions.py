@@ -1,0 +1,212 @@
+"""The forms of the case page: who may post each (R22), in which stages it is offered, and
+the engine command it becomes; and the form fields they share with the intake form."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from starlette.datastructures import FormData, UploadFile
+
+from approval.domain.models import (
+    Accept,
+    Actor,
+    CaseCommand,
+    CloseExcludedPeriod,
+    CollectFee,
+    Deliver,
+    Extend,
+    IssueNotice,
+    NoticeItem,
+    OpenExcludedPeriod,
+    RecordMeeting,
+    Role,
+    Supplement,
+    Withdraw,
+)
+from approval.domain.state import BEFORE_DECISION, SUPPLEMENTING, Stage
+from approval.domain.status import CaseStatus
+
+
+async def materials_of(codes: Iterable[str], form: FormData) -> list[dict[str, str]]:
+    """The materials entered for ``codes``: an uploaded file (hashed here) or a SHA-256 typed
+    in; items left empty are not submitted."""
+    materials = []
+    for code in codes:
+        upload = form.get(f"file_{code}")
+        sha = str(form.get(f"sha_{code}") or "").strip().lower()
+        ref = str(form.get(f"ref_{code}") or "").strip()
+        if isinstance(upload, UploadFile) and upload.filename:
+            content = await upload.read()
+            sha = hashlib.sha256(content).hexdigest()
+            ref = ref or f"upload:{upload.filename}"
+        if sha:
+            materials.append({"code": code, "document_ref": ref or f"web:{code}", "sha256": sha})
+    return materials
+
+
+@dataclass(frozen=True)
+class CaseAction:
+    """A form of the case page: who may post it (R22), in which stages it is offered, the
+    engine's name of the action (as the API's role check records it) and its command."""
+
+    label: str
+    action: str
+    role: Role
+    stages: frozenset[Stage]
+    command: Callable[[Actor, FormData], Awaitable[CaseCommand]]
+    done_already: Callable[[CaseStatus], bool] = lambda _case: False
+    """Whether the case already had its one use of the action (the extension, R13)."""
+
+    def offered(self, actor: Actor, case: CaseStatus) -> bool:
+        """Whether the case page shows this form to ``actor`` now."""
+        in_stage = case.stage in self.stages and not self.done_already(case)
+        return actor.role is self.role and in_stage
+
+
+def _text(form: FormData, name: str) -> str:
+    """A text field of the form, trimmed; empty when missing."""
+    return str(form.get(name) or "").strip()
+
+
+async def _accept(actor: Actor, _form: FormData) -> CaseCommand:
+    """受理."""
+    return Accept(actor=actor)
+
+
+async def _notice(actor: Actor, form: FormData) -> CaseCommand:
+    """一次性告知, with the defective items typed in."""
+    return IssueNotice(actor=actor, defective=notice_items(_text(form, "defective")))
+
+
+async def _deliver(actor: Actor, form: FormData) -> CaseCommand:
+    """送达, by the method typed in (窗口领取 by default)."""
+    return Deliver(actor=actor, method=_text(form, "method") or "窗口领取")
+
+
+async def _supplement(actor: Actor, form: FormData) -> CaseCommand:
+    """The supplement's materials: a file or a SHA-256 per asked item (``file_X``/``sha_X``)."""
+    codes = sorted({k.split("_", 1)[1] for k in form if k.startswith(("file_", "sha_"))})
+    return Supplement.model_validate({"actor": actor, "materials": await materials_of(codes, form)})
+
+
+async def _withdraw(actor: Actor, form: FormData) -> CaseCommand:
+    """撤回 on the applicant's request, with its reason (R18)."""
+    return Withdraw(actor=actor, reason=_text(form, "reason"))
+
+
+async def _fee(actor: Actor, form: FormData) -> CaseCommand:
+    """收费: the amount and the receipt's number (R15)."""
+    return CollectFee.model_validate(
+        {
+            "actor": actor,
+            "amount_yuan": _text(form, "amount_yuan"),
+            "receipt_no": _text(form, "receipt_no"),
+        }
+    )
+
+
+async def _extend(actor: Actor, form: FormData) -> CaseCommand:
+    """延期 with the reason sent to the applicant (R13)."""
+    return Extend(actor=actor, reason=_text(form, "reason"))
+
+
+async def _exclude(actor: Actor, form: FormData) -> CaseCommand:
+    """特别程序 (art. 45): the procedure, why, and its expected length (R12)."""
+    return OpenExcludedPeriod.model_validate(
+        {
+            "actor": actor,
+            "procedure": _text(form, "procedure"),
+            "reason": _text(form, "reason"),
+            "expected_wd": _text(form, "expected_wd"),
+        }
+    )
+
+
+async def _resume(actor: Actor, form: FormData) -> CaseCommand:
+    """特别程序结束, with its result (R12)."""
+    return CloseExcludedPeriod(actor=actor, result=_text(form, "result"))
+
+
+async def _meeting(actor: Actor, form: FormData) -> CaseCommand:
+    """联合审查会议: each department ticked present (``present_X``), the others absent (R10)."""
+    departments = [str(d) for d in form.getlist("departments")]
+    present = [d for d in departments if form.get(f"present_{d}")]
+    return RecordMeeting(
+        actor=actor,
+        present=tuple(present),
+        absent=tuple(d for d in departments if d not in present),
+        minutes=_text(form, "minutes"),
+    )
+
+
+CASE_ACTIONS = {
+    "accept": CaseAction("受理", "accept", Role.CLERK, frozenset({Stage.RECEIVED}), _accept),
+    "notice": CaseAction(
+        "一次性告知", "issue_notice", Role.CLERK, frozenset({Stage.RECEIVED}), _notice
+    ),
+    "supplement": CaseAction("补正", "supplement", Role.CLERK, SUPPLEMENTING, _supplement),
+    "withdraw": CaseAction("撤回", "withdraw", Role.CLERK, BEFORE_DECISION, _withdraw),
+    "fee": CaseAction("收费", "collect_fee", Role.CLERK, frozenset({Stage.AWAITING_FEE}), _fee),
+    "deliver": CaseAction(
+        "送达", "deliver", Role.CLERK, frozenset({Stage.AWAITING_DELIVERY}), _deliver
+    ),
+    "extend": CaseAction(
+        "延期",
+        "extend",
+        Role.SUPERVISOR,
+        frozenset({Stage.IN_REVIEW, Stage.AWAITING_SUPPLEMENT}),
+        _extend,
+        done_already=lambda case: case.extended,
+    ),
+    "exclude": CaseAction(
+        "特别程序", "open_excluded_period", Role.SUPERVISOR, frozenset({Stage.IN_REVIEW}), _exclude
+    ),
+    "resume": CaseAction(
+        "结束特别程序",
+        "close_excluded_period",
+        Role.SUPERVISOR,
+        frozenset({Stage.EXCLUDED_PERIOD}),
+        _resume,
+    ),
+    "meeting": CaseAction(
+        "记录联合审查会议",
+        "record_meeting",
+        Role.SUPERVISOR,
+        frozenset({Stage.IN_REVIEW}),
+        _meeting,
+    ),
+}
+FIELD_LABELS = {
+    "amount_yuan": "收费金额",
+    "receipt_no": "收据编号",
+    "reason": "理由",
+    "materials": "补正材料",
+    "stage": "办件阶段",
+    "case_no": "办件编号",
+    "extend": "延期",
+    "method": "送达方式",
+    "defective": "不合格材料",
+    "actor.role": "角色",
+    "procedure": "特别程序",
+    "expected_wd": "预计工作日",
+    "result": "结论",
+    "present": "出席部门",
+    "absent": "缺席部门",
+    "minutes": "会议纪要",
+}
+
+
+def notice_items(text: str) -> tuple[NoticeItem, ...]:
+    """Notice items, one a line: ``CODE=what is wrong`` (or ``CODE 理由``)."""
+    items = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        code, _, reason = line.replace("＝", "=").partition("=")
+        if not reason:
+            code, _, reason = line.partition(" ")
+        items.append(NoticeItem(code=code.strip(), reason=reason.strip() or "需补正"))
+    return tuple(items)
