@@ -137,12 +137,11 @@ def insert_ignoring_duplicates(
 
     Every row must have the same keys. Works on SQLite and PostgreSQL.
     """
-    target = _table_of(table)
-    inserted = 0
-    for chunk in _chunks(rows):
-        stmt = _dialect_insert(session, target).values(chunk).on_conflict_do_nothing()
-        inserted += _rowcount(session.execute(stmt))
-    return inserted
+    stmt = _dialect_insert(session, _table_of(table)).on_conflict_do_nothing()
+    # The rows go as parameters of one statement (executemany), not into it as a multi-row
+    # VALUES: SQLAlchemy compiles a multi-row VALUES anew at every call, a parametrised
+    # statement once (its cache), which profiling the store activity showed to matter.
+    return sum(_rowcount(session.execute(stmt, chunk)) for chunk in _chunks(rows))
 
 
 def _upsert_if_newer(
@@ -151,17 +150,14 @@ def _upsert_if_newer(
     """INSERT ``rows``; on a key conflict overwrite the stored row only when the new row's
     ``last_seq`` is at least the stored one, so a late retry cannot roll the read model back."""
     target = _table_of(table)
+    stmt = _dialect_insert(session, target)
+    excluded = stmt.excluded
+    updates = {c.name: excluded[c.name] for c in target.columns if c.name not in keys}
+    upsert = stmt.on_conflict_do_update(
+        index_elements=list(keys), set_=updates, where=target.c.last_seq <= excluded.last_seq
+    )
     for chunk in _chunks(rows):
-        stmt = _dialect_insert(session, target).values(chunk)
-        excluded = stmt.excluded
-        updates = {c.name: excluded[c.name] for c in target.columns if c.name not in keys}
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=list(keys),
-                set_=updates,
-                where=target.c.last_seq <= excluded.last_seq,
-            )
-        )
+        session.execute(upsert, chunk)  # parameters, not VALUES: compiled once (see above)
 
 
 def _dialect_insert(session: Session, table: Table) -> DialectInsert:
