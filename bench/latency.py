@@ -115,10 +115,14 @@ def api_process(engine: Engine, port: int) -> Iterator[None]:
     }
     command = [sys.executable, "-m", "uvicorn", "--factory", "approval.api.app:create_app"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    process = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT)
+    log = settings.data_dir / "api.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=output, stderr=output)
     try:
         yield
     finally:
+        if process.poll() is not None:
+            print(f"the API process ended ({process.returncode}):\n{log.read_text()[-2000:]}")
         process.terminate()
         process.wait(timeout=10)
 
