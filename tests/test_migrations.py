@@ -220,3 +220,25 @@ def test_two_processes_opening_a_new_store_at_once_both_succeed(store_url: str) 
     finally:
         for engine in engines:
             engine.dispose()
+
+
+def review_task_indexes(engine: Engine) -> dict[str, list[str | None]]:
+    """The indexes on review_tasks, by name, with their columns."""
+    return {
+        i["name"]: i["column_names"]
+        for i in inspect(engine).get_indexes("review_tasks")
+        if i["name"]
+    }
+
+
+def test_the_inbox_index_replaces_the_department_state_index_and_back(empty: Engine) -> None:
+    """Revision 0003 gives review_tasks the inbox's index (department, state, due_at, case_no)
+    in place of (department, state); downgrading to 0002 restores the old index."""
+    migrate(empty, "0003")
+    assert review_task_indexes(empty) == {
+        "ix_review_tasks_inbox": ["department", "state", "due_at", "case_no"]
+    }
+    downgrade(empty, "0002")
+    assert review_task_indexes(empty) == {
+        "ix_review_tasks_department_state": ["department", "state"]
+    }

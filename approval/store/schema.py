@@ -109,7 +109,11 @@ class ReviewTaskRow(Base):
     """Read model: one department's review task on a case."""
 
     __tablename__ = "review_tasks"
-    __table_args__ = (Index("ix_review_tasks_department_state", "department", "state"),)
+    __table_args__ = (
+        # A department's tasks in a state, earliest deadline first (the inbox): the page can be
+        # chosen from the index alone.
+        Index("ix_review_tasks_inbox", "department", "state", "due_at", "case_no"),
+    )
 
     case_no: Mapped[str] = mapped_column(
         String(CASE_NO), ForeignKey("cases.case_no", ondelete="CASCADE"), primary_key=True
