@@ -22,8 +22,9 @@ weekends only, deadlines that count its days are provisional, and a warning is l
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import chinese_calendar
 import structlog
@@ -31,7 +32,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from approval.config import Settings
-from approval.domain.calendar import CalendarData
+from approval.domain.calendar import SHANGHAI, CalendarData, WorkingCalendar
 from approval.domain.errors import InvalidInputError
 
 
@@ -119,3 +120,15 @@ def configured_calendar_data(settings: Settings, first_year: int, last_year: int
     configured override file and make-up day rule."""
     span = range(first_year, last_year + settings.calendar_years_ahead + 1)
     return load_calendar_data(span, settings.holiday_override_path, settings.count_makeup_workdays)
+
+
+def calendar_spanning(settings: Settings, years: Iterable[int]) -> WorkingCalendar:
+    """The configured working-day calendar (R17) over ``years`` (this year if none) and the
+    configured years ahead."""
+    span = list(years) or [datetime.now(UTC).year]
+    return WorkingCalendar(configured_calendar_data(settings, min(span), max(span)))
+
+
+def calendar_of_events(settings: Settings, events: Iterable[Any]) -> WorkingCalendar:
+    """The calendar of the years a case's recorded events span (``at``), and the years ahead."""
+    return calendar_spanning(settings, (e.at.astimezone(SHANGHAI).year for e in events))

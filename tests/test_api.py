@@ -295,9 +295,9 @@ async def test_R22_a_department_sees_the_materials_submitted_and_supplemented(
 ) -> None:
     """R2, R22: a case submitted without RFSJ, told to supplement it and then accepted lists
     each material once, with its catalogue name and the event that brought it (RFSJ by the
-    supplement); the 免提交 items nobody brought are marked shared, not submitted. Once the
-    departments received the materials, each shows the document's reference and SHA-256. The
-    reviewer of a department on the case reads them; one of another department is refused."""
+    supplement) and the document's reference and SHA-256 as the record states them from
+    receipt on; the 免提交 items nobody brought are marked shared, not submitted. The reviewer
+    of a department on the case reads them; one of another department is refused."""
     submitted = await api.call(
         "clerk", "POST", "/cases", application(catalogue, leave_out=("RFSJ",))
     )
@@ -309,7 +309,9 @@ async def test_R22_a_department_sees_the_materials_submitted_and_supplemented(
         "SQB",
         "XMPZ",
     ]
-    assert all(m["sha256"] is None for m in before["materials"])
+    assert {m["code"]: m["sha256"] for m in before["materials"] if m["submitted"]} == {
+        code: material(code).sha256 for code in ("SJFA", "SQB", "XMPZ")
+    }
     for step, body in (("/notice", None), ("/supplement", SUPPLEMENT), ("/accept", None)):
         done = await api.call("clerk", "POST", f"/cases/{case_no}{step}", body)
         assert done.status_code == 200, done.text

@@ -330,11 +330,9 @@ def recorded_events(case_no: str) -> list[RecordedEvent]:
 def calendar_for(events: Iterable[RecordedEvent]) -> WorkingCalendar:
     """The working-day calendar of the years the events span, plus the configured years
     ahead (2 by default), with the operator's override file."""
-    from approval.calendar_source import configured_calendar_data
+    from approval.calendar_source import calendar_of_events
 
-    years = [e.at.astimezone(SHANGHAI).year for e in events]
-    data = guarded(lambda: configured_calendar_data(get_settings(), min(years), max(years)))
-    return WorkingCalendar(data)
+    return guarded(lambda: calendar_of_events(get_settings(), events))
 
 
 # ---- commands ---------------------------------------------------------------------------------

@@ -118,6 +118,7 @@ class Case:
             catalogue_version=catalogue_version,
             periods={**_periods_of(matter), "reviews_capped": review_periods_capped},
             materials=sorted(state.materials),
+            documents=_documents(state.materials.values()),
             missing=case.missing_materials(),
         )
         return case
@@ -257,7 +258,11 @@ class Case:
         state = self.state
         state.materials.update({m.code: m for m in cmd.materials})
         self._record(
-            "SupplementReceived", now, cmd.actor, materials=sorted(m.code for m in cmd.materials)
+            "SupplementReceived",
+            now,
+            cmd.actor,
+            materials=sorted(m.code for m in cmd.materials),
+            documents=_documents(cmd.materials),
         )
         state.open_notice_items = ()
         state.supplement_due = None
@@ -860,6 +865,14 @@ def _merge_items(items: Iterable[NoticeItem]) -> list[NoticeItem]:
         if item.reason not in reasons:
             reasons.append(item.reason)
     return [NoticeItem(code=code, reason="；".join(reasons)) for code, reasons in merged.items()]
+
+
+def _documents(materials: Iterable[SubmittedMaterial]) -> dict[str, dict[str, str]]:
+    """Each material's document and its SHA-256, by code: the record proves what was given."""
+    return {
+        m.code: {"document_ref": m.document_ref, "sha256": m.sha256}
+        for m in sorted(materials, key=lambda m: m.code)
+    }
 
 
 def _dump(items: Iterable[NoticeItem]) -> list[dict[str, str]]:

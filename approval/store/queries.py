@@ -121,8 +121,8 @@ class MaterialDelivery:
 
 @dataclass
 class CaseMaterial:
-    """A material of the case: every event that brought it, and the document (reference and
-    SHA-256) the departments' systems last received for it, if any received it yet."""
+    """A material of the case: every event that brought it, and the latest document
+    (reference and SHA-256) it brought."""
 
     code: str
     deliveries: list[MaterialDelivery] = field(default_factory=list)
@@ -139,24 +139,34 @@ class CaseMaterials:
 
 
 def case_materials(session: Session, case_no: str) -> CaseMaterials:
-    """The materials of a case, by code, from its audit log (which event brought each) and the
-    department messages (the document each department system received, latest first)."""
+    """The materials of a case, by code, from its audit log: which event brought each and the
+    document it brought (reference and SHA-256). Cases recorded before the events named their
+    documents take them from the department messages (what the departments received)."""
     matter_code: str | None = None
     found: dict[str, CaseMaterial] = {}
-    for row in events_of(session, case_no):
+    events = [row for row in events_of(session, case_no) if row.type in MATERIAL_EVENTS]
+    if not all(isinstance(row.payload.get("documents"), dict) for row in events):
+        messages = department_messages_of(session, case_no=case_no)
+        _take_documents(found, {str(m.get("code")): m for m in _documents_received(messages)})
+    for row in events:
         if row.type == MATERIAL_EVENTS[0]:
             matter_code = str(row.payload.get("matter_code") or "") or None
-        if row.type not in MATERIAL_EVENTS:
-            continue
         delivery = MaterialDelivery(row.seq, row.type, row.occurred_at, row.actor_id)
         for code in _codes(row.payload.get("materials")):
             found.setdefault(code, CaseMaterial(code)).deliveries.append(delivery)
-    for material in _documents_received(department_messages_of(session, case_no=case_no)):
-        known = found.get(str(material.get("code")))
-        if known is not None:
-            known.document_ref = str(material.get("document_ref") or "") or None
-            known.sha256 = str(material.get("sha256") or "") or None
+        documents = row.payload.get("documents")
+        _take_documents(found, documents if isinstance(documents, dict) else {})
     return CaseMaterials(matter_code, sorted(found.values(), key=lambda m: m.code))
+
+
+def _take_documents(found: dict[str, CaseMaterial], documents: dict[str, Any]) -> None:
+    """Note each code's document (a later one replaces an earlier one)."""
+    for code, document in documents.items():
+        if not isinstance(document, dict):
+            continue
+        material = found.setdefault(str(code), CaseMaterial(str(code)))
+        material.document_ref = str(document.get("document_ref") or "") or None
+        material.sha256 = str(document.get("sha256") or "") or None
 
 
 def _codes(value: object) -> list[str]:

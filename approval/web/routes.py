@@ -6,7 +6,7 @@ A refusal renders the page again with its one line (``field: reason``), never a 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 from approval.api.deps import ServiceDep, SessionDep, refuse
 from approval.api.routes.inbox import inbox_calendar, remaining_working_days
 from approval.auditing.narrative import timeline
-from approval.calendar_source import configured_calendar_data
+from approval.calendar_source import calendar_of_events
 from approval.cli.labels import STAGE_LABELS, TASK_LABELS
-from approval.domain.calendar import SHANGHAI, WorkingCalendar
+from approval.domain.calendar import SHANGHAI
 from approval.domain.catalogue import Catalogue, Matter
 from approval.domain.compliance import RuleResult, as_recorded, check_case
 from approval.domain.documents import PROCEDURE_NAMES
@@ -344,12 +344,6 @@ async def submit(request: Request, service: ServiceDep, session: SessionDep) -> 
 # ---- the case page ----------------------------------------------------------------------------
 
 
-def calendar_of(service: CaseService, events: Iterable[Any]) -> WorkingCalendar:
-    """The working-day calendar of the years the events span and the years ahead."""
-    years = [e.at.astimezone(SHANGHAI).year for e in events] or [datetime.now(UTC).year]
-    return WorkingCalendar(configured_calendar_data(service.settings, min(years), max(years)))
-
-
 async def may_read(
     service: CaseService, session: Session, actor: Actor, case_no: str
 ) -> str | None:
@@ -386,7 +380,7 @@ async def case_page(
     recorded = as_recorded(rows)
     compliance: list[RuleResult] = []
     if actor.role is Role.AUDITOR and recorded:
-        compliance = check_case(recorded, calendar_of(service, recorded))
+        compliance = check_case(recorded, calendar_of_events(service.settings, recorded))
     return page(
         request,
         "case.html",

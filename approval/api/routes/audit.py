@@ -22,13 +22,13 @@ from approval.api.deps import CaseNo, ServiceDep, SessionDep, SessionsDep, allow
 from approval.api.routes.cases import REFUSALS
 from approval.auditing.integrity import verify_store
 from approval.auditing.narrative import TimelineEntry, timeline
+from approval.calendar_source import calendar_of_events
 from approval.domain.audit import Tampering
 from approval.domain.compliance import RuleResult, as_recorded, check_case, failed
 from approval.domain.models import Actor, Role
 from approval.service import UnknownCaseError
 from approval.store.repository import case_known, events_of
 from approval.store.schema import CaseEventRow
-from approval.web.routes import calendar_of
 
 router = APIRouter(prefix="/audit/cases", tags=["audit"], responses=REFUSALS)
 READERS = (Role.AUDITOR, Role.SUPERVISOR)
@@ -147,7 +147,9 @@ async def read_check(
     """The record checked against the statutory rules, counted again with the working-day
     calendar (approval.domain.compliance)."""
     recorded = as_recorded(rows)
-    results = check_case(recorded, calendar_of(service, recorded)) if recorded else []
+    results = (
+        check_case(recorded, calendar_of_events(service.settings, recorded)) if recorded else []
+    )
     rules = [RuleCheck(**r.model_dump(), events=_cited(r.evidence)) for r in results]
     return ComplianceOut(case_no=case_no, passed=not failed(results), rules=rules)
 

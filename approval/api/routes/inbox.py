@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query
 from approval.api.deps import ServiceDep, SessionDep, allowed
 from approval.api.routes.cases import REFUSALS
 from approval.api.schemas import InboxPage, InboxTask
-from approval.calendar_source import configured_calendar_data
+from approval.calendar_source import calendar_spanning
 from approval.config import Settings
 from approval.domain.calendar import SHANGHAI, Deadline, WorkingCalendar
 from approval.domain.models import Actor, Role
@@ -28,7 +28,7 @@ def inbox_calendar(
 ) -> WorkingCalendar:
     """The configured working-day calendar from today's year to the last deadline's (R17)."""
     years = [now.astimezone(SHANGHAI).year, *(t.last_day.year for t in tasks if t.last_day)]
-    return WorkingCalendar(configured_calendar_data(settings, min(years), max(years)))
+    return calendar_spanning(settings, years)
 
 
 def remaining_working_days(
