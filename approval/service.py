@@ -3,9 +3,11 @@ act on a case, read its status. Temporal's errors are translated into domain ref
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import (
@@ -127,6 +129,19 @@ class CaseWorkflowClient:
             return await handle.query(CaseWorkflow.status, as_of or datetime.now(UTC))
         except RPCError as error:
             raise await self._rpc_refusal(case_no, error) from None
+
+    async def history(self, case_no: str) -> dict[str, Any] | None:
+        """The case's Temporal event history as ``WorkflowHistory.to_json`` writes it (what
+        ``auditor.py replay`` reads); None for a case that has no workflow (not accepted at
+        the window: R1)."""
+        try:
+            history = await self._handle(case_no).fetch_history()
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND:
+                return None
+            raise await self._rpc_refusal(case_no, error) from None
+        found: dict[str, Any] = json.loads(history.to_json())
+        return found
 
     async def _rpc_refusal(self, case_no: str, error: RPCError) -> DomainError:
         """Name what went wrong: no such case, a closed case, or the server's own message."""

@@ -10,7 +10,9 @@ from itertools import pairwise
 import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import WorkflowHistory
 
+from approval.auditing.histories import case_replayer
 from approval.domain.catalogue import Catalogue
 from approval.domain.compliance import RULE_TITLES
 from approval.store.repository import events_of
@@ -109,7 +111,8 @@ async def test_R21_the_export_is_the_hash_chained_audit_log(
     api: Api, catalogue: Catalogue, sessions: sessionmaker[Session]
 ) -> None:
     """R21: the export lists every stored event of the case in seq order with its actor and
-    payload, each linked to the one before by its hash."""
+    payload, each linked to the one before by its hash, and carries the case's Temporal
+    history, which replays against the workflow without a mismatch."""
     case_no = await approved_case(api, catalogue, sessions)
     response = await api.call("auditor", "GET", f"/audit/cases/{case_no}/export")
     assert response.status_code == 200, response.text
@@ -122,6 +125,9 @@ async def test_R21_the_export_is_the_hash_chained_audit_log(
     assert all(later["prev_hash"] == earlier["hash"] for earlier, later in pairwise(events))
     assert events[0]["payload"]["matter_code"] == "JS-GHXK-001"
     assert events[0]["actor_id"] == "clerk"
+    history = WorkflowHistory.from_json(case_no, response.json()["history"])
+    assert history.events[0].HasField("workflow_execution_started_event_attributes")
+    await case_replayer().replay_workflow(history)
 
 
 @pytest.mark.parametrize("what", AUDIT_PATHS)

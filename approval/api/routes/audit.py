@@ -111,6 +111,9 @@ class ExportOut(BaseModel):
 
     case_no: str
     events: list[AuditEvent]
+    history: dict[str, Any] | None = None
+    """The case's Temporal event history as ``WorkflowHistory.to_json`` writes it (replayable
+    with ``auditor.py replay``); null for a case not accepted at the window (no workflow)."""
 
 
 # ---- routes ----------------------------------------------------------------------------------
@@ -184,6 +187,12 @@ async def read_export(
     case_no: CaseNo,
     _actor: Annotated[Actor, reader("audit_export", Role.AUDITOR)],
     rows: Recorded,
+    service: ServiceDep,
 ) -> ExportOut:
-    """The case's audit events as stored, for archiving or checking elsewhere."""
-    return ExportOut(case_no=case_no, events=[AuditEvent.model_validate(r) for r in rows])
+    """The case's audit events as stored and its Temporal history, for archiving or checking
+    elsewhere (the two ``auditor.py export`` writes)."""
+    return ExportOut(
+        case_no=case_no,
+        events=[AuditEvent.model_validate(r) for r in rows],
+        history=await service.history(case_no),
+    )
