@@ -83,7 +83,8 @@ class InboxTask(BaseModel):
     due: datetime | None
     last_day: date | None
     remaining_days: int | None
-    """Calendar days from today (Asia/Shanghai) to the last working day; negative when late."""
+    """Working days left after today (Asia/Shanghai) up to the last day, as the case's clock
+    counts them (R17): 0 on the last day, negative when late."""
     overdue: bool
     escalated: bool
 
