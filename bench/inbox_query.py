@@ -168,6 +168,10 @@ def main() -> None:
     unknown = set(backends) - set(BACKENDS)
     if unknown:
         parser.error(f"--backends: {', '.join(sorted(unknown))} is not sqlite or postgresql")
+    if args.cases < 1:
+        parser.error("--cases: must be at least 1")
+    if args.queries < 2:
+        parser.error("--queries: must be at least 2 (for percentiles)")
     print(machine())
     with tempfile.TemporaryDirectory(prefix="approval-bench-") as scratch:
         for backend in backends:
