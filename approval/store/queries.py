@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from approval.domain.state import OPEN_TASK_STATES
+from approval.domain.state import CLOSED_STAGES, OPEN_TASK_STATES
 from approval.store.repository import FRESH, department_messages_of, events_of
 from approval.store.schema import CaseEventRow, CaseRow, DepartmentMessageRow, ReviewTaskRow
 
@@ -33,13 +33,41 @@ TaskPage = tuple[int, list[tuple[ReviewTaskRow, CaseRow]]]
 def escalated_open_tasks(session: Session, *, limit: int, offset: int) -> TaskPage:
     """Tasks escalated to the supervisor because their period passed where silent consent is
     excluded (R9), still open, with their cases, earliest deadline first: ``(total, page)``."""
-    where = (ReviewTaskRow.escalated.is_(True), ReviewTaskRow.state.in_(OPEN_STATES))
-    total = session.scalar(select(func.count()).select_from(ReviewTaskRow).where(*where)) or 0
+    where = and_(ReviewTaskRow.escalated.is_(True), ReviewTaskRow.state.in_(OPEN_STATES))
+    return _task_page(session, where, _earliest_deadline_first(), limit=limit, offset=offset)
+
+
+def flagged_tasks(session: Session, *, limit: int, offset: int) -> TaskPage:
+    """The overdue or escalated review tasks with their cases, by case: ``(total, page)``."""
+    where = or_(ReviewTaskRow.overdue.is_(True), ReviewTaskRow.escalated.is_(True))
+    order = (ReviewTaskRow.case_no, ReviewTaskRow.department)
+    return _task_page(session, where, order, limit=limit, offset=offset)
+
+
+def open_cases(session: Session, *, limit: int, offset: int) -> tuple[int, list[str]]:
+    """The numbers of the cases not closed, oldest first: ``(total, page)``."""
+    where = CaseRow.stage.not_in(sorted(s.value for s in CLOSED_STAGES))
+    total = session.scalar(select(func.count()).select_from(CaseRow).where(where)) or 0
+    stmt = (
+        select(CaseRow.case_no)
+        .where(where)
+        .order_by(CaseRow.received_at, CaseRow.case_no)
+        .limit(limit)
+        .offset(offset)
+    )
+    return total, list(session.scalars(stmt.execution_options(**FRESH)).all())
+
+
+def _task_page(
+    session: Session, where: Any, order: tuple[Any, ...], *, limit: int, offset: int
+) -> TaskPage:
+    """A page of the review tasks matching ``where`` with their cases, and their total."""
+    total = session.scalar(select(func.count()).select_from(ReviewTaskRow).where(where)) or 0
     stmt = (
         select(ReviewTaskRow, CaseRow)
         .join(CaseRow, CaseRow.case_no == ReviewTaskRow.case_no)
-        .where(*where)
-        .order_by(*_earliest_deadline_first())
+        .where(where)
+        .order_by(*order)
         .limit(limit)
         .offset(offset)
     )

@@ -17,7 +17,6 @@ from fastapi import APIRouter, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from approval.api.deps import ServiceDep, SessionDep, refuse
@@ -38,11 +37,11 @@ from approval.domain.models import (
     Role,
 )
 from approval.domain.state import (
-    CLOSED_STAGES,
     OPEN_TASK_STATES,
 )
 from approval.domain.status import CaseStatus, Light
 from approval.service import CaseService
+from approval.store.queries import flagged_tasks, open_cases
 from approval.store.repository import (
     department_inbox,
     events_of,
@@ -50,7 +49,6 @@ from approval.store.repository import (
     notices_of,
     user_by_token,
 )
-from approval.store.schema import CaseRow, ReviewTaskRow
 from approval.web.case_actions import CASE_ACTIONS, FIELD_LABELS, materials_of, notice_items
 
 COOKIE = "approval_token"
@@ -613,38 +611,6 @@ async def decide(
 # ---- the supervisor's board ---------------------------------------------------------------------
 
 
-def open_cases(session: Session, limit: int, offset: int) -> tuple[int, list[str]]:
-    """The numbers of the cases not closed, oldest first: ``(total, page)``."""
-    closed = sorted(s.value for s in CLOSED_STAGES)
-    where = CaseRow.stage.not_in(closed)
-    total = session.scalar(select(func.count()).select_from(CaseRow).where(where)) or 0
-    stmt = (
-        select(CaseRow.case_no)
-        .where(where)
-        .order_by(CaseRow.received_at, CaseRow.case_no)
-        .limit(limit)
-        .offset(offset)
-    )
-    return total, list(session.scalars(stmt).all())
-
-
-def flagged_tasks(
-    session: Session, limit: int, offset: int
-) -> tuple[int, list[tuple[ReviewTaskRow, CaseRow]]]:
-    """The overdue or escalated review tasks with their cases: ``(total, page)``."""
-    where = ReviewTaskRow.overdue | ReviewTaskRow.escalated
-    total = session.scalar(select(func.count()).select_from(ReviewTaskRow).where(where)) or 0
-    stmt = (
-        select(ReviewTaskRow, CaseRow)
-        .join(CaseRow, CaseRow.case_no == ReviewTaskRow.case_no)
-        .where(where)
-        .order_by(ReviewTaskRow.case_no, ReviewTaskRow.department)
-        .limit(limit)
-        .offset(offset)
-    )
-    return total, [(task, case) for task, case in session.execute(stmt).all()]
-
-
 @router.get("/board", response_class=HTMLResponse)
 async def board(
     request: Request,
@@ -662,14 +628,14 @@ async def board(
     if refused := await permitted(service, session, actor, "board", BOARD_ROLES):
         return forbidden(request, actor, refused)
     session.expire_all()
-    total, case_numbers = open_cases(session, limit, offset)
+    total, case_numbers = open_cases(session, limit=limit, offset=offset)
     cases: list[CaseStatus] = []
     for case_no in case_numbers:
         try:
             cases.append(await service.status(case_no))
         except DomainError:
             continue
-    flagged_total, flagged = flagged_tasks(session, limit, flagged_offset)
+    flagged_total, flagged = flagged_tasks(session, limit=limit, offset=flagged_offset)
     return page(
         request,
         "board.html",
