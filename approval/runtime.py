@@ -82,7 +82,11 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=[CaseWorkflow],
-        activities=[store.record_case_events, activities.send_to_department],
+        activities=[
+            store.record_case_events,
+            store.record_step_locally,
+            activities.send_to_department,
+        ],
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
     )

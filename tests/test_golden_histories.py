@@ -23,9 +23,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
+from activities.store import StoreActivities
 from approval.auditing.histories import case_replayer, load_history, replay_histories
 from approval.config import PROJECT_ROOT
-from approval.contracts import CaseInput, CaseResult, DepartmentMessage
+from approval.contracts import CaseInput, CaseResult, DepartmentMessage, RecordRequest
 from approval.domain.catalogue import Catalogue
 from approval.domain.models import Accept, Actor, Applicant, Application, CaseEvent, Role
 from approval.routing import decision_messages, department_messages
@@ -33,7 +34,12 @@ from approval.service import CaseService
 from approval.store.repository import department_messages_of
 from approval.store.schema import DepartmentMessageRow
 from tests.domain_fixtures import approve, material, reject
-from workflows.case_workflow import TELL_DEPARTMENTS_THE_DECISION, CaseWorkflow
+from workflows.case_workflow import (
+    RECORD_STEPS_LOCALLY,
+    STORE_TIMEOUT,
+    TELL_DEPARTMENTS_THE_DECISION,
+    CaseWorkflow,
+)
 
 GOLDEN_DIR = PROJECT_ROOT / "tests" / "golden"
 GOLDEN = (
@@ -97,6 +103,31 @@ class AlwaysTellsTheDecision(CaseWorkflow):
         """The step's messages plus, unconditionally, the decision messages."""
         state = self._case.state
         return department_messages(state, events) + decision_messages(state, events)
+
+
+@workflow.defn(name="CaseWorkflow", sandboxed=False)
+class AlwaysRecordsLocally(CaseWorkflow):
+    """The local store write without its ``workflow.patched`` guard: every case, old or new,
+    records its steps as local activities."""
+
+    @workflow.run
+    async def run(self, case: CaseInput) -> CaseResult:
+        """As CaseWorkflow (the SDK wants the run method declared on the class itself)."""
+        return await super().run(case)
+
+    async def _flush_step(self, events: list[CaseEvent]) -> None:
+        """Record the step as a local activity, whatever the history says."""
+        request = RecordRequest(
+            case_no=self._input.case_no,
+            centre=self._input.centre,
+            events=tuple(events),
+            status=self._status(workflow.now()),
+            last_seq=events[-1].seq,
+        )
+        await workflow.execute_local_activity_method(
+            StoreActivities.record_case_events, request, start_to_close_timeout=STORE_TIMEOUT
+        )
+        self._recorded_seq = request.last_seq
 
 
 def test_the_golden_set_is_complete() -> None:
@@ -207,5 +238,41 @@ async def test_a_new_case_tells_every_reviewing_department_the_decision(
     assert all(m.round == 1 and "设置位置影响交通安全" in str(m.payload["reason"]) for m in told)
     history = await time_skipping_env.client.get_workflow_handle(case_no).fetch_history()
     assert any(TELL_DEPARTMENTS_THE_DECISION in marker for marker in _markers(history))
+    [outcome] = await replay_histories([(case_no, history)])
+    assert outcome.deterministic, outcome.failure
+
+
+async def test_without_the_patched_guard_the_local_store_write_breaks_every_old_case() -> None:
+    """Patch ``record-steps-as-local-activities``: the golden cases scheduled their store
+    writes as activities; recording them locally without the guard fails every replay, while
+    the guarded code replays them all (test_every_golden_history_replays_deterministically)."""
+    outcomes = await replay_histories(golden_histories(), case_replayer(AlwaysRecordsLocally))
+    assert [o.name for o in outcomes if o.deterministic] == []
+    assert all("nondetermin" in str(o.failure).lower() for o in outcomes)
+
+
+async def test_a_new_case_records_its_steps_as_local_activities_and_replays(
+    engine: CaseService, catalogue: Catalogue, time_skipping_env: WorkflowEnvironment
+) -> None:
+    """A case started under the new code schedules no store activity on the server: each
+    step's write is a local activity (a marker in the history); the history replays."""
+    matter = catalogue.matter(MATTER)
+    application = Application(
+        matter_code=MATTER,
+        applicant=Applicant(name="滨州示例广告有限公司", id_number="91371600MA3C000003"),
+        materials=tuple(material(m.code) for m in matter.demanded_materials),
+        idempotency_key=f"golden-{uuid.uuid4().hex}",
+    )
+    case_no = (await engine.submit(application, CLERK)).case_no
+    await engine.act(case_no, Accept(actor=CLERK))
+    history = await time_skipping_env.client.get_workflow_handle(case_no).fetch_history()
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    assert "record_case_events" not in scheduled
+    assert scheduled.count("send_to_department") == len(matter.reviews)
+    assert any(RECORD_STEPS_LOCALLY in marker for marker in _markers(history))
     [outcome] = await replay_histories([(case_no, history)])
     assert outcome.deterministic, outcome.failure

@@ -82,13 +82,13 @@ async def _decided_and_told(data_dir: Path, case_no: str) -> None:
 
 
 def _corrupt(history: dict[str, Any]) -> dict[str, Any]:
-    """The history with its first scheduled activity renamed: the store activity the code
-    schedules there no longer matches what the history says was scheduled."""
+    """The history with its first scheduled activity renamed (a department message made a
+    store write): the activity the code schedules there no longer matches the history."""
     for event in history["events"]:
         scheduled = event.get("activityTaskScheduledEventAttributes")
         if scheduled:
-            assert scheduled["activityType"]["name"] == "record_case_events"
-            scheduled["activityType"]["name"] = "send_to_department"
+            assert scheduled["activityType"]["name"] == "send_to_department"
+            scheduled["activityType"]["name"] = "record_case_events"
             return history
     raise AssertionError("no activity in the history")
 

@@ -29,6 +29,10 @@ TELL_DEPARTMENTS_THE_DECISION = "tell-departments-the-decision"
 """Patch: a decided case tells every department that reviewed it the decision."""
 CAP_REVIEW_PERIODS = "cap-review-periods-at-case-deadline"
 """Patch: a department's period ends no later than the case's deadline (R13)."""
+RECORD_STEPS_LOCALLY = "record-steps-as-local-activities"
+"""Patch: each step's store write runs as a local activity, inside the workflow task (no round
+trip through the server's activity queue); the write is idempotent, so a retry after a crash
+writes nothing twice (R23)."""
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 
 
@@ -100,12 +104,20 @@ class CaseWorkflow:
             status=self._status(workflow.now()),
             last_seq=events[-1].seq,
         )
-        await workflow.execute_activity_method(
-            StoreActivities.record_case_events,
-            request,
-            start_to_close_timeout=STORE_TIMEOUT,
-            retry_policy=RETRY,
-        )
+        if workflow.patched(RECORD_STEPS_LOCALLY):
+            await workflow.execute_local_activity_method(
+                StoreActivities.record_step_locally,
+                request,
+                start_to_close_timeout=STORE_TIMEOUT,
+                retry_policy=RETRY,
+            )
+        else:
+            await workflow.execute_activity_method(
+                StoreActivities.record_case_events,
+                request,
+                start_to_close_timeout=STORE_TIMEOUT,
+                retry_policy=RETRY,
+            )
         self._recorded_seq = request.last_seq
         await asyncio.gather(*(self._send(m) for m in self._messages(events)))
 

@@ -4,12 +4,13 @@ with the Temporal history, and rebuild the read model from the histories alone."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any
 
 import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -27,6 +28,9 @@ from approval.store.repository import case_row, events_of
 from approval.store.schema import CaseEventRow, CaseRow, NoticeRow, ReviewTaskRow
 
 RECORD_ACTIVITY = "record_case_events"
+LOCAL_RECORD_ACTIVITY = "record_step_locally"
+"""The store write as a local activity: the history keeps its result, the step it recorded."""
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
 STORE_ONLY_EVENTS = {"ActionRefused", "ApplicationNotAccepted"}
 """Events written straight to the store: refusals on closed cases, non-acceptance at intake."""
 
@@ -60,17 +64,34 @@ def verify_store(
 
 
 def recorded_steps(history: WorkflowHistory) -> list[RecordRequest]:
-    """Every step the workflow handed to the store, from its history alone."""
-    converter = pydantic_data_converter.payload_converter
+    """Every step the workflow handed to the store, from its history alone: the input of each
+    store activity, or the result of each local store write."""
     steps = []
     for event in history.events:
-        if event.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            continue
-        attributes = event.activity_task_scheduled_event_attributes
-        if attributes.activity_type.name == RECORD_ACTIVITY:
-            (request,) = converter.from_payloads(attributes.input.payloads, [RecordRequest])
-            steps.append(request)
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            attributes = event.activity_task_scheduled_event_attributes
+            if attributes.activity_type.name == RECORD_ACTIVITY:
+                steps.append(_step_of(attributes.input.payloads))
+        elif event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            marker = event.marker_recorded_event_attributes
+            if _is_local_store_write(marker.marker_name, marker.details):
+                steps.append(_step_of(marker.details["result"].payloads))
     return steps
+
+
+def _step_of(payloads: Sequence[Payload]) -> RecordRequest:
+    (request,) = pydantic_data_converter.payload_converter.from_payloads(payloads, [RecordRequest])
+    assert isinstance(request, RecordRequest)
+    return request
+
+
+def _is_local_store_write(name: str, details: Mapping[str, Payloads]) -> bool:
+    """A completed local activity that wrote a step to the store."""
+    if name != LOCAL_ACTIVITY_MARKER or "result" not in details or "data" not in details:
+        return False
+    converter = pydantic_data_converter.payload_converter
+    (meta,) = converter.from_payloads(details["data"].payloads, [dict])
+    return isinstance(meta, dict) and meta.get("activity_type") == LOCAL_RECORD_ACTIVITY
 
 
 def crosscheck(history: WorkflowHistory, rows: Sequence[CaseEventRow]) -> list[str]:
