@@ -40,7 +40,6 @@ from approval.environments import dev_server_environment, running_worker
 from approval.logs import configure_logging
 from approval.runtime import open_store
 from approval.service import CaseService
-from bench.local_store import local_store_worker
 
 CLERK = Actor(role=Role.CLERK, id="bench-clerk")
 APPLICANT = Applicant(name="滨州示例建设有限公司", id_number="91371600MA3C000001")
@@ -187,18 +186,15 @@ class Engine:
 
 
 @asynccontextmanager
-async def dev_engine(
-    env: WorkflowEnvironment, *, local_store: bool = False
-) -> AsyncIterator[Engine]:
+async def dev_engine(env: WorkflowEnvironment) -> AsyncIterator[Engine]:
     """The engine on ``env`` with a worker in this process (the project's running_worker, silent
     stub departments) and a new SQLite store in a throw-away directory, on a task queue of its
-    own. ``local_store`` runs the bench.local_store experiment's worker instead."""
+    own."""
     with tempfile.TemporaryDirectory(prefix="approval-bench-") as scratch:
         settings = Settings(task_queue=f"bench-{uuid.uuid4().hex[:8]}", data_dir=Path(scratch))
         sessions = open_store(settings.store_url)
-        worker = local_store_worker if local_store else running_worker
         try:
-            async with worker(
+            async with running_worker(
                 env.client,
                 sessions,
                 task_queue=settings.task_queue,

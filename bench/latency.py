@@ -184,7 +184,7 @@ async def both_loads(
 
 async def measure(args: argparse.Namespace) -> None:
     """Both ways in, each unloaded and under load."""
-    async with dev_server() as env, dev_engine(env, local_store=args.local_store) as engine:
+    async with dev_server() as env, dev_engine(env) as engine:
         matter = engine.service.catalogue.matter(MATTER)
         service = engine.service
 
@@ -208,17 +208,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200, help="decisions timed per series")
     parser.add_argument("--warmup", type=int, default=10, help="untimed decisions first")
     parser.add_argument("--load", type=int, default=20, help="background cases in flight")
-    parser.add_argument(
-        "--local-store",
-        action="store_true",
-        help="experiment: the engine's store write as a local activity (bench.local_store)",
-    )
     args = parser.parse_args()
     print(machine())
-    print(
-        f"{args.samples} decisions per series ({MATTER}), {args.warmup} warm-up untimed"
-        + ("; EXPERIMENT: store write as a local activity" if args.local_store else "")
-    )
+    print(f"{args.samples} decisions per series ({MATTER}), {args.warmup} warm-up untimed")
     asyncio.run(measure(args))
 
 

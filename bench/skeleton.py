@@ -45,7 +45,8 @@ class CaseShape:
 
     steps: list[list[Flush]] = field(default_factory=list)
     local_store: bool = False
-    """The store-like activities are local activities (the bench.local_store experiment)."""
+    """The store-like activities are local activities (as the engine's since the patch
+    record-steps-as-local-activities)."""
 
     @property
     def updates(self) -> int:

@@ -126,7 +126,7 @@ async def skeleton_rate(client: Client, shape: CaseShape, args: argparse.Namespa
 async def measure(args: argparse.Namespace) -> None:
     """Both rates on one dev server, and their ratio."""
     async with dev_server() as env:
-        async with dev_engine(env, local_store=args.local_store) as engine:
+        async with dev_engine(env) as engine:
             shape, engine_seconds = await engine_rate(engine, args.matter, args)
         if args.skip_skeleton:
             return
@@ -145,18 +145,12 @@ def main() -> None:
     parser.add_argument(
         "--skip-skeleton", action="store_true", help="engine only (e.g. under a profiler)"
     )
-    parser.add_argument(
-        "--local-store",
-        action="store_true",
-        help="experiment: the engine's store write as a local activity (bench.local_store)",
-    )
     args = parser.parse_args()
     matter = catalogue().matter(args.matter)
     print(machine())
     print(
         f"{args.cases} cases × {len(matter.reviews)} departments ({args.matter}), "
         f"{args.concurrency} in flight, {args.warmup} warm-up cases untimed"
-        + ("; EXPERIMENT: store write as a local activity" if args.local_store else "")
     )
     asyncio.run(measure(args))
 
