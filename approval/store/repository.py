@@ -522,16 +522,25 @@ def department_inbox(
     session: Session, department: str, states: Sequence[str], *, limit: int, offset: int
 ) -> tuple[int, list[tuple[ReviewTaskRow, CaseRow]]]:
     """A department's review tasks in ``states`` with their cases, earliest deadline first:
-    ``(total, page)``."""
+    ``(total, page)``. The page's case numbers are chosen from the inbox index alone, then
+    joined to their rows (bench/README.md, Inbox query)."""
     where = (ReviewTaskRow.department == department, ReviewTaskRow.state.in_(list(states)))
     total = session.scalar(select(func.count()).select_from(ReviewTaskRow).where(*where)) or 0
-    stmt = (
-        select(ReviewTaskRow, CaseRow)
-        .join(CaseRow, CaseRow.case_no == ReviewTaskRow.case_no)
+    deadline_order = (ReviewTaskRow.due_at.is_(None), ReviewTaskRow.due_at, ReviewTaskRow.case_no)
+    page = (
+        select(ReviewTaskRow.case_no)
         .where(*where)
-        .order_by(ReviewTaskRow.due_at.is_(None), ReviewTaskRow.due_at, ReviewTaskRow.case_no)
+        .order_by(*deadline_order)
         .limit(limit)
         .offset(offset)
+        .subquery()
+    )
+    stmt = (
+        select(ReviewTaskRow, CaseRow)
+        .join(page, page.c.case_no == ReviewTaskRow.case_no)
+        .join(CaseRow, CaseRow.case_no == ReviewTaskRow.case_no)
+        .where(ReviewTaskRow.department == department)
+        .order_by(*deadline_order)
     )
     rows = session.execute(stmt.execution_options(**FRESH)).all()
     return total, [(task, case) for task, case in rows]
