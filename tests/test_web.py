@@ -428,6 +428,26 @@ async def test_R17_the_inbox_counts_remaining_working_days_not_calendar_days(
     assert f'<td class="remaining">{working}</td>' in row
 
 
+async def test_R19_the_inbox_light_is_the_case_status_light(
+    web: Login, app: FastAPI, tokens: dict[str, str], engine: CaseService
+) -> None:
+    """R19: each task's light in GET /inbox and on the console's inbox is the light the case's
+    status gives that task (green with 8 WD of 8 left), read from the store, not the case."""
+    clerk = await web("clerk")
+    case_no = await received_case(clerk, GHXK, ("SQB", "XMPZ", "SJFA", "RFSJ"))
+    assert (await clerk.post(f"/web/cases/{case_no}/accept")).status_code == 200
+    status = await engine.status(case_no)
+    expected = next(t.clock.light for t in status.tasks if t.department == "ZRZY" and t.clock)
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {tokens['rev-ZRZY']}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as api:
+        [task] = (await api.get("/inbox", headers=headers)).json()["tasks"]
+
+    assert task["light"] == expected.value == "green"
+    page = await (await web("rev-ZRZY")).get("/web/inbox")
+    assert 'class="light-green"' in page.text.split(f">{case_no}</a>")[1]
+
+
 async def test_the_inbox_and_the_board_are_paged(web: Login) -> None:
     """Three accepted cases, one a page: the inbox and the board show 共 3 条, one case per
     page, and 下一页/上一页 walk through all three; the flagged list is empty (共 0 条)."""

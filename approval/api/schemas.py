@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from approval.domain.catalogue import Frozen
 from approval.domain.models import NoticeItem, Outcome, SubmittedMaterial, Text
 from approval.domain.state import TaskState
+from approval.domain.status import Light
 
 # ---- cases -----------------------------------------------------------------------------------
 
@@ -85,6 +86,8 @@ class InboxTask(BaseModel):
     remaining_days: int | None
     """Working days left after today (Asia/Shanghai) up to the last day, as the case's clock
     counts them (R17): 0 on the last day, negative when late."""
+    light: Light
+    """The supervision light (R19), as the case's status shows it."""
     overdue: bool
     escalated: bool
 

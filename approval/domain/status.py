@@ -95,15 +95,23 @@ class CaseStatus(BaseModel):
 
 
 def light_of(clock: Clock, remaining: int | None) -> Light:
-    """Red when overdue, yellow at 1 WD left or 80 % used, else green (R19)."""
-    if clock.stopped:
+    """A clock's light (R19): see ``light_for``."""
+    return light_for(clock.period_wd, remaining, stopped=clock.stopped, expired=clock.expired)
+
+
+def light_for(
+    period_wd: int | None, remaining: int | None, *, stopped: bool, expired: bool
+) -> Light:
+    """Red when overdue, yellow at 1 WD left or 80 % of the period used, else green; paused
+    while stopped (R19). Without the period's length, the days left alone decide."""
+    if stopped:
         return Light.PAUSED
     if remaining is None:
         return Light.NONE
-    if clock.expired or remaining < 0:
+    if expired or remaining < 0:
         return Light.RED
-    used = clock.period_wd - remaining
-    if remaining <= YELLOW_REMAINING_WD or used >= YELLOW_USED_SHARE * clock.period_wd:
+    used_up = period_wd is not None and period_wd - remaining >= YELLOW_USED_SHARE * period_wd
+    if remaining <= YELLOW_REMAINING_WD or used_up:
         return Light.YELLOW
     return Light.GREEN
 

@@ -421,6 +421,7 @@ def _task_row(case_no: str, task: TaskStatus, last_seq: int) -> dict[str, Any]:
         "due_at": clock.due if clock else None,
         "last_day": clock.last_day if clock else None,
         "provisional": bool(clock and clock.provisional),
+        "period_wd": clock.period_wd if clock else None,
         "overdue": task.overdue,
         "escalated": task.escalated,
         "decided_by": task.decided_by,

@@ -125,6 +125,8 @@ class ReviewTaskRow(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_day: Mapped[date | None] = mapped_column(Date, nullable=True)
     provisional: Mapped[bool] = mapped_column(Boolean)
+    period_wd: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The running period's length in working days, for the light (R19)."""
     overdue: Mapped[bool] = mapped_column(Boolean)
     escalated: Mapped[bool] = mapped_column(Boolean)
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)

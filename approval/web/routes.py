@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from approval.api.deps import ServiceDep, SessionDep, refuse
-from approval.api.routes.inbox import inbox_calendar, remaining_working_days
+from approval.api.routes.inbox import inbox_calendar, remaining_working_days, task_light
 from approval.auditing.narrative import timeline
 from approval.calendar_source import calendar_of_events
 from approval.cli.labels import STAGE_LABELS, TASK_LABELS
@@ -526,15 +526,7 @@ async def inbox_page(
     now = datetime.now(UTC)
     calendar = inbox_calendar(service.settings, [task for task, _ in rows], now)
     remaining = {task.case_no: remaining_working_days(task, calendar, now) for task, _ in rows}
-    lights: dict[str, Light] = {}
-    for task, _case in rows:
-        try:
-            status_now = await service.status(task.case_no)
-        except DomainError:
-            continue
-        for t in status_now.tasks:
-            if t.department == task.department and t.clock is not None:
-                lights[task.case_no] = t.clock.light
+    lights = {task.case_no: task_light(task, remaining[task.case_no]) for task, _ in rows}
     return page(
         request,
         "inbox.html",

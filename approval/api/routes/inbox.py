@@ -17,9 +17,11 @@ from approval.config import Settings
 from approval.domain.calendar import SHANGHAI, Deadline, WorkingCalendar
 from approval.domain.models import Actor, Role
 from approval.domain.state import OPEN_TASK_STATES, TaskState
+from approval.domain.status import Light, light_for
 from approval.store.repository import department_inbox
 from approval.store.schema import ReviewTaskRow
 
+OPEN_STATE_VALUES = frozenset(s.value for s in OPEN_TASK_STATES)
 router = APIRouter(tags=["inbox"], responses=REFUSALS)
 
 
@@ -43,6 +45,15 @@ def remaining_working_days(
     return calendar.remaining_working_days(now, deadline)
 
 
+def task_light(task: ReviewTaskRow, remaining: int | None) -> Light:
+    """The task's light as the case's status shows it (R19): paused while its clock is
+    stopped, none before it starts."""
+    if task.state == TaskState.WAITING.value or task.state not in OPEN_STATE_VALUES:
+        return Light.NONE
+    stopped = task.due_at is None
+    return light_for(task.period_wd, remaining, stopped=stopped, expired=task.overdue)
+
+
 @router.get("/inbox", response_model=InboxPage)
 async def inbox(
     actor: Annotated[Actor, Depends(allowed("inbox", Role.REVIEWER))],
@@ -59,20 +70,23 @@ async def inbox(
     total, rows = department_inbox(session, department, states, limit=limit, offset=offset)
     now = datetime.now(UTC)
     calendar = inbox_calendar(service.settings, [task for task, _ in rows], now)
-    tasks = [
-        InboxTask(
-            case_no=task.case_no,
-            matter_code=case.matter_code,
-            matter_name=case.matter_name,
-            applicant_name=case.applicant_name,
-            state=TaskState(task.state),
-            round=task.round,
-            due=task.due_at,
-            last_day=task.last_day,
-            remaining_days=remaining_working_days(task, calendar, now),
-            overdue=task.overdue,
-            escalated=task.escalated,
+    tasks = []
+    for task, case in rows:
+        remaining = remaining_working_days(task, calendar, now)
+        tasks.append(
+            InboxTask(
+                case_no=task.case_no,
+                matter_code=case.matter_code,
+                matter_name=case.matter_name,
+                applicant_name=case.applicant_name,
+                state=TaskState(task.state),
+                round=task.round,
+                due=task.due_at,
+                last_day=task.last_day,
+                remaining_days=remaining,
+                light=task_light(task, remaining),
+                overdue=task.overdue,
+                escalated=task.escalated,
+            )
         )
-        for task, case in rows
-    ]
     return InboxPage(department=department, total=total, limit=limit, offset=offset, tasks=tasks)
