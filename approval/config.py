@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     departments_connect_timeout_s: float = Field(default=5.0, gt=0, le=30)
     departments_read_timeout_s: float = Field(default=20.0, gt=0, le=50)
     """Longest wait for a department's answer; below the activity's 60 s limit."""
+    workflow_sandbox: bool = False
+    """Run the case workflow in Temporal's sandbox. Off in service: the sandbox costs about a
+    third of the worker's CPU per step (bench/PROFILE.md) and the workflow is deterministic by
+    construction; the tests run it sandboxed, so a non-deterministic call fails them."""
     log_json: bool = False
     environment: str = "development"
     audit_key: str = DEVELOPMENT_AUDIT_KEY

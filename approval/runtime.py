@@ -8,7 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.departments import DepartmentActivities
 from activities.store import StoreActivities
@@ -89,4 +90,11 @@ def build_worker(
         ],
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
+        workflow_runner=workflow_runner(get_settings().workflow_sandbox),
     )
+
+
+def workflow_runner(sandboxed: bool) -> WorkflowRunner:
+    """Temporal's sandbox (it restricts non-deterministic calls) or the plain runner
+    (APPROVAL_WORKFLOW_SANDBOX; see Settings.workflow_sandbox)."""
+    return SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner()

@@ -24,10 +24,13 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import httpx
+from temporalio.client import Client
 
 from approval.config import PROJECT_ROOT
 from approval.domain.catalogue import Matter
@@ -45,6 +48,7 @@ from bench.common import (
     percentiles,
     review_order,
 )
+from bench.skeleton import CaseShape, Flush, SkeletonWorkflow, skeleton_worker
 
 MATTER = "JS-GHXK-001"
 Decide = Callable[[str, str], Awaitable[object]]
@@ -182,9 +186,30 @@ async def both_loads(
         print(f"{name}, {args.load} cases in flight: {percentiles(times)}; {load_now()}")
 
 
+async def skeleton_floor(client: Client, args: argparse.Namespace) -> None:
+    """The bare-Temporal floor of a decision on the same server: one Update of a skeleton
+    case whose step is one local store-like activity doing nothing (bench.skeleton), timed
+    the same way, unloaded."""
+    total = args.samples + args.warmup
+    shape = CaseShape([[Flush(0)] for _ in range(total + 1)], local_store=True)
+    queue = f"floor-{uuid.uuid4().hex[:8]}"
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        async with skeleton_worker(client, queue, executor):
+            handle = await client.start_workflow(
+                SkeletonWorkflow.run, shape, id=queue, task_queue=queue
+            )
+            times = []
+            for number in range(1, total + 1):
+                started = time.perf_counter()
+                await handle.execute_update(SkeletonWorkflow.act, number)
+                times.append((time.perf_counter() - started) * 1000)
+    print(f"skeleton Update (floor), unloaded: {percentiles(times[args.warmup :])}; {load_now()}")
+
+
 async def measure(args: argparse.Namespace) -> None:
-    """Both ways in, each unloaded and under load."""
+    """Both ways in, each unloaded and under load; and the bare-Temporal floor."""
     async with dev_server() as env, dev_engine(env) as engine:
+        await skeleton_floor(env.client, args)
         matter = engine.service.catalogue.matter(MATTER)
         service = engine.service
 

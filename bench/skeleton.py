@@ -23,6 +23,9 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Worker
 
+from approval.config import get_settings
+from approval.runtime import workflow_runner
+
 STORE_ACTIVITY = "record_case_events"
 DEPARTMENT_ACTIVITY = "send_to_department"
 LOCAL_MARKER = "core_local_activity"
@@ -164,6 +167,7 @@ def skeleton_worker(client: Client, task_queue: str, executor: ThreadPoolExecuto
         activities=[record_nothing, send_nothing],
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
+        workflow_runner=workflow_runner(get_settings().workflow_sandbox),
     )
 
 

@@ -22,6 +22,11 @@ from approval.environments import dev_server_environment, running_worker, time_s
 from approval.runtime import open_store
 from approval.service import CaseService
 
+# Every worker the tests start, in this process or in a subprocess, runs the case workflow in
+# Temporal's sandbox: a non-deterministic call in workflow code fails the tests. Settings are
+# read when a worker starts, after this.
+os.environ.setdefault("APPROVAL_WORKFLOW_SANDBOX", "true")
+
 
 @pytest.fixture(scope="session")
 def catalogue() -> Catalogue:

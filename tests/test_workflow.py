@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from approval.calendar_source import load_calendar_data
+from approval.config import Settings, get_settings
 from approval.domain.calendar import WorkingCalendar
 from approval.domain.catalogue import Catalogue
 from approval.domain.compliance import as_recorded, check_case
@@ -41,6 +43,7 @@ from approval.domain.models import (
 )
 from approval.domain.state import Stage, TaskState
 from approval.domain.status import CaseStatus
+from approval.runtime import workflow_runner
 from approval.service import CaseService, RefusedError, UnknownCaseError
 from approval.store.repository import department_messages_of, events_of, notices_of
 from approval.store.schema import CaseEventRow
@@ -507,3 +510,12 @@ async def test_R3_R13_a_deemed_acceptance_still_decides_by_the_committed_date(
     assert (
         await replayer.replay_workflow(history, raise_on_replay_failure=False)
     ).replay_failure is None
+
+
+def test_the_tests_run_the_case_workflow_in_temporals_sandbox() -> None:
+    """Every worker the tests start runs the workflow sandboxed (conftest), so a
+    non-deterministic call in workflow code fails the tests; in service the plain runner
+    is the default (Settings.workflow_sandbox, for speed: bench/PROFILE.md)."""
+    assert get_settings().workflow_sandbox is True
+    assert isinstance(workflow_runner(get_settings().workflow_sandbox), SandboxedWorkflowRunner)
+    assert Settings.model_fields["workflow_sandbox"].default is False
