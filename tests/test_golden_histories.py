@@ -26,7 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.store import StoreActivities
 from approval.auditing.histories import case_replayer, load_history, replay_histories
 from approval.config import PROJECT_ROOT
-from approval.contracts import CaseInput, CaseResult, DepartmentMessage, RecordRequest
+from approval.contracts import CaseInput, CaseResult, DepartmentMessage
 from approval.domain.catalogue import Catalogue
 from approval.domain.models import Accept, Actor, Applicant, Application, CaseEvent, Role
 from approval.routing import decision_messages, department_messages
@@ -117,13 +117,7 @@ class AlwaysRecordsLocally(CaseWorkflow):
 
     async def _flush_step(self, events: list[CaseEvent]) -> None:
         """Record the step as a local activity, whatever the history says."""
-        request = RecordRequest(
-            case_no=self._input.case_no,
-            centre=self._input.centre,
-            events=tuple(events),
-            status=self._status(workflow.now()),
-            last_seq=events[-1].seq,
-        )
+        request = self._step(events)
         await workflow.execute_local_activity_method(
             StoreActivities.record_case_events, request, start_to_close_timeout=STORE_TIMEOUT
         )
@@ -194,6 +188,20 @@ async def test_without_the_patched_guard_old_decided_cases_break() -> None:
     assert [o.name for o in outcomes if o.deterministic] == list(UNDECIDED)
 
 
+async def _accepted_case(engine: CaseService, catalogue: Catalogue) -> str:
+    """A complete case of MATTER, received and accepted under the current code."""
+    matter = catalogue.matter(MATTER)
+    application = Application(
+        matter_code=MATTER,
+        applicant=Applicant(name="滨州示例广告有限公司", id_number="91371600MA3C000002"),
+        materials=tuple(material(m.code) for m in matter.demanded_materials),
+        idempotency_key=f"golden-{uuid.uuid4().hex}",
+    )
+    case_no = (await engine.submit(application, CLERK)).case_no
+    await engine.act(case_no, Accept(actor=CLERK))
+    return case_no
+
+
 async def _decision_messages(
     sessions: sessionmaker[Session], case_no: str, expected: int
 ) -> list[DepartmentMessageRow]:
@@ -220,15 +228,7 @@ async def test_a_new_case_tells_every_reviewing_department_the_decision(
     """Patch, (b): a case decided under the new code tells each department that reviewed it
     the decision (a ``decision`` message, with the rejecting department's reasons); its
     history carries the patch marker and replays deterministically."""
-    matter = catalogue.matter(MATTER)
-    application = Application(
-        matter_code=MATTER,
-        applicant=Applicant(name="滨州示例广告有限公司", id_number="91371600MA3C000002"),
-        materials=tuple(material(m.code) for m in matter.demanded_materials),
-        idempotency_key=f"golden-{uuid.uuid4().hex}",
-    )
-    case_no = (await engine.submit(application, CLERK)).case_no
-    await engine.act(case_no, Accept(actor=CLERK))
+    case_no = await _accepted_case(engine, catalogue)
     await engine.act(case_no, reject("JJ", "设置位置影响交通安全"))
     await engine.act(case_no, approve("CGJ"))
     status = await engine.act(case_no, approve("ZRZY"))
@@ -257,14 +257,7 @@ async def test_a_new_case_records_its_steps_as_local_activities_and_replays(
     """A case started under the new code schedules no store activity on the server: each
     step's write is a local activity (a marker in the history); the history replays."""
     matter = catalogue.matter(MATTER)
-    application = Application(
-        matter_code=MATTER,
-        applicant=Applicant(name="滨州示例广告有限公司", id_number="91371600MA3C000003"),
-        materials=tuple(material(m.code) for m in matter.demanded_materials),
-        idempotency_key=f"golden-{uuid.uuid4().hex}",
-    )
-    case_no = (await engine.submit(application, CLERK)).case_no
-    await engine.act(case_no, Accept(actor=CLERK))
+    case_no = await _accepted_case(engine, catalogue)
     history = await time_skipping_env.client.get_workflow_handle(case_no).fetch_history()
     scheduled = [
         e.activity_task_scheduled_event_attributes.activity_type.name

@@ -97,13 +97,7 @@ class CaseWorkflow:
             await self._flush_step(events)
 
     async def _flush_step(self, events: list[CaseEvent]) -> None:
-        request = RecordRequest(
-            case_no=self._input.case_no,
-            centre=self._input.centre,
-            events=tuple(events),
-            status=self._status(workflow.now()),
-            last_seq=events[-1].seq,
-        )
+        request = self._step(events)
         if workflow.patched(RECORD_STEPS_LOCALLY):
             await workflow.execute_local_activity_method(
                 StoreActivities.record_step_locally,
@@ -120,6 +114,16 @@ class CaseWorkflow:
             )
         self._recorded_seq = request.last_seq
         await asyncio.gather(*(self._send(m) for m in self._messages(events)))
+
+    def _step(self, events: list[CaseEvent]) -> RecordRequest:
+        """What the store is given for a step: its events and the case's status now."""
+        return RecordRequest(
+            case_no=self._input.case_no,
+            centre=self._input.centre,
+            events=tuple(events),
+            status=self._status(workflow.now()),
+            last_seq=events[-1].seq,
+        )
 
     def _messages(self, events: list[CaseEvent]) -> list[DepartmentMessage]:
         """What the department systems are sent for a recorded step. Cases decided since
