@@ -7,6 +7,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,20 +28,29 @@ def packaged_binary(name: str) -> str:
     return str(path)
 
 
+SERVER_STARTUP_TIMEOUT = timedelta(seconds=60)
+"""How long a server may take to come up: the SDK's 5 s is too short for a first start on a
+busy two-core machine (CI saw it)."""
+
+
 def time_skipping_environment() -> Awaitable[WorkflowEnvironment]:
     """The time-skipping test server (deadlines of days pass in moments)."""
     return WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=packaged_binary("temporal-test-server"),
         data_converter=pydantic_data_converter,
+        test_server_startup_timeout=SERVER_STARTUP_TIMEOUT,
     )
 
 
-def dev_server_environment() -> Awaitable[WorkflowEnvironment]:
-    """The Temporal CLI dev server (real time), as used in production-like runs."""
+def dev_server_environment(database: str | None = None) -> Awaitable[WorkflowEnvironment]:
+    """The Temporal CLI dev server (real time), as used in production-like runs; in memory, or
+    persisted in the SQLite file ``database``."""
     return WorkflowEnvironment.start_local(
         dev_server_existing_path=packaged_binary("temporal"),
+        dev_server_database_filename=database,
         data_converter=pydantic_data_converter,
         dev_server_log_level="error",
+        dev_server_startup_timeout=SERVER_STARTUP_TIMEOUT,
     )
 
 

@@ -32,14 +32,13 @@ from pathlib import Path
 
 import psutil
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from approval.config import PROJECT_ROOT, Settings
 from approval.domain.catalogue import Matter
 from approval.domain.models import Accept
-from approval.environments import packaged_binary
+from approval.environments import dev_server_environment
 from approval.runtime import open_store
 from approval.service import CaseService
 from bench.common import CLERK, application, catalogue, leave, load_now, machine
@@ -62,13 +61,7 @@ def file_size(path: Path) -> int:
 async def dev_server_on_file(database: Path) -> AsyncIterator[WorkflowEnvironment]:
     """The project's Temporal dev server (as approval.environments starts it) with its
     database in ``database``, so that its size can be measured."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=packaged_binary("temporal"),
-        dev_server_database_filename=str(database),
-        data_converter=pydantic_data_converter,
-        dev_server_log_level="error",
-    )
-    async with env:
+    async with await dev_server_environment(str(database)) as env:
         yield env
 
 
