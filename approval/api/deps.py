@@ -4,7 +4,7 @@ in the case's record (R21), as the case does for the refusals it decides itself.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, NoReturn
 
 from fastapi import Depends, HTTPException, Path, Request, status
@@ -34,8 +34,9 @@ def get_sessions(request: Request) -> sessionmaker[Session]:
 SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 
 
-def get_session(sessions: SessionsDep) -> Iterator[Session]:
-    """A store session for the request, for reading."""
+async def get_session(sessions: SessionsDep) -> AsyncIterator[Session]:
+    """A store session for the request, for reading. Opened on the event loop, as the routes
+    use it: its look-ups are short, and a hand-off to the thread pool costs more (BENCHMARKS.md)."""
     with sessions() as session:
         yield session
 
@@ -47,7 +48,7 @@ CaseNo = Annotated[
 ]
 
 
-def get_actor(
+async def get_actor(
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
