@@ -25,7 +25,13 @@ from approval.config import Settings, get_settings
 from approval.domain.catalogue import Catalogue
 from approval.runtime import open_store
 from approval.service import CaseService
-from approval.store.repository import create_user, events_of, hash_token, issue_token
+from approval.store.repository import (
+    create_user,
+    create_users_with_tokens,
+    events_of,
+    hash_token,
+    issue_token,
+)
 from approval.store.schema import ApiTokenRow
 from tests.domain_fixtures import material
 from tests.test_workflow import messages_of, recorded
@@ -64,11 +70,10 @@ async def api(engine: CaseService, sessions: sessionmaker[Session]) -> AsyncIter
     reviewer per department of the demo matter (``rev-<DEPT>``)."""
     headers: dict[str, dict[str, str]] = {"none": {}, "bad": {"Authorization": "Bearer nope"}}
     people = {**PEOPLE, **{f"rev-{d}": ("reviewer", d) for d in DEPARTMENTS}}
+    accounts = [(name, role, department) for name, (role, department) in people.items()]
     with sessions.begin() as session:
-        for name, (role, department) in people.items():
-            user = create_user(session, name=name, role=role, department=department)
-            token = issue_token(session, user.id, datetime.now(UTC))
-            headers[name] = {"Authorization": f"Bearer {token}"}
+        tokens = create_users_with_tokens(session, accounts, datetime.now(UTC))
+    headers |= {name: {"Authorization": f"Bearer {token}"} for name, token in tokens.items()}
     app = create_app(service=engine, sessions=sessions)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:

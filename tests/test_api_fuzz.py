@@ -28,7 +28,7 @@ from approval.domain.catalogue import Catalogue
 from approval.domain.check_code import check_code
 from approval.domain.models import CASE_NUMBER_PATTERN
 from approval.service import CaseService
-from approval.store.repository import create_user, issue_token
+from approval.store.repository import create_users_with_tokens
 from tests.domain_fixtures import material
 
 Json = Any
@@ -293,16 +293,15 @@ async def target(
     """The app with the public router, a token for each role, and an accepted
     case on which the reviewer's department (ZRZY) has a task."""
     auth: dict[str, dict[str, str]] = {"none": {}}
+    accounts = (
+        ("clerk", "clerk", None),
+        ("reviewer", "reviewer", "ZRZY"),
+        ("supervisor", "supervisor", None),
+        ("auditor", "auditor", None),
+    )
     with sessions.begin() as session:
-        for name, role, department in (
-            ("clerk", "clerk", None),
-            ("reviewer", "reviewer", "ZRZY"),
-            ("supervisor", "supervisor", None),
-            ("auditor", "auditor", None),
-        ):
-            user = create_user(session, name=name, role=role, department=department)
-            token = issue_token(session, user.id, datetime.now(UTC))
-            auth[name] = {"Authorization": f"Bearer {token}"}
+        tokens = create_users_with_tokens(session, accounts, datetime.now(UTC))
+    auth |= {name: {"Authorization": f"Bearer {token}"} for name, token in tokens.items()}
     app = create_app(service=engine, sessions=sessions)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:

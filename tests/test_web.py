@@ -22,7 +22,7 @@ from approval.calendar_source import configured_calendar_data
 from approval.config import Settings
 from approval.domain.calendar import SHANGHAI, WorkingCalendar
 from approval.service import CaseService
-from approval.store.repository import create_user, events_of, issue_token
+from approval.store.repository import create_users_with_tokens, events_of
 from tests.test_workflow import recorded
 
 SPJY = "SC-SPJY-001"  # 食品经营许可: SCJG, CGJ; YYZZ and SFZ are 免提交
@@ -46,12 +46,9 @@ SUPERVISION = {"exclude", "meeting"}
 @pytest.fixture
 def tokens(sessions: sessionmaker[Session]) -> dict[str, str]:
     """An API token per person of PEOPLE."""
-    made: dict[str, str] = {}
+    accounts = [(name, role, department) for name, (role, department) in PEOPLE.items()]
     with sessions.begin() as session:
-        for name, (role, department) in PEOPLE.items():
-            user = create_user(session, name=name, role=role, department=department)
-            made[name] = issue_token(session, user.id, datetime.now(UTC))
-    return made
+        return create_users_with_tokens(session, accounts, datetime.now(UTC))
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from approval.api.app import create_app
 from approval.config import Settings
 from approval.service import CaseService
-from approval.store.repository import create_user, issue_token
+from approval.store.repository import create_users_with_tokens
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -92,12 +92,9 @@ async def served(
 @pytest.fixture
 def tokens(sessions: sessionmaker[Session]) -> dict[str, str]:
     """An API token per person of the story."""
-    made: dict[str, str] = {}
+    accounts = [(name, role, department) for name, (role, department) in PEOPLE.items()]
     with sessions.begin() as session:
-        for name, (role, department) in PEOPLE.items():
-            user = create_user(session, name=name, role=role, department=department)
-            made[name] = issue_token(session, user.id, datetime.now(UTC))
-    return made
+        return create_users_with_tokens(session, accounts, datetime.now(UTC))
 
 
 async def login(browser: Browser, base: str, token: str) -> Page:

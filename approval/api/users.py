@@ -4,13 +4,13 @@ is stored). Bad input prints one line and exits with status 2."""
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
+from approval.cli.app import fail, first_error
 from approval.config import get_settings
 from approval.domain.models import Actor, Role
 from approval.runtime import open_store
@@ -24,12 +24,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-
-def fail(message: str) -> None:
-    """One line on stderr, no stack trace, exit status 2."""
-    print(f"错误 error: {message}", file=sys.stderr)
-    raise typer.Exit(2)
 
 
 @app.callback()
@@ -53,8 +47,7 @@ def create(
     try:
         Actor(role=Role(role), id=name, department=department)
     except ValidationError as error:
-        first = error.errors()[0]
-        fail(f"{'.'.join(str(p) for p in first['loc']) or 'input'}: {first['msg']}")
+        fail(first_error(error))
     sessions = open_store(get_settings().store_url)
     try:
         with sessions.begin() as session:

@@ -69,7 +69,8 @@ def fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _first_error(error: ValidationError) -> str:
+def first_error(error: ValidationError) -> str:
+    """The first problem of a validation error as ``field: reason``."""
     first = error.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "input"
     field, reason = field_and_reason(where, str(first["msg"]))
@@ -83,7 +84,7 @@ def guarded(work: Callable[[], T]) -> T:
     except DomainError as error:
         fail(str(error))
     except ValidationError as error:
-        fail(_first_error(error))
+        fail(first_error(error))
     except RuntimeError as error:
         if "connect" in str(error).lower():
             fail(

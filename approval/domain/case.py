@@ -34,6 +34,7 @@ from approval.domain.models import (
     Command,
     Decide,
     Deliver,
+    ExcludedPeriodFacts,
     Extend,
     IssueNotice,
     NoticeItem,
@@ -372,30 +373,20 @@ class Case:
         self.check_open_excluded_period(cmd)
         state = self.state
         expected = self.calendar.deadline(now, cmd.expected_wd)
-        state.stage = Stage.EXCLUDED_PERIOD
-        state.excluded_period = ExcludedPeriod(
-            procedure=cmd.procedure,
-            reason=cmd.reason,
-            expected_wd=cmd.expected_wd,
-            opened_at=now,
-            expected_last_day=expected.last_day,
-        )
+        facts = {name: getattr(cmd, name) for name in ExcludedPeriodFacts.model_fields}
+        period = ExcludedPeriod(**facts, opened_at=now, expected_last_day=expected.last_day)
+        state.stage, state.excluded_period = Stage.EXCLUDED_PERIOD, period
         self._record(
             "ExcludedPeriodOpened",
             now,
             cmd.actor,
-            procedure=cmd.procedure.value,
-            reason=cmd.reason,
-            expected_wd=cmd.expected_wd,
-            expected_last_day=expected.last_day.isoformat(),
+            **period.model_dump(mode="json", exclude={"opened_at"}),
         )
         self._stop_clocks(now, procedure=cmd.procedure.value)
         self._issue(
             NoticeKind.EXCLUDED_PERIOD_NOTICE,
             now,
-            procedure=cmd.procedure,
-            reason=cmd.reason,
-            expected_wd=cmd.expected_wd,
+            **facts,
             due=expected.last_day,
             due_provisional=expected.provisional,
         )

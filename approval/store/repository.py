@@ -17,7 +17,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -581,6 +581,18 @@ def issue_token(session: Session, user_id: int, now: datetime) -> str:
     session.add(ApiTokenRow(token_hash=hash_token(token), user_id=user_id, created_at=now))
     session.flush()
     return token
+
+
+def create_users_with_tokens(
+    session: Session, accounts: Iterable[tuple[str, str, str | None]], now: datetime
+) -> dict[str, str]:
+    """Create each ``(name, role, department)`` user with a new bearer token: name → token."""
+    return {
+        name: issue_token(
+            session, create_user(session, name=name, role=role, department=department).id, now
+        )
+        for name, role, department in accounts
+    }
 
 
 def user_by_token(session: Session, token: str) -> UserRow | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from starlette.datastructures import FormData, UploadFile
 
@@ -15,6 +16,7 @@ from approval.domain.models import (
     CaseCommand,
     CloseExcludedPeriod,
     CollectFee,
+    Command,
     Deliver,
     Extend,
     IssueNotice,
@@ -46,6 +48,10 @@ async def materials_of(codes: Iterable[str], form: FormData) -> list[dict[str, s
     return materials
 
 
+FormCommand = Callable[[Actor, FormData], Awaitable[CaseCommand]]
+"""Builds the engine's command from a posted form, in the actor's name."""
+
+
 @dataclass(frozen=True)
 class CaseAction:
     """A form of the case page: who may post it (R22), in which stages it is offered, the
@@ -55,7 +61,7 @@ class CaseAction:
     action: str
     role: Role
     stages: frozenset[Stage]
-    command: Callable[[Actor, FormData], Awaitable[CaseCommand]]
+    command: FormCommand
     done_already: Callable[[CaseStatus], bool] = lambda _case: False
     """Whether the case already had its one use of the action (the extension, R13)."""
 
@@ -91,42 +97,15 @@ async def _supplement(actor: Actor, form: FormData) -> CaseCommand:
     return Supplement.model_validate({"actor": actor, "materials": await materials_of(codes, form)})
 
 
-async def _withdraw(actor: Actor, form: FormData) -> CaseCommand:
-    """撤回 on the applicant's request, with its reason (R18)."""
-    return Withdraw(actor=actor, reason=_text(form, "reason"))
+def _typed_in(command: type[Command], *fields: str) -> FormCommand:
+    """A form whose fields are the command's own, typed in: 撤回 (R18), 收费 (R15), 延期 (R13),
+    特别程序 and its end (R12). The command checks them, naming the field at fault."""
 
+    async def build(actor: Actor, form: FormData) -> CaseCommand:
+        typed = {name: _text(form, name) for name in fields}
+        return cast(CaseCommand, command.model_validate({"actor": actor, **typed}))
 
-async def _fee(actor: Actor, form: FormData) -> CaseCommand:
-    """收费: the amount and the receipt's number (R15)."""
-    return CollectFee.model_validate(
-        {
-            "actor": actor,
-            "amount_yuan": _text(form, "amount_yuan"),
-            "receipt_no": _text(form, "receipt_no"),
-        }
-    )
-
-
-async def _extend(actor: Actor, form: FormData) -> CaseCommand:
-    """延期 with the reason sent to the applicant (R13)."""
-    return Extend(actor=actor, reason=_text(form, "reason"))
-
-
-async def _exclude(actor: Actor, form: FormData) -> CaseCommand:
-    """特别程序 (art. 45): the procedure, why, and its expected length (R12)."""
-    return OpenExcludedPeriod.model_validate(
-        {
-            "actor": actor,
-            "procedure": _text(form, "procedure"),
-            "reason": _text(form, "reason"),
-            "expected_wd": _text(form, "expected_wd"),
-        }
-    )
-
-
-async def _resume(actor: Actor, form: FormData) -> CaseCommand:
-    """特别程序结束, with its result (R12)."""
-    return CloseExcludedPeriod(actor=actor, result=_text(form, "result"))
+    return build
 
 
 async def _meeting(actor: Actor, form: FormData) -> CaseCommand:
@@ -147,8 +126,16 @@ CASE_ACTIONS = {
         "一次性告知", "issue_notice", Role.CLERK, frozenset({Stage.RECEIVED}), _notice
     ),
     "supplement": CaseAction("补正", "supplement", Role.CLERK, SUPPLEMENTING, _supplement),
-    "withdraw": CaseAction("撤回", "withdraw", Role.CLERK, BEFORE_DECISION, _withdraw),
-    "fee": CaseAction("收费", "collect_fee", Role.CLERK, frozenset({Stage.AWAITING_FEE}), _fee),
+    "withdraw": CaseAction(
+        "撤回", "withdraw", Role.CLERK, BEFORE_DECISION, _typed_in(Withdraw, "reason")
+    ),
+    "fee": CaseAction(
+        "收费",
+        "collect_fee",
+        Role.CLERK,
+        frozenset({Stage.AWAITING_FEE}),
+        _typed_in(CollectFee, "amount_yuan", "receipt_no"),
+    ),
     "deliver": CaseAction(
         "送达", "deliver", Role.CLERK, frozenset({Stage.AWAITING_DELIVERY}), _deliver
     ),
@@ -157,18 +144,22 @@ CASE_ACTIONS = {
         "extend",
         Role.SUPERVISOR,
         frozenset({Stage.IN_REVIEW, Stage.AWAITING_SUPPLEMENT}),
-        _extend,
+        _typed_in(Extend, "reason"),
         done_already=lambda case: case.extended,
     ),
     "exclude": CaseAction(
-        "特别程序", "open_excluded_period", Role.SUPERVISOR, frozenset({Stage.IN_REVIEW}), _exclude
+        "特别程序",
+        "open_excluded_period",
+        Role.SUPERVISOR,
+        frozenset({Stage.IN_REVIEW}),
+        _typed_in(OpenExcludedPeriod, "procedure", "reason", "expected_wd"),
     ),
     "resume": CaseAction(
         "结束特别程序",
         "close_excluded_period",
         Role.SUPERVISOR,
         frozenset({Stage.EXCLUDED_PERIOD}),
-        _resume,
+        _typed_in(CloseExcludedPeriod, "result"),
     ),
     "meeting": CaseAction(
         "记录联合审查会议",

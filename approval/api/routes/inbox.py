@@ -21,7 +21,8 @@ from approval.domain.status import Light, light_for
 from approval.store.repository import department_inbox
 from approval.store.schema import ReviewTaskRow
 
-OPEN_STATE_VALUES = frozenset(s.value for s in OPEN_TASK_STATES)
+DISPATCHED_OPEN_STATES = frozenset({TaskState.PENDING.value, TaskState.SUPPLEMENT_REQUESTED.value})
+"""Open tasks whose clock has started (a waiting one has none yet)."""
 router = APIRouter(tags=["inbox"], responses=REFUSALS)
 
 
@@ -48,7 +49,7 @@ def remaining_working_days(
 def task_light(task: ReviewTaskRow, remaining: int | None) -> Light:
     """The task's light as the case's status shows it (R19): paused while its clock is
     stopped, none before it starts."""
-    if task.state == TaskState.WAITING.value or task.state not in OPEN_STATE_VALUES:
+    if task.state not in DISPATCHED_OPEN_STATES:
         return Light.NONE
     stopped = task.due_at is None
     return light_for(task.period_wd, remaining, stopped=stopped, expired=task.overdue)
