@@ -61,6 +61,19 @@ class UnknownCaseError(DomainError):
     """No case has that number."""
 
 
+class EngineUnavailableError(Exception):
+    """Temporal, the worker or the store could not be reached: nothing was decided and
+    nothing is recorded as refused. The caller may try again (the same request id or
+    idempotency key gives one effect, R23)."""
+
+    code = "engine_unavailable"
+    retry_after_s = 5
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class Submission:
     """The case number an application was given, and whether this call created it."""
