@@ -3,17 +3,22 @@ act on a case, read its status. Temporal's errors are translated into domain ref
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import (
     Client,
+    WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -45,7 +50,20 @@ from approval.domain.models import (
 from approval.domain.notices import Notice, NoticeKind
 from approval.domain.status import CaseStatus
 from approval.store.repository import allocate_case_number, next_seq, record_events
+from approval.store.schema import CaseEventRow
 from workflows.case_workflow import CaseWorkflow
+
+T = TypeVar("T")
+ANSWER_WITHIN_S = 20.0
+"""Longest wait for the case to answer an action (its events in the store) before the caller
+is told the engine is unavailable; the action may still take effect, and resending it with the
+same request id gives its one result (R23)."""
+IDEMPOTENCY_MEMO = "idempotency_key"
+"""The memo field that carries the submission's idempotency key on the case's workflow."""
+APPEND_ATTEMPTS = 5
+"""Tries to chain a refused attempt after a closed case's last event when others race it."""
+NOT_ACCEPTED = "ApplicationNotAccepted"
+UNAVAILABLE_REASON = "审批引擎暂时无法连接（{what}），请稍后重试；同一请求可安全重发"
 
 
 class RefusedError(DomainError):
@@ -103,33 +121,41 @@ def check_case_number(case_no: str) -> str:
 class CaseWorkflowClient:
     """Act on running cases and read their status."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, answer_within_s: float = ANSWER_WITHIN_S) -> None:
         self._client = client
+        self._answer_within_s = answer_within_s
 
     async def act(
         self, case_no: str, command: CaseCommand, request_id: str | None = None
     ) -> CaseStatus:
-        """Send a human action to the case; a refusal raises RefusedError naming the field.
-        The same ``request_id`` sent twice has one effect (R23)."""
+        """Send a human action to the case; a refusal raises RefusedError naming the field,
+        an outage EngineUnavailableError. The same ``request_id`` sent twice has one effect
+        (R23)."""
         handle = self._handle(case_no)
+        update = handle.execute_update(CaseWorkflow.act, command, id=request_id)
         try:
-            return await handle.execute_update(CaseWorkflow.act, command, id=request_id)
+            return await self._answer(update, "案件未在时限内答复")
         except WorkflowUpdateFailedError as failure:
             raise _refusal(failure.cause) from None
         except RPCError as error:
             raise await self._rpc_refusal(case_no, error) from None
 
+    async def _answer(self, call: Awaitable[T], what: str) -> T:
+        """The call's answer, or EngineUnavailableError when it does not come in time."""
+        try:
+            return await asyncio.wait_for(call, self._answer_within_s)
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            raise EngineUnavailableError(UNAVAILABLE_REASON.format(what=what)) from None
+
     async def send(self, case_no: str, command: CaseCommand, request_id: str) -> None:
         """Send an action and return once the case has accepted it, without waiting for its
         result: for callers that the case itself is waiting on (department systems)."""
         handle = self._handle(case_no)
+        update = handle.start_update(
+            CaseWorkflow.act, command, id=request_id, wait_for_stage=WorkflowUpdateStage.ACCEPTED
+        )
         try:
-            await handle.start_update(
-                CaseWorkflow.act,
-                command,
-                id=request_id,
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-            )
+            await self._answer(update, "案件未在时限内受理该操作")
         except WorkflowUpdateFailedError as failure:
             raise _refusal(failure.cause) from None
         except RPCError as error:
@@ -138,8 +164,9 @@ class CaseWorkflowClient:
     async def status(self, case_no: str, as_of: datetime | None = None) -> CaseStatus:
         """The case's full status (Query)."""
         handle = self._handle(case_no)
+        query = handle.query(CaseWorkflow.status, as_of or datetime.now(UTC))
         try:
-            return await handle.query(CaseWorkflow.status, as_of or datetime.now(UTC))
+            return await self._answer(query, "案件状态查询超时")
         except RPCError as error:
             raise await self._rpc_refusal(case_no, error) from None
 
@@ -156,15 +183,25 @@ class CaseWorkflowClient:
         found: dict[str, Any] = json.loads(history.to_json())
         return found
 
-    async def _rpc_refusal(self, case_no: str, error: RPCError) -> DomainError:
-        """Name what went wrong: no such case, a closed case, or the server's own message."""
+    async def _rpc_refusal(self, case_no: str, error: RPCError) -> Exception:
+        """Name what went wrong: no such case, a closed case (refusals), or an outage of
+        Temporal or the worker (EngineUnavailableError: no refusal, nothing to record)."""
         if error.status is not RPCStatusCode.NOT_FOUND:
-            return RefusedError("case_no", f"{case_no}: {error.message}")
-        try:
-            await self._handle(case_no).describe()
-        except RPCError:
+            return unavailable(error)
+        if await self._closed(case_no) is None:
             return UnknownCaseError("case_no", f"no case {case_no}")
         return StageError("case_no", f"case {case_no} is closed")
+
+    async def _closed(self, case_no: str) -> bool | None:
+        """Whether the case's workflow has ended; None when there is no such workflow. An
+        outage raises EngineUnavailableError."""
+        try:
+            description = await self._answer(self._handle(case_no).describe(), "查询案件超时")
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND:
+                return None
+            raise unavailable(error) from None
+        return description.status is not WorkflowExecutionStatus.RUNNING
 
     def _handle(self, case_no: str) -> WorkflowHandle[CaseWorkflow, object]:
         return self._client.get_workflow_handle_for(CaseWorkflow.run, check_case_number(case_no))
@@ -220,24 +257,42 @@ class CaseService(CaseWorkflowClient):
         return Submission(case_no=case_no, created=created)
 
     async def _start(self, case: CaseInput, created: bool) -> None:
-        """Start the case's workflow. A retried submission finds its case running or closed; a
-        new number already taken in Temporal means the store and Temporal disagree."""
+        """Start the case's workflow. A retried submission finds its case running or closed.
+        A new number already taken in Temporal is the same submission when the running case
+        carries the same idempotency key (a concurrent retry started it first, R23);
+        otherwise the store and Temporal disagree."""
+        key = case.application.idempotency_key
         try:
-            await self._client.start_workflow(
-                CaseWorkflow.run,
-                case,
-                id=case.case_no,
-                task_queue=self._settings.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING
-                if not created
-                else WorkflowIDConflictPolicy.FAIL,
+            await self._answer(
+                self._client.start_workflow(
+                    CaseWorkflow.run,
+                    case,
+                    id=case.case_no,
+                    task_queue=self._settings.task_queue,
+                    memo={IDEMPOTENCY_MEMO: key},
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING
+                    if not created
+                    else WorkflowIDConflictPolicy.FAIL,
+                ),
+                "启动案件超时",
             )
         except WorkflowAlreadyStartedError:
-            if created:
+            if created and await self._started_with_key(case.case_no) != key:
                 raise InvalidInputError(
                     "case_no", f"{case.case_no} already exists in Temporal but not in this store"
                 ) from None
+        except RPCError as error:
+            raise unavailable(error) from None
+
+    async def _started_with_key(self, case_no: str) -> str | None:
+        """The idempotency key the case's workflow was started with (its memo), if any."""
+        try:
+            description = await self._answer(self._handle(case_no).describe(), "查询案件超时")
+            found = await description.memo_value(IDEMPOTENCY_MEMO, default=None)
+        except RPCError as error:
+            raise unavailable(error) from None
+        return found if isinstance(found, str) else None
 
     async def act(
         self, case_no: str, command: CaseCommand, request_id: str | None = None
@@ -274,28 +329,55 @@ class CaseService(CaseWorkflowClient):
         await self._record_attempt(case_no, attempt)
 
     async def _record_attempt(self, case_no: str, attempt: RefusedAttempt) -> None:
+        """Into the running case by a signal (an event of its history, R21); straight into
+        the store's chain only once its workflow has ended, after its last event. An outage
+        raises EngineUnavailableError and records nothing."""
+        signal = self._handle(case_no).signal(CaseWorkflow.note_refusal, attempt)
         try:
-            await self._handle(case_no).signal(CaseWorkflow.note_refusal, attempt)
-        except RPCError:
-            self._append_to_closed_case(case_no, attempt)
+            await self._answer(signal, "记录被拒操作超时")
+            return
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise unavailable(error) from None
+        closed = await self._closed(case_no)
+        if not closed and not (closed is None and self._refused_at_intake(case_no)):
+            raise EngineUnavailableError(UNAVAILABLE_REASON.format(what="案件正在受理中"))
+        self._append_after_the_last_event(case_no, attempt)
 
-    def _append_to_closed_case(self, case_no: str, attempt: RefusedAttempt) -> None:
-        with self._sessions.begin() as session:
-            event = CaseEvent(
-                seq=next_seq(session, case_no),
-                type="ActionRefused",
-                at=attempt.attempted_at,
-                actor=attempt.actor,
-                data=attempt.model_dump(mode="json", exclude={"actor"}),
+    def _refused_at_intake(self, case_no: str) -> bool:
+        """Whether the case was refused at intake (R1): its record is the store's alone."""
+        with self._sessions() as session:
+            first = session.scalar(
+                select(CaseEventRow.type).where(
+                    CaseEventRow.case_no == case_no, CaseEventRow.seq == 1
+                )
             )
-            record_events(
-                session,
-                key=self._settings.audit_key_bytes,
-                case_no=case_no,
-                events=[event],
-                documents=[],
-                now=attempt.attempted_at,
-            )
+        return first == NOT_ACCEPTED
+
+    def _append_after_the_last_event(self, case_no: str, attempt: RefusedAttempt) -> None:
+        """Chain the attempt after the last event of a case whose workflow will write no more
+        (ended, or never started). Two appended at once take the same seq: the one that lost
+        the insert takes the next."""
+        for _ in range(APPEND_ATTEMPTS):
+            with self._sessions.begin() as session:
+                event = CaseEvent(
+                    seq=next_seq(session, case_no),
+                    type="ActionRefused",
+                    at=attempt.attempted_at,
+                    actor=attempt.actor,
+                    data=attempt.model_dump(mode="json", exclude={"actor"}),
+                )
+                record_events(
+                    session,
+                    key=self._settings.audit_key_bytes,
+                    case_no=case_no,
+                    events=[event],
+                    documents=[],
+                    now=attempt.attempted_at,
+                )
+                if _stored_as(session, case_no, event):
+                    return
+        raise EngineUnavailableError(UNAVAILABLE_REASON.format(what="审计记录写入冲突"))
 
     def _number(
         self, session: Session, application: Application, now: datetime
@@ -329,7 +411,7 @@ class CaseService(CaseWorkflowClient):
             )
             event = CaseEvent(
                 seq=1,
-                type="ApplicationNotAccepted",
+                type=NOT_ACCEPTED,
                 at=now,
                 actor=clerk,
                 data={"reason": refusal.reason, "notice": notice.model_dump(mode="json")},
@@ -346,6 +428,22 @@ class CaseService(CaseWorkflowClient):
         refusal.reason = f"{refusal.reason}; 不予受理通知书 {notice.notice_no}"
         refusal.args = (f"{refusal.field}: {refusal.reason}",)
         return refusal
+
+
+def _stored_as(session: Session, case_no: str, event: CaseEvent) -> bool:
+    """Whether the store's event at ``event.seq`` is this one (not a concurrent append)."""
+    row = session.execute(
+        select(CaseEventRow.actor_id, CaseEventRow.payload).where(
+            CaseEventRow.case_no == case_no, CaseEventRow.seq == event.seq
+        )
+    ).one_or_none()
+    expected = event.model_dump(mode="json")["data"]
+    return row is not None and row.actor_id == event.actor.id and row.payload == expected
+
+
+def unavailable(error: RPCError) -> EngineUnavailableError:
+    """An RPC failure that is not the rules' answer: Temporal or the worker is unreachable."""
+    return EngineUnavailableError(UNAVAILABLE_REASON.format(what=error.message or error.status))
 
 
 def _refusal(cause: BaseException | None) -> RefusedError:

@@ -35,6 +35,7 @@ from approval.store.repository import department_messages_of
 from approval.store.schema import DepartmentMessageRow
 from tests.domain_fixtures import approve, material, reject
 from workflows.case_workflow import (
+    RECORD_STEPS_FROM_HISTORY,
     RECORD_STEPS_LOCALLY,
     STORE_TIMEOUT,
     TELL_DEPARTMENTS_THE_DECISION,
@@ -68,9 +69,14 @@ MATTER = "CG-HGSZ-001"  # CGJ, ZRZY, JJ review; silent consent applies
 CLERK = Actor(role=Role.CLERK, id="clerk-golden")
 
 
-def golden_histories() -> list[tuple[str, WorkflowHistory]]:
-    """Every golden history, by name."""
-    return [(name, load_history(GOLDEN_DIR / f"{name}.json")) for name in GOLDEN]
+LOCAL_STEPS_DIR = GOLDEN_DIR / "local-steps"
+"""The same paths recorded under ``record-steps-as-local-activities``: each step's store write
+a local activity (a marker in the history)."""
+
+
+def golden_histories(folder: Path = GOLDEN_DIR) -> list[tuple[str, WorkflowHistory]]:
+    """Every golden history in ``folder``, by name."""
+    return [(name, load_history(folder / f"{name}.json")) for name in GOLDEN]
 
 
 # The variants below stand in for CaseWorkflow under its name. They run outside the sandbox:
@@ -124,17 +130,20 @@ class AlwaysRecordsLocally(CaseWorkflow):
         self._recorded_seq = request.last_seq
 
 
-def test_the_golden_set_is_complete() -> None:
+@pytest.mark.parametrize("folder", [GOLDEN_DIR, LOCAL_STEPS_DIR], ids=["activity", "local"])
+def test_the_golden_set_is_complete(folder: Path) -> None:
     """Every representative path has its golden history, and nothing else lies in the
     folder unreplayed."""
-    assert sorted(p.stem for p in GOLDEN_DIR.glob("*.json")) == sorted(GOLDEN)
+    assert sorted(p.stem for p in folder.glob("*.json")) == sorted(GOLDEN)
     for name in GOLDEN:
-        assert (GOLDEN_DIR / f"{name}.json").stat().st_size < 200_000, name
+        assert (folder / f"{name}.json").stat().st_size < 200_000, name
 
 
-async def test_every_golden_history_replays_deterministically() -> None:
-    """The current workflow code makes the same decisions as the recorded runs."""
-    outcomes = await replay_histories(golden_histories())
+@pytest.mark.parametrize("folder", [GOLDEN_DIR, LOCAL_STEPS_DIR], ids=["activity", "local"])
+async def test_every_golden_history_replays_deterministically(folder: Path) -> None:
+    """The current workflow code makes the same decisions as the recorded runs, both those
+    recorded before the local store write and those recorded under it."""
+    outcomes = await replay_histories(golden_histories(folder))
     assert [o.name for o in outcomes] == list(GOLDEN)
     assert {o.name: o.failure for o in outcomes if not o.deterministic} == {}
 
@@ -251,11 +260,38 @@ async def test_without_the_patched_guard_the_local_store_write_breaks_every_old_
     assert all("nondetermin" in str(o.failure).lower() for o in outcomes)
 
 
-async def test_a_new_case_records_its_steps_as_local_activities_and_replays(
+@workflow.defn(name="CaseWorkflow", sandboxed=False)
+class AlwaysRecordsFromHistory(CaseWorkflow):
+    """The return to the regular store activity without its ``workflow.patched`` guard:
+    every case, old or new, schedules its store writes as activities."""
+
+    @workflow.run
+    async def run(self, case: CaseInput) -> CaseResult:
+        """As CaseWorkflow (the SDK wants the run method declared on the class itself)."""
+        return await super().run(case)
+
+    def _records_locally(self) -> bool:
+        """Never locally, whatever the history says."""
+        return False
+
+
+async def test_without_the_patched_guard_recording_from_history_breaks_local_cases() -> None:
+    """Patch ``record-steps-from-the-committed-history`` (R21): the local-steps golden cases
+    wrote their steps as local activities; scheduling the store activity instead, without the
+    guard, fails every one of their replays, while the guarded code replays them all."""
+    local = golden_histories(LOCAL_STEPS_DIR)
+    assert all(any(RECORD_STEPS_LOCALLY in m for m in _markers(h)) for _, h in local)
+    outcomes = await replay_histories(local, case_replayer(AlwaysRecordsFromHistory))
+    assert [o.name for o in outcomes if o.deterministic] == []
+    assert all("nondetermin" in str(o.failure).lower() for o in outcomes)
+
+
+async def test_a_new_case_records_its_steps_from_the_committed_history_and_replays(
     engine: CaseService, catalogue: Catalogue, time_skipping_env: WorkflowEnvironment
 ) -> None:
-    """A case started under the new code schedules no store activity on the server: each
-    step's write is a local activity (a marker in the history); the history replays."""
+    """A case started under the new code (R21) writes each step through the store activity,
+    whose input is in the committed history (ActivityTaskScheduled): no local store write,
+    the patch marker present, and the history replays."""
     matter = catalogue.matter(MATTER)
     case_no = await _accepted_case(engine, catalogue)
     history = await time_skipping_env.client.get_workflow_handle(case_no).fetch_history()
@@ -264,8 +300,10 @@ async def test_a_new_case_records_its_steps_as_local_activities_and_replays(
         for e in history.events
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
     ]
-    assert "record_case_events" not in scheduled
+    assert scheduled.count("record_case_events") == 2  # receipt, then acceptance
     assert scheduled.count("send_to_department") == len(matter.reviews)
-    assert any(RECORD_STEPS_LOCALLY in marker for marker in _markers(history))
+    markers = _markers(history)
+    assert any(RECORD_STEPS_FROM_HISTORY in marker for marker in markers)
+    assert not any("record_step_locally" in marker for marker in markers)
     [outcome] = await replay_histories([(case_no, history)])
     assert outcome.deterministic, outcome.failure

@@ -33,6 +33,14 @@ RECORD_STEPS_LOCALLY = "record-steps-as-local-activities"
 """Patch: each step's store write runs as a local activity, inside the workflow task (no round
 trip through the server's activity queue); the write is idempotent, so a retry after a crash
 writes nothing twice (R23)."""
+RECORD_STEPS_FROM_HISTORY = "record-steps-from-the-committed-history"
+"""Patch: each step's store write is a regular activity again, so it runs only once the
+workflow task that made the step has committed, and writes the step exactly as the history
+holds it (the ActivityTaskScheduled input). A local write ran inside the task and committed
+before it: when the task was lost (worker or server killed) the retried task made the step
+again with other content for the same seq, and the stale row stayed. Cases that began under
+RECORD_STEPS_LOCALLY keep it; new cases record from the history, and also record an action
+that reached the case while it was closing."""
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 
 
@@ -51,6 +59,7 @@ class CaseWorkflow:
     def __init__(self, case: CaseInput) -> None:
         self._input = case
         self._recorded_seq = 0
+        self._records_from_history: bool | None = None
         application: Application = case.application
         self._case = Case.receive(
             case_no=case.case_no,
@@ -70,10 +79,12 @@ class CaseWorkflow:
         while True:
             await self._flush()
             if self._case.state.is_closed:
-                break
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                if not (self._case.outbox and self._records_from_history):
+                    break
+                continue
             await self._wait_for_action_or_deadline()
             self._case.advance_time(workflow.now())
-        await workflow.wait_condition(workflow.all_handlers_finished)
         state = self._case.state
         return CaseResult(
             case_no=state.case_no,
@@ -98,7 +109,7 @@ class CaseWorkflow:
 
     async def _flush_step(self, events: list[CaseEvent]) -> None:
         request = self._step(events)
-        if workflow.patched(RECORD_STEPS_LOCALLY):
+        if self._records_locally():
             await workflow.execute_local_activity_method(
                 StoreActivities.record_step_locally,
                 request,
@@ -114,6 +125,14 @@ class CaseWorkflow:
             )
         self._recorded_seq = request.last_seq
         await asyncio.gather(*(self._send(m) for m in self._messages(events)))
+
+    def _records_locally(self) -> bool:
+        """Whether this case writes its steps as local activities: only a case that began
+        under RECORD_STEPS_LOCALLY, before RECORD_STEPS_FROM_HISTORY (decided at its first
+        step, then kept for the whole case)."""
+        if self._records_from_history is None:
+            self._records_from_history = workflow.patched(RECORD_STEPS_FROM_HISTORY)
+        return not self._records_from_history and workflow.patched(RECORD_STEPS_LOCALLY)
 
     def _step(self, events: list[CaseEvent]) -> RecordRequest:
         """What the store is given for a step: its events and the case's status now."""
