@@ -28,6 +28,7 @@ from approval.domain.models import (
     Extend,
     IssueNotice,
     Supplement,
+    Withdraw,
 )
 from tests.domain_fixtures import (
     CALENDAR,
@@ -214,6 +215,16 @@ def edited(
     return [e.model_copy(update={"payload": payload}) if e.seq == target.seq else e for e in events]
 
 
+def added_after(
+    events: list[RecordedEvent], target: RecordedEvent, extra: RecordedEvent
+) -> tuple[list[RecordedEvent], RecordedEvent]:
+    """The record with ``extra`` written right after ``target`` and renumbered, and ``extra``
+    as numbered there."""
+    place = events.index(target) + 1
+    record = renumber([*events[:place], extra, *events[place:]])
+    return record, record[place]
+
+
 def cites(lines: list[str], event: RecordedEvent) -> bool:
     """Whether some evidence line cites ``event`` by its seq."""
     return any(f"seq {event.seq} " in line for line in lines)
@@ -222,9 +233,10 @@ def cites(lines: list[str], event: RecordedEvent) -> bool:
 # ---- every path passes ---------------------------------------------------------------------
 
 
-def test_R3_R9_R13_R14_R16_an_approved_case_passes_every_rule_that_applies() -> None:
-    """R3, R9, R13, R14, R16: a case accepted at once, approved by every department and delivered
-    passes; R11 and R12 do not apply (no supplement was asked for)."""
+def test_R3_R9_R13_R14_R16_R21_an_approved_case_passes_every_rule_that_applies() -> None:
+    """R3, R9, R13, R14, R16, R21: a case accepted at once, approved by every department and
+    delivered passes, its record consistent with itself; R11 and R12 do not apply (no
+    supplement was asked for)."""
     results = check(approved_path())
 
     assert {rule: r.verdict for rule, r in results.items()} == {
@@ -236,6 +248,7 @@ def test_R3_R9_R13_R14_R16_an_approved_case_passes_every_rule_that_applies() -> 
         "R13": PASS,
         "R14": PASS,
         "R16": PASS,
+        "R21": PASS,
     }
     assert list(results) == list(RULE_TITLES)
     assert all(r.title_zh and r.title_en for r in results.values())
@@ -600,9 +613,9 @@ def test_R16_a_late_delivery_without_overdue_fails() -> None:
     assert any("2026-03-16" in line for line in lines)
 
 
-def test_R3_R9_R13_R14_R16_a_record_without_its_receipt_fails_what_needs_the_periods() -> None:
+def test_R3_R9_R13_R16_a_record_without_its_receipt_fails_what_needs_the_periods() -> None:
     """R3, R9, R13, R16: with ApplicationReceived (and so the periods) removed, the windows and
-    periods cannot be counted: those rules fail, saying why; R14 still passes."""
+    periods cannot be counted: those rules fail, saying why; R14 and R21 still pass."""
     events = approved_path()
     tampered = without(events, first(events, "ApplicationReceived"))
 
@@ -615,6 +628,7 @@ def test_R3_R9_R13_R14_R16_a_record_without_its_receipt_fails_what_needs_the_per
         "R13": FAIL,
         "R14": PASS,
         "R16": FAIL,
+        "R21": PASS,
     }
     assert any("no ApplicationReceived" in line for line in violations(tampered, "R13"))
 
@@ -664,3 +678,91 @@ def test_R9_events_from_case_events_and_recorded_events_agree() -> None:
     built = [RecordedEvent.from_case_event(e) for e in raw]
 
     assert check_case(adapted, CALENDAR) == check_case(built, CALENDAR)
+
+
+# ---- R21: the record consistent with itself ----------------------------------------------------
+
+
+def test_R21_an_approval_while_a_task_was_never_approved_fails() -> None:
+    """R21: with ZJJ's ReviewApproved removed, the CaseApproved that says every department
+    agreed (各部门均审查同意) contradicts the record: it fails citing the decision and ZJJ's
+    dispatch, and the other departments' single decisions are the evidence that passes."""
+    events = approved_path()
+    decision = first(events, "CaseApproved")
+    tampered = without(events, first(events, "ReviewApproved", department="ZJJ"))
+
+    lines = violations(tampered, "R21")
+
+    assert verdicts(events)["R21"] is PASS
+    assert verdicts(tampered)["R21"] is FAIL
+    (line,) = lines
+    assert cites([line], decision) and "各部门均审查同意" in line
+    assert "ZJJ round 1" in line and "never approved or deemed approved" in line
+    assert cites([line], first(events, "ReviewTaskDispatched", department="ZJJ"))
+
+
+def test_R21_two_decisions_of_one_department_in_one_round_fail() -> None:
+    """R21: a second ReviewApproved of ZRZY in round 1 (a copy written after the first) fails,
+    citing it and the first; a ReviewRejected of ZJJ after its approval fails the same way."""
+    events = approved_path()
+    zrzy = first(events, "ReviewApproved", department="ZRZY")
+    zjj = first(events, "ReviewApproved", department="ZJJ")
+    twice, copy = added_after(events, zrzy, zrzy)
+    overruled, rejection = added_after(
+        events, zjj, zjj.model_copy(update={"type": "ReviewRejected"})
+    )
+
+    for tampered, second, department in ((twice, copy, "ZRZY"), (overruled, rejection, "ZJJ")):
+        (line,) = violations(tampered, "R21")
+        assert cites([line], second) and f"a second decision of {department} round 1" in line
+        assert cites([line], first(tampered, "ReviewApproved", department=department))
+
+
+def test_R21_a_decision_with_no_task_events_fails() -> None:
+    """R21: with every task event removed (dispatches and opinions), the CaseApproved rests on
+    no review task: it fails citing the decision."""
+    events = approved_path()
+    tampered = [e for e in events if not e.type.startswith("Review")]
+
+    lines = violations(tampered, "R21")
+
+    assert any(
+        cites([line], first(events, "CaseApproved")) and "no review task" in line for line in lines
+    )
+
+
+def test_R21_an_event_for_a_department_without_a_task_fails() -> None:
+    """R21: a ReviewApproved edited to name XF, which has no task on a JS-GHXK-001 case, fails
+    citing it; so does a dispatch edited to a department the matter does not review."""
+    events = approved_path()
+    approval = first(events, "ReviewApproved", department="CGJ")
+    dispatch = first(events, "ReviewTaskDispatched", department="CGJ")
+    tampered = edited(events, approval, lambda p: p.update(department="XF"))
+    misdirected = edited(events, dispatch, lambda p: p.update(department="XF"))
+
+    lines = violations(tampered, "R21")
+    misdirected_lines = violations(misdirected, "R21")
+
+    assert any(cites([line], approval) and "XF has no task" in line for line in lines)
+    assert any(
+        cites([line], dispatch) and "XF, who does not review this matter" in line
+        for line in misdirected_lines
+    )
+
+
+def test_R21_a_decision_after_the_task_was_cancelled_fails() -> None:
+    """R21: a withdrawn case whose cancelled task is afterwards shown as approved (an approval
+    added at the end of the record) fails, citing the cancellation."""
+    case = accepted_case(GHXK)
+    case.handle(approve("ZRZY"), MONDAY)
+    case.handle(Withdraw(actor=clerk(), reason="申请人项目调整"), WEDNESDAY)
+    events = record_of(case)
+    cancelled = first(events, "ReviewTaskCancelled", department="ZJJ")
+    late = first(events, "ReviewApproved").model_copy(
+        update={"seq": len(events) + 1, "payload": {"department": "ZJJ"}, "at": WEDNESDAY}
+    )
+
+    lines = violations([*events, late], "R21")
+
+    assert verdicts(events)["R21"] is PASS
+    assert any(cites([line], late) and cites([line], cancelled) for line in lines)

@@ -358,8 +358,8 @@ def timeline_command(case_no: CaseArg, as_json: JsonOpt = False) -> None:
 
 
 def check_command(case_no: CaseArg, as_json: JsonOpt = False) -> None:
-    """Check the case's record against the statutory rules (R3, R9, R11–R14, R16); exit
-    status 1 when a rule fails."""
+    """Check the case's record against the statutory rules (R3, R9–R14, R16) and against
+    itself (R21); exit status 1 when a rule fails."""
     events = recorded_events(case_no)
     results = check_case(events, calendar_for(events))
     failures = failed(results)

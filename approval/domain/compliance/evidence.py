@@ -18,6 +18,7 @@ RULE_TITLES: dict[str, tuple[str, str]] = {
     "R13": ("承诺时限与一次延期", "Decision within the committed period, extended at most once"),
     "R14": ("决定书内容", "Decision states every reason, the remedies and the deemed approvals"),
     "R16": ("送达时限", "Result delivered within the delivery period"),
+    "R21": ("记录前后一致", "The record is consistent with itself"),
 }
 """The rules checked, by id: (Chinese title, English title)."""
 
