@@ -18,10 +18,12 @@ from approval.auditing.integrity import (
     crosscheck,
     differences,
     rebuild,
+    temporal_histories,
+    verify_anchored,
     verify_store,
 )
 from approval.cli import simulate
-from approval.config import PROJECT_ROOT
+from approval.config import DEVELOPMENT_AUDIT_KEY, PROJECT_ROOT
 from approval.domain.audit import GENESIS, Tampering
 from approval.domain.catalogue import Catalogue
 from approval.service import CaseService
@@ -30,6 +32,8 @@ from approval.store.schema import CaseEventRow
 from tests.domain_fixtures import MONDAY, accepted_case, approve
 
 KEY = b"test-audit-key"
+ENGINE_KEY = DEVELOPMENT_AUDIT_KEY.encode()
+"""The key the tests' workers chain the store under."""
 CASE = "371600-20260302-000001"
 
 
@@ -138,15 +142,19 @@ async def test_R21_rebuild_from_histories_equals_the_live_store_and_logs_agree(
 ) -> None:
     """R21: for 200 cases of mixed paths (approved, rejected, deemed, supplements, escalated,
     withdrawn, deemed acceptance; 40 on PostgreSQL) the read model rebuilt from the Temporal
-    histories alone equals the live store, and each case's audit log agrees with its history."""
+    histories alone equals the live store, each case's audit log agrees with its history, and
+    every chain verifies anchored in its history."""
     count = 200 if store_backend == "sqlite" else 40  # the same code path; CI time on the second
     case_nos = await run_mixed_cases(engine, catalogue, time_skipping_env, count)
     histories = await case_histories(time_skipping_env.client, case_nos)
     assert len(histories) == count
-    assert differences(sessions, rebuild(histories, b"development-only-audit-key")) == []
+    assert differences(sessions, rebuild(histories, ENGINE_KEY), histories) == []
     with sessions() as session:
         for history in histories[:16]:
             assert crosscheck(history, events_of(session, history.workflow_id)) == []
+    source = temporal_histories(time_skipping_env.client)
+    verified = await verify_anchored(sessions, ENGINE_KEY, source, case_nos)
+    assert (verified.cases, verified.findings, verified.unknown) == (count, [], [])
 
 
 async def test_R21_crosscheck_reports_an_event_changed_in_the_store(
@@ -167,18 +175,18 @@ async def test_R21_crosscheck_reports_an_event_changed_in_the_store(
     histories = await case_histories(time_skipping_env.client, [case_no])
     with sessions() as session:
         assert crosscheck(histories[0], events_of(session, case_no)) == [
-            "seq 2: "
-            + events_of(session, case_no)[1].type
-            + " differs between history and audit log"
+            f"seq 2: edited — {events_of(session, case_no)[1].type} differs from the Temporal "
+            "history (actor)"
         ]
-    assert len(differences(sessions, rebuild(histories, b"development-only-audit-key"))) == 1
+    assert len(differences(sessions, rebuild(histories, ENGINE_KEY), histories)) == 1
 
 
-def test_R21_auditor_verify_command_names_the_tampered_event(
+def test_R21_auditor_verify_store_only_names_the_tampered_event(
     sessions: sessionmaker[Session],
 ) -> None:
-    """R21: `auditor.py verify` says intact (exit 0) and, after an edit, names the case and
-    the seq of the edited event (exit 1)."""
+    """R21: `auditor.py verify --store-only` (no Temporal to anchor in) says intact, not
+    anchored (exit 0) and, after an edit, names the case and the seq of the edited event
+    (exit 1)."""
     recorded_case(sessions)
     bind = sessions.kw["bind"]
     env = {
@@ -186,11 +194,12 @@ def test_R21_auditor_verify_command_names_the_tampered_event(
         "APPROVAL_DATABASE_URL": bind.url.render_as_string(hide_password=False),
         "APPROVAL_AUDIT_KEY": KEY.decode(),
     }
-    command = [sys.executable, str(PROJECT_ROOT / "auditor.py"), "verify"]
+    command = [sys.executable, str(PROJECT_ROOT / "auditor.py"), "verify", "--store-only"]
     intact = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert intact.returncode == 0 and "intact" in intact.stdout
+    assert "not anchored" in intact.stdout
     with sessions.begin() as session:
         session.execute(
             update(CaseEventRow).where(CaseEventRow.seq == 2).values(actor_id="someone-else")

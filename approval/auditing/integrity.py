@@ -1,82 +1,106 @@
-"""Proving the record was not altered: verify every audit chain, cross-check the audit log
-with the Temporal history, and rebuild the read model from the histories alone."""
+"""Proving the record was not altered: verify every audit chain and anchor it in the case's
+Temporal history, cross-check the audit log with the history, and rebuild the read model from
+the histories alone.
+
+The store's chain proves that nobody without the audit key changed the record. The Temporal
+history is kept outside the store: it holds every step the workflow handed to the store (the
+input of each ``record_case_events`` activity, or the result of each local
+``record_step_locally`` write of older cases). ``verify`` chains those events again under the
+key and compares them with the store's rows seq by seq, so that an event edited and re-chained
+by someone holding the key, a deleted last event or a step dropped from the end are caught too.
+
+Events kept in the store alone are legitimate only where the engine writes them so: refused
+attempts (ActionRefused) after the history's last event, once the workflow has closed; and, for
+a case that never had a workflow, its non-acceptance at intake (ApplicationNotAccepted, seq 1)
+with the refusals kept after it. Anything else that only the store holds is a finding."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Annotated, Any
+import itertools
+import sys
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from approval.cli import render
-from approval.cli.app import guarded
-from approval.config import get_settings
+from approval.cli.app import fail, guarded
+from approval.config import Settings, get_settings
 from approval.contracts import RecordRequest
-from approval.domain.audit import Finding, verify_chain
+from approval.domain.audit import Finding, Tampering, chained_hashes, verify_chain
+from approval.domain.models import CaseEvent
 from approval.runtime import open_store
-from approval.service import connect
+from approval.service import EngineUnavailableError, check_case_number, connect
 from approval.store.recording import record_step
 from approval.store.repository import case_row, events_of
 from approval.store.schema import CaseEventRow, CaseRow, NoticeRow, ReviewTaskRow
+
+T = TypeVar("T")
 
 RECORD_ACTIVITY = "record_case_events"
 LOCAL_RECORD_ACTIVITY = "record_step_locally"
 """The store write as a local activity: the history keeps its result, the step it recorded."""
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
-STORE_ONLY_EVENTS = {"ActionRefused", "ApplicationNotAccepted"}
-"""Events written straight to the store: refusals on closed cases, non-acceptance at intake."""
+REFUSED = "ActionRefused"
+NOT_ACCEPTED = "ApplicationNotAccepted"
+CLOSING_EVENTS = frozenset(
+    {
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+    }
+)
+"""The last event of a workflow that has closed."""
+HISTORY_FETCHES = 16
+"""Histories fetched from Temporal at once."""
+UNREACHABLE = 3
+"""Exit status when Temporal cannot be reached: nothing could be anchored (1 is a finding, 2
+bad input)."""
+
+HistorySource = Callable[[str], Awaitable[WorkflowHistory | None]]
+"""A case's Temporal history by case number; None when the case has no workflow."""
 
 
-# ---- verify -----------------------------------------------------------------------------------
-
-
-def recorded_cases(session: Session) -> list[str]:
-    """Every case number that has events in the store."""
-    return list(
-        session.scalars(select(CaseEventRow.case_no).distinct().order_by(CaseEventRow.case_no))
-    )
-
-
-def verify_store(
-    sessions: sessionmaker[Session], key: bytes, case_nos: Iterable[str] | None = None
-) -> tuple[int, list[Finding]]:
-    """Verify the chains of ``case_nos`` (default: every case); returns events read, findings."""
-    findings: list[Finding] = []
-    checked = 0
-    with sessions() as session:
-        for case_no in list(case_nos or recorded_cases(session)):
-            rows = events_of(session, case_no)
-            row = case_row(session, case_no)
-            findings += verify_chain(key, rows, row.last_seq if row else None)
-            checked += len(rows)
-    return checked, findings
-
-
-# ---- cross-check with Temporal -----------------------------------------------------------------
+# ---- what a history says the store holds --------------------------------------------------------
 
 
 def recorded_steps(history: WorkflowHistory) -> list[RecordRequest]:
     """Every step the workflow handed to the store, from its history alone: the input of each
     store activity, or the result of each local store write."""
-    steps = []
+    return [step for step, _ in _steps(history)]
+
+
+def _steps(history: WorkflowHistory) -> Iterator[tuple[RecordRequest, bool]]:
+    """Each step handed to the store, and whether the history shows its write completed (a
+    scheduled activity may still be running; a local write is in the history once done)."""
+    completed = {
+        event.activity_task_completed_event_attributes.scheduled_event_id
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+    }
     for event in history.events:
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             attributes = event.activity_task_scheduled_event_attributes
             if attributes.activity_type.name == RECORD_ACTIVITY:
-                steps.append(_step_of(attributes.input.payloads))
+                yield _step_of(attributes.input.payloads), event.event_id in completed
         elif event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
             marker = event.marker_recorded_event_attributes
             if _is_local_store_write(marker.marker_name, marker.details):
-                steps.append(_step_of(marker.details["result"].payloads))
-    return steps
+                yield _step_of(marker.details["result"].payloads), True
 
 
 def _step_of(payloads: Sequence[Payload]) -> RecordRequest:
@@ -94,25 +118,176 @@ def _is_local_store_write(name: str, details: Mapping[str, Payloads]) -> bool:
     return isinstance(meta, dict) and meta.get("activity_type") == LOCAL_RECORD_ACTIVITY
 
 
-def crosscheck(history: WorkflowHistory, rows: Sequence[CaseEventRow]) -> list[str]:
-    """Differences between the events in the Temporal history and in the audit log."""
-    in_history = {e.seq: e for step in recorded_steps(history) for e in step.events}
+@dataclass(frozen=True)
+class Anchor:
+    """What a case's Temporal history says its audit log holds: the events handed to the
+    store in seq order, up to which seq their writes completed, and whether the workflow has
+    closed (after which refusals are kept in the store alone)."""
+
+    case_no: str
+    events: tuple[CaseEvent, ...]
+    settled_seq: int
+    closed: bool
+
+    @classmethod
+    def of(cls, history: WorkflowHistory) -> Anchor:
+        """The anchor of one history."""
+        steps = list(_steps(history))
+        settled = [step.events[-1].seq for step, done in steps if done and step.events]
+        last = history.events[-1].event_type if history.events else None
+        return cls(
+            case_no=steps[0][0].case_no if steps else history.workflow_id,
+            events=tuple(event for step, _ in steps for event in step.events),
+            settled_seq=max(settled, default=0),
+            closed=last in CLOSING_EVENTS,
+        )
+
+    @property
+    def last_seq(self) -> int:
+        """The seq of the history's last recorded event (0: none)."""
+        return self.events[-1].seq if self.events else 0
+
+    def keeps_alone(self, seq: int, type_: str) -> bool:
+        """Whether the store may hold this event without the history: a refusal after the
+        history's last event, once the workflow has closed."""
+        return self.closed and seq > self.last_seq and type_ == REFUSED
+
+
+def refused_at_intake(rows: Sequence[CaseEventRow]) -> bool:
+    """A case without a workflow whose record is legitimate: its non-acceptance at intake
+    (ApplicationNotAccepted, seq 1), and refusals kept after it."""
+    return _first_unaccounted(rows) is None and bool(rows)
+
+
+def _first_unaccounted(rows: Sequence[CaseEventRow]) -> CaseEventRow | None:
+    """Of a case without a workflow, the first event the engine would not have kept so."""
+    if rows and (rows[0].seq, rows[0].type) != (1, NOT_ACCEPTED):
+        return rows[0]
+    return next((row for row in rows[1:] if row.type != REFUSED), None)
+
+
+# ---- comparing the store with the history -------------------------------------------------------
+
+
+def anchor_findings(
+    case_no: str,
+    anchor: Anchor | None,
+    rows: Sequence[CaseEventRow],
+    key: bytes | None = None,
+) -> list[Finding]:
+    """Where a case's audit log disagrees with its Temporal history (``anchor``; None: the
+    case has no workflow). With ``key``, the history's events are chained again under it and
+    each stored hash is compared too. In seq order."""
+    if anchor is None:
+        return _without_history(case_no, rows)
     stored = {row.seq: row for row in rows}
-    differences = []
-    for seq in sorted(in_history.keys() | stored.keys()):
-        event, row = in_history.get(seq), stored.get(seq)
-        if event is None and row is not None and row.type not in STORE_ONLY_EVENTS:
-            differences.append(f"seq {seq}: {row.type} is in the audit log but not in the history")
-        elif row is None and event is not None:
-            differences.append(
-                f"seq {seq}: {event.type} is in the history but not in the audit log"
+    found = [
+        *_deleted(anchor, stored, len(rows)),
+        *_differing(anchor, stored, key),
+        *_not_in_history(anchor, rows),
+    ]
+    return sorted(found, key=lambda f: f.seq)
+
+
+def _without_history(case_no: str, rows: Sequence[CaseEventRow]) -> list[Finding]:
+    row = _first_unaccounted(rows)
+    if row is None:
+        return []
+    return [
+        Finding(
+            case_no,
+            row.seq,
+            Tampering.UNANCHORED,
+            f"{row.type}, and {len(rows)} event(s) in all, with no Temporal history: only a "
+            f"non-acceptance at intake ({NOT_ACCEPTED}, seq 1) and the refusals after it are "
+            "kept without a workflow",
+        )
+    ]
+
+
+SHOWN = 4
+"""Event types named in a finding about a run of deleted events."""
+
+
+def _deleted(anchor: Anchor, stored: Mapping[int, CaseEventRow], count: int) -> list[Finding]:
+    """Runs of events whose store write completed but that the store does not hold."""
+    missing = [e for e in anchor.events if e.seq <= anchor.settled_seq and e.seq not in stored]
+    found = []
+    for _, run in itertools.groupby(enumerate(missing), key=lambda pair: pair[1].seq - pair[0]):
+        events = [event for _, event in run]
+        types = ", ".join(event.type for event in events[:SHOWN]) + (
+            ", …" if len(events) > SHOWN else ""
+        )
+        what = (
+            f"{types} is"
+            if len(events) == 1
+            else f"seq {events[0].seq}–{events[-1].seq} ({types}) are"
+        )
+        found.append(
+            Finding(
+                anchor.case_no,
+                events[0].seq,
+                Tampering.DELETED,
+                f"{what} in the Temporal history but not in the store (the history has "
+                f"{len(anchor.events)} events, the store {count})",
             )
-        elif event is not None and row is not None and _event_fields(event) != _row_fields(row):
-            differences.append(f"seq {seq}: {event.type} differs between history and audit log")
-    return differences
+        )
+    return found
 
 
-def _event_fields(event: Any) -> tuple[Any, ...]:
+FIELDS = ("type", "time", "actor role", "actor", "actor department", "data")
+
+
+def _differing(
+    anchor: Anchor, stored: Mapping[int, CaseEventRow], key: bytes | None
+) -> list[Finding]:
+    """Stored events whose content, or hash under ``key``, is not the history's. A hash that
+    differs after a reported event is that report's consequence (the chain was re-linked)."""
+    hashes = chained_hashes(key, anchor.case_no, anchor.events) if key is not None else None
+    found: list[Finding] = []
+    for index, event in enumerate(anchor.events):
+        row = stored.get(event.seq)
+        if row is None:
+            continue
+        fields = [
+            name
+            for name, ours, theirs in zip(
+                FIELDS, _event_fields(event), _row_fields(row), strict=True
+            )
+            if ours != theirs
+        ]
+        if fields:
+            history_has = "" if event.type == row.type else f"; the history has {event.type}"
+            detail = (
+                f"{row.type} differs from the Temporal history ({', '.join(fields)}{history_has})"
+            )
+            found.append(Finding(anchor.case_no, event.seq, Tampering.EDITED, detail))
+        elif hashes is not None and row.hash != hashes[index] and not found:
+            detail = "its hash is not the one the history's events chain to under the audit key"
+            found.append(Finding(anchor.case_no, event.seq, Tampering.EDITED, detail))
+    return found
+
+
+def _not_in_history(anchor: Anchor, rows: Sequence[CaseEventRow]) -> list[Finding]:
+    """Stored events past the history's last one that the engine would not keep so."""
+    why = (
+        "the workflow is running: its refusals are events of its history"
+        if not anchor.closed
+        else "after the workflow closed only refusals are kept in the store alone"
+    )
+    return [
+        Finding(
+            anchor.case_no,
+            row.seq,
+            Tampering.INSERTED,
+            f"{row.type} is in the store but not in the Temporal history ({why})",
+        )
+        for row in rows
+        if row.seq > anchor.last_seq and not anchor.keeps_alone(row.seq, row.type)
+    ]
+
+
+def _event_fields(event: CaseEvent) -> tuple[Any, ...]:
     dumped = event.model_dump(mode="json")
     actor = event.actor
     return event.type, event.at, actor.role.value, actor.id, actor.department, dumped["data"]
@@ -129,7 +304,171 @@ def _row_fields(row: CaseEventRow) -> tuple[Any, ...]:
     )
 
 
-# ---- rebuild -------------------------------------------------------------------------------------
+def crosscheck(history: WorkflowHistory | None, rows: Sequence[CaseEventRow]) -> list[str]:
+    """Differences between the events in the Temporal history (None: the case has no
+    workflow) and in the audit log, one line each by seq."""
+    case_no = history.workflow_id if history is not None else rows[0].case_no if rows else ""
+    anchor = Anchor.of(history) if history is not None else None
+    return [
+        f"seq {f.seq}: {f.tampering.value} — {f.detail}"
+        for f in anchor_findings(case_no, anchor, rows)
+    ]
+
+
+# ---- verify -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What ``verify`` found: the cases and events read, the findings, and the case numbers
+    asked for that neither the store nor Temporal knows."""
+
+    cases: int
+    events_checked: int
+    findings: list[Finding]
+    unknown: list[str]
+    anchored: bool
+
+    @property
+    def intact(self) -> bool:
+        """No finding."""
+        return not self.findings
+
+
+def recorded_cases(session: Session) -> list[str]:
+    """Every case number that has events in the store."""
+    return list(
+        session.scalars(select(CaseEventRow.case_no).distinct().order_by(CaseEventRow.case_no))
+    )
+
+
+def known_cases(session: Session) -> list[str]:
+    """Every case the store knows of: with events, or in the read model (whose events may
+    have been deleted)."""
+    in_read_model = session.scalars(select(CaseRow.case_no))
+    return sorted({*recorded_cases(session), *in_read_model})
+
+
+def verify_store(
+    sessions: sessionmaker[Session], key: bytes, case_nos: Iterable[str] | None = None
+) -> tuple[int, list[Finding]]:
+    """Verify the chains of ``case_nos`` (default: every case) in the store alone, not
+    anchored in Temporal; returns events read, findings."""
+    verified = verify_chains(sessions, key, case_nos)
+    return verified.events_checked, verified.findings
+
+
+def verify_chains(
+    sessions: sessionmaker[Session], key: bytes, case_nos: Iterable[str] | None = None
+) -> Verification:
+    """Verify the chains of ``case_nos`` (default: every case) under the key, the read model's
+    last seq catching deletions at the end: the store alone, not anchored."""
+    findings: list[Finding] = []
+    checked, unknown = 0, []
+    with sessions() as session:
+        named = list(case_nos or recorded_cases(session))
+        for case_no in named:
+            rows = events_of(session, case_no)
+            row = case_row(session, case_no)
+            findings += verify_chain(key, rows, row.last_seq if row else None)
+            checked += len(rows)
+            if not rows:
+                unknown.append(case_no)
+    return Verification(len(named), checked, findings, unknown, anchored=False)
+
+
+def verify_case(
+    key: bytes, case_no: str, rows: Sequence[CaseEventRow], anchor: Anchor | None
+) -> list[Finding]:
+    """One case's chain verified under the key and anchored in its history (None: it has no
+    workflow): the chain's findings, then what only the history shows, by seq."""
+    chained = verify_chain(key, rows)
+    reported = {f.seq for f in chained}
+    anchored = [f for f in anchor_findings(case_no, anchor, rows, key) if f.seq not in reported]
+    return sorted([*chained, *anchored], key=lambda f: f.seq)
+
+
+async def verify_anchored(
+    sessions: sessionmaker[Session],
+    key: bytes,
+    histories: HistorySource,
+    case_nos: Iterable[str] | None = None,
+) -> Verification:
+    """Verify the chains of ``case_nos`` (default: every case the store knows of), each
+    anchored in its Temporal history; histories are fetched ``HISTORY_FETCHES`` at a time.
+    A case named by the caller that has neither events nor a history is unknown; one the
+    read model names with neither is a deletion."""
+    with sessions() as session:
+        named = list(case_nos or known_cases(session))
+    gate = asyncio.Semaphore(HISTORY_FETCHES)
+
+    async def one(case_no: str) -> tuple[int, list[Finding] | None]:
+        async with gate:
+            history = await histories(case_no)
+        with sessions() as session:  # after the history: every write it shows done is here
+            rows = events_of(session, case_no)
+        if history is None and not rows:
+            return 0, None
+        anchor = Anchor.of(history) if history is not None else None
+        return len(rows), verify_case(key, case_no, rows, anchor)
+
+    results = await asyncio.gather(*(one(case_no) for case_no in named))
+    findings = [f for _, found in results for f in found or []]
+    unknown = [case_no for case_no, (_, found) in zip(named, results, strict=True) if found is None]
+    if not case_nos:
+        findings += [_vanished(case_no) for case_no in unknown]
+    checked = sum(count for count, _ in results)
+    return Verification(len(named), checked, findings, unknown if case_nos else [], anchored=True)
+
+
+def _vanished(case_no: str) -> Finding:
+    detail = "the read model has this case, but neither the store nor Temporal any event of it"
+    return Finding(case_no, 1, Tampering.DELETED, detail)
+
+
+def temporal_histories(client: Client) -> HistorySource:
+    """Histories from Temporal: None for a case with no workflow; any other failure means
+    nothing can be anchored (EngineUnavailableError)."""
+
+    async def fetch(case_no: str) -> WorkflowHistory | None:
+        try:
+            return await client.get_workflow_handle(case_no).fetch_history()
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND:
+                return None
+            reason = f"cannot read the Temporal history of {case_no}: {error.message}"
+            raise EngineUnavailableError(reason) from None
+
+    return fetch
+
+
+async def reach_temporal(settings: Settings) -> Client:
+    """A client of the settings' Temporal namespace, once it answers; EngineUnavailableError
+    naming the address otherwise."""
+    where = f"Temporal at {settings.temporal_address} (namespace {settings.temporal_namespace})"
+    try:
+        client = await connect(settings)
+        request = DescribeNamespaceRequest(namespace=settings.temporal_namespace)
+        await client.workflow_service.describe_namespace(request)
+    except (RuntimeError, RPCError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise EngineUnavailableError(f"cannot reach {where}: {reason}") from None
+    return client
+
+
+async def case_histories(client: Client, case_nos: Iterable[str]) -> list[WorkflowHistory]:
+    """The Temporal histories of the cases that have one, ``HISTORY_FETCHES`` at a time."""
+    fetch, gate = temporal_histories(client), asyncio.Semaphore(HISTORY_FETCHES)
+
+    async def one(case_no: str) -> WorkflowHistory | None:
+        async with gate:
+            return await fetch(case_no)
+
+    found = await asyncio.gather(*(one(case_no) for case_no in case_nos))
+    return [history for history in found if history is not None]
+
+
+# ---- rebuild ------------------------------------------------------------------------------------
 
 COMPARED = (
     (CaseRow, ("case_no",)),
@@ -150,17 +489,27 @@ def rebuild(histories: Iterable[WorkflowHistory], key: bytes) -> sessionmaker[Se
     return rebuilt
 
 
-def differences(live: sessionmaker[Session], rebuilt: sessionmaker[Session]) -> list[str]:
-    """Rows that differ between the live store and the rebuilt one (store-only events aside)."""
+def differences(
+    live: sessionmaker[Session],
+    rebuilt: sessionmaker[Session],
+    histories: Iterable[WorkflowHistory],
+) -> list[str]:
+    """Rows that differ between the live store and the one rebuilt from ``histories``. A row
+    only the live store has is left out where the engine keeps it in the store alone: a
+    refusal after a closed workflow's last event, a case refused at intake (its event and its
+    voucher)."""
+    anchors = {anchor.case_no: anchor for anchor in map(Anchor.of, histories)}
     found = []
     with live() as live_session, rebuilt() as rebuilt_session:
+        at_intake = _refused_at_intake(live_session, anchors)
         for table, keys in COMPARED:
             ours = _rows_by_key(live_session, table, keys)
             theirs = _rows_by_key(rebuilt_session, table, keys)
             for key in sorted(ours.keys() | theirs.keys(), key=str):
                 mine, other = ours.get(key), theirs.get(key)
-                if mine != other and not _store_only(mine):
-                    found.append(f"{table.__tablename__} {key}: live {mine} ≠ rebuilt {other}")
+                if mine == other or _kept_alone(table, mine, other, anchors, at_intake):
+                    continue
+                found.append(f"{table.__tablename__} {key}: live {mine} ≠ rebuilt {other}")
     return found
 
 
@@ -175,73 +524,148 @@ def _rows_by_key(
     return rows
 
 
-def _store_only(row: dict[str, Any] | None) -> bool:
-    return row is not None and row.get("type") in STORE_ONLY_EVENTS
+def _refused_at_intake(session: Session, anchors: Mapping[str, Anchor]) -> set[str]:
+    """The cases without a history whose record is a non-acceptance at intake."""
+    by_case: dict[str, list[CaseEventRow]] = defaultdict(list)
+    for row in session.scalars(select(CaseEventRow).order_by(CaseEventRow.seq)):
+        if row.case_no not in anchors:
+            by_case[row.case_no].append(row)
+    return {case_no for case_no, rows in by_case.items() if refused_at_intake(rows)}
 
 
-async def case_histories(client: Client, case_nos: Iterable[str]) -> list[WorkflowHistory]:
-    """The Temporal histories of the cases that have one."""
-    histories = []
-    for case_no in case_nos:
-        try:
-            histories.append(await client.get_workflow_handle(case_no).fetch_history())
-        except RPCError:
-            continue
-    return histories
+def _kept_alone(
+    table: Any,
+    mine: dict[str, Any] | None,
+    other: dict[str, Any] | None,
+    anchors: Mapping[str, Anchor],
+    at_intake: set[str],
+) -> bool:
+    """A live row the histories rightly do not rebuild."""
+    if mine is None or other is not None:
+        return False
+    if mine["case_no"] in at_intake:
+        return table in (CaseEventRow, NoticeRow)
+    anchor = anchors.get(mine["case_no"])
+    return (
+        table is CaseEventRow
+        and anchor is not None
+        and anchor.keeps_alone(mine["seq"], mine["type"])
+    )
 
 
-# ---- commands ------------------------------------------------------------------------------------
+# ---- commands -----------------------------------------------------------------------------------
+
+CaseArgs = Annotated[list[str] | None, typer.Argument(help="case numbers (default: all)")]
+JsonOpt = Annotated[bool, typer.Option("--json")]
+StoreOnlyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--store-only", help="verify the chains alone, not anchored in the Temporal histories"
+    ),
+]
+NOT_ANCHORED_HINT = (
+    "nothing was anchored (`auditor.py verify --store-only` checks the chains alone)"
+)
 
 
 def verify(
-    cases: Annotated[list[str] | None, typer.Argument(help="case numbers (default: all)")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    cases: CaseArgs = None, store_only: StoreOnlyOpt = False, as_json: JsonOpt = False
 ) -> None:
-    """Verify every audit chain: report edited, deleted, inserted or reordered events (R21)."""
+    """Verify every audit chain under the key and anchor it in the case's Temporal history
+    (R21): edited, deleted, inserted or reordered events, and events the history does not
+    account for, by case and seq. Exit status 1 on a finding, 2 for an unknown or malformed
+    case number, 3 when Temporal cannot be reached."""
     settings = get_settings()
-    checked, findings = guarded(
-        lambda: verify_store(open_store(settings.store_url), settings.audit_key_bytes, cases)
-    )
-    if as_json:
-        render.emit_json({"events_checked": checked, "findings": [str(f) for f in findings]})
+    named = guarded(lambda: [check_case_number(case_no) for case_no in cases or []])
+    key = settings.audit_key_bytes
+
+    def chains_only() -> Verification:
+        return verify_chains(open_store(settings.store_url), key, named)
+
+    async def anchored() -> Verification:
+        client = await reach_temporal(settings)
+        sessions = open_store(settings.store_url)
+        return await verify_anchored(sessions, key, temporal_histories(client), named)
+
+    if store_only:
+        verified = guarded(chains_only)
     else:
-        for finding in findings:
-            render.console.print(f"[red]✗[/red] {finding}")
-        verdict = "intact" if not findings else f"{len(findings)} problem(s)"
-        render.console.print(f"{checked} events checked: {verdict}")
-    raise typer.Exit(1 if findings else 0)
+        verified = _with_temporal(lambda: asyncio.run(anchored()), NOT_ANCHORED_HINT)
+    if verified.unknown:
+        fail(f"case_no: no case {', '.join(verified.unknown)} (no events in the store, no history)")
+    _show_verification(verified, as_json)
+
+
+def _show_verification(verified: Verification, as_json: bool) -> None:
+    if as_json:
+        render.emit_json(
+            {
+                "cases": verified.cases,
+                "events_checked": verified.events_checked,
+                "anchored": verified.anchored,
+                "intact": verified.intact,
+                "findings": [str(f) for f in verified.findings],
+            }
+        )
+    else:
+        for finding in verified.findings:
+            render.console.print(f"[red]✗[/red] {finding}", markup=True, highlight=False)
+        how = (
+            "anchored in their Temporal histories"
+            if verified.anchored
+            else "chains only, not anchored in Temporal"
+        )
+        verdict = "intact" if verified.intact else f"{len(verified.findings)} problem(s)"
+        render.console.print(
+            f"{verified.events_checked} events of {verified.cases} case(s) checked, {how}: "
+            f"{verdict}",
+            highlight=False,
+        )
+    raise typer.Exit(0 if verified.intact else 1)
+
+
+def _with_temporal(work: Callable[[], T], hint: str = "") -> T:
+    """Run ``work``, which needs Temporal; when Temporal cannot be reached, one line on
+    stderr and exit status 3 (UNREACHABLE)."""
+    try:
+        return guarded(work)
+    except EngineUnavailableError as error:
+        print(f"错误 error: {error.reason}" + (f"; {hint}" if hint else ""), file=sys.stderr)
+        raise typer.Exit(UNREACHABLE) from None
 
 
 def crosscheck_command(
-    case_no: Annotated[str, typer.Argument(help="case number")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    case_no: Annotated[str, typer.Argument(help="case number")], as_json: JsonOpt = False
 ) -> None:
-    """Check that the audit log and the Temporal history tell the same story (R21)."""
+    """Check that the audit log and the Temporal history tell the same story (R21); exit
+    status 1 when they differ, 2 for an unknown case, 3 when Temporal cannot be reached."""
     settings = get_settings()
+    checked = guarded(lambda: check_case_number(case_no))
 
-    async def run() -> list[str]:
-        found = await case_histories(await connect(settings), [case_no])
-        if not found:
-            return [f"{case_no}: no Temporal history"]
+    async def run() -> tuple[WorkflowHistory | None, list[CaseEventRow]]:
+        history = await temporal_histories(await reach_temporal(settings))(checked)
         with open_store(settings.store_url)() as session:
-            return crosscheck(found[0], events_of(session, case_no))
+            return history, events_of(session, checked)
 
-    found = guarded(lambda: asyncio.run(run()))
-    _report(found, "the audit log and the Temporal history agree", as_json)
+    history, rows = _with_temporal(lambda: asyncio.run(run()))
+    if history is None and not rows:
+        fail(f"case_no: no case {checked} (no events in the store, no history)")
+    _report(crosscheck(history, rows), "the audit log and the Temporal history agree", as_json)
 
 
-def rebuild_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Rebuild the read model from the Temporal histories alone and compare it with the store."""
+def rebuild_command(as_json: JsonOpt = False) -> None:
+    """Rebuild the read model from the Temporal histories alone and compare it with the store;
+    exit status 1 when they differ, 3 when Temporal cannot be reached."""
     settings = get_settings()
-    live = open_store(settings.store_url)
 
     async def run() -> list[str]:
+        live = open_store(settings.store_url)
         with live() as session:
-            case_nos = recorded_cases(session)
-        histories = await case_histories(await connect(settings), case_nos)
-        return differences(live, rebuild(histories, settings.audit_key_bytes))
+            case_nos = known_cases(session)
+        histories = await case_histories(await reach_temporal(settings), case_nos)
+        return differences(live, rebuild(histories, settings.audit_key_bytes), histories)
 
-    found = guarded(lambda: asyncio.run(run()))
+    found = _with_temporal(lambda: asyncio.run(run()))
     _report(found, "the rebuilt read model equals the live store", as_json)
 
 
@@ -250,7 +674,7 @@ def _report(found: list[str], ok: str, as_json: bool) -> None:
         render.emit_json({"differences": found})
     else:
         for line in found:
-            render.console.print(f"[red]✗[/red] {line}")
+            render.console.print(f"[red]✗[/red] {line}", highlight=False)
         render.console.print(ok if not found else f"{len(found)} difference(s)")
     raise typer.Exit(1 if found else 0)
 

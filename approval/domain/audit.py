@@ -3,7 +3,9 @@ edit, deletion, insertion or reordering in the store is detected.
 
 An event's body is its canonical JSON (sorted keys, no spaces, UTC ISO time); its hash is
 HMAC-SHA256 under the centre's audit key of the previous event's hash and the body. Without
-the key nobody can forge a link, not even a well-formed appended one.
+the key nobody can forge a link, not even a well-formed appended one. Whoever holds the key
+could re-chain an edited record; the Temporal history, kept outside the store, anchors it
+(``chained_hashes`` of the events the history handed to the store, approval.auditing.integrity).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
+
+from approval.domain.models import CaseEvent
 
 GENESIS = "0" * 64
 """The previous hash of a case's first event."""
@@ -51,6 +55,31 @@ def chain_hash(key: bytes, prev_hash: str, body: str) -> str:
     return hmac.new(key, f"{prev_hash}\n{body}".encode(), hashlib.sha256).hexdigest()
 
 
+def event_body(case_no: str, event: CaseEvent) -> str:
+    """The canonical body of a domain event as the store chains it (payload: its data as
+    JSON)."""
+    return canonical_body(
+        case_no=case_no,
+        seq=event.seq,
+        type_=event.type,
+        at=event.at,
+        actor_role=event.actor.role.value,
+        actor_id=event.actor.id,
+        actor_department=event.actor.department,
+        payload=event.model_dump(mode="json")["data"],
+    )
+
+
+def chained_hashes(key: bytes, case_no: str, events: Sequence[CaseEvent]) -> list[str]:
+    """The hash of each of a case's events, from its first, as the store chains them: what an
+    untouched audit log holds (R21)."""
+    hashes, prev = [], GENESIS
+    for event in events:
+        prev = chain_hash(key, prev, event_body(case_no, event))
+        hashes.append(prev)
+    return hashes
+
+
 class AuditRecord(Protocol):
     """What verification reads of a stored event."""
 
@@ -83,10 +112,12 @@ def body_of(record: AuditRecord, seq: int | None = None) -> str:
 class Tampering(StrEnum):
     """What verification found wrong at a place in a chain."""
 
-    EDITED = "edited"  # the event's content no longer matches its hash
-    DELETED = "deleted"  # a sequence number is missing
-    INSERTED = "inserted"  # an event that was never linked into the chain
+    EDITED = "edited"  # the event's content no longer matches its hash, or its history
+    DELETED = "deleted"  # a sequence number is missing, or an event of the history
+    INSERTED = "inserted"  # an event that was never linked into the chain, or that the
+    # Temporal history does not account for
     REORDERED = "reordered"  # linked events out of their order
+    UNANCHORED = "unanchored"  # a case with events but no Temporal history to anchor them
 
 
 @dataclass(frozen=True)

@@ -64,9 +64,11 @@ def _check_r21(record: _Record) -> RuleResult:
         elif e.type in DECISIONS:
             _check_decision(found, record, tasks, e)
     for task in tasks.values():
-        if task.decisions:
-            rounds = ", ".join(f"{ref(d)}" for d in task.decisions)
-            found.ok(f"{task.department}: one decision per round ({rounds})")
+        decided = "; ".join(ref(d) for d in task.decisions) or "none"
+        found.ok(
+            f"{task.department}: dispatched at {ref(task.dispatched)}; decisions, at most one "
+            f"per round: {decided}"
+        )
     return found.result()
 
 
