@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     environment: str = "development"
     audit_key: str = DEVELOPMENT_AUDIT_KEY
     """Secret that signs the audit chain (R21); must be set outside development."""
+    public_rate_limit: str = "30/minute"
+    """Public progress queries per client address (``limits`` notation: ``N/second|minute|
+    hour|day``); past it, 429 with Retry-After."""
+    login_failure_rate_limit: str = "10/minute"
+    """Failed console logins per client address before further attempts are 429."""
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:

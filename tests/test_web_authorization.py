@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from approval.auditing.integrity import verify_store
 from approval.config import Settings
-from tests.test_web import SPJY, Login, app, received_case, tokens, web
+from tests.test_web import SPJY, Login, app, console_client, received_case, tokens, web
 from tests.test_workflow import recorded
 
 __all__ = ["app", "tokens", "web"]  # the console's fixtures, shared with tests/test_web.py
@@ -108,8 +108,7 @@ def check_refusal(response: httpx.Response, caller: str, want: int) -> None:
 async def clients(web: Login, app: FastAPI) -> dict[str, httpx.AsyncClient]:
     """A console client per caller; the anonymous one has no cookie."""
     made = {name: await web(name) for name in CALLERS if name != "anonymous"}
-    transport = httpx.ASGITransport(app=app)
-    made["anonymous"] = httpx.AsyncClient(transport=transport, base_url="http://console.test")
+    made["anonymous"] = await console_client(app)
     return made
 
 

@@ -1,30 +1,43 @@
 """The FastAPI app: one Temporal client and one store for the process, opened at start-up;
 every refusal answered as ``{"detail": {"field": ..., "reason": ...}}`` with a 4xx status,
-never a 500 for bad input.
+never a 500 for bad input. An outage is told as one: Temporal, the worker or the store out of
+reach is a 503 with ``Retry-After`` and a machine ``code`` (``engine_unavailable``,
+``store_unavailable``); past a rate limit, 429 (``rate_limited``). The console (/web) shows the
+same answers as a Chinese page with the same status. Every answer carries the security
+headers of approval.api.headers.
 
 Run it with any ASGI server, e.g. ``uvicorn --factory approval.api.app:create_app``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
+from approval.api.headers import SecurityHeaders
+from approval.api.limiting import RateLimitedError, RateLimits
 from approval.api.routes import audit, cases, inbox, materials, public, supervision
 from approval.config import Settings, get_settings
 from approval.domain.catalogue import load_catalogue
 from approval.domain.errors import DomainError
 from approval.runtime import open_store
-from approval.service import CaseService, RefusedError, connect
+from approval.service import CaseService, EngineUnavailableError, RefusedError, connect
+from approval.web.routes import is_console, problem_page
 from approval.web.routes import router as web_router
+from approval.web.security import ConsoleRefusal
+
+log = structlog.get_logger(__name__)
 
 STATUS_OF_REFUSAL = {
     "PermissionDeniedError": status.HTTP_403_FORBIDDEN,
@@ -37,6 +50,9 @@ STATUS_OF_REFUSAL = {
 }
 """HTTP status by the refusal's kind; any other domain refusal is invalid input (422)."""
 REQUEST_PARTS = ("body", "path", "query", "header")
+ENGINE_DOWN = "审批引擎暂时无法连接，请稍后重试（同一请求可安全重发）(engine unreachable)"
+STORE_DOWN = "办件数据库暂时无法连接，请稍后重试（同一请求可安全重发）(store unreachable)"
+STORE_UNAVAILABLE = "store_unavailable"
 
 
 def create_app(
@@ -69,16 +85,16 @@ def create_app(
         description="Parallel approval engine: the window, the departments, the supervisor.",
         lifespan=lifespan,
     )
+    app.state.settings = settings or get_settings()
+    app.state.rate_limits = RateLimits.of(app.state.settings)
     if service is not None and sessions is not None:
         app.state.service, app.state.sessions = service, sessions
-        app.state.settings = settings or get_settings()
     for routes in (cases, materials, inbox, supervision, audit, public):
         app.include_router(routes.router)
     app.include_router(web_router)
-    app.add_exception_handler(DomainError, _domain_refusal)
-    app.add_exception_handler(RequestValidationError, _invalid_request)
-    app.add_exception_handler(ValidationError, _invalid_request)
-    app.add_exception_handler(StarletteHTTPException, _http_problem)
+    app.add_middleware(SecurityHeaders)
+    for kind, handler in HANDLERS.items():
+        app.add_exception_handler(kind, handler)
     return app
 
 
@@ -87,18 +103,36 @@ def refusal_kind(error: DomainError) -> str:
     return error.kind if isinstance(error, RefusedError) else type(error).__name__
 
 
-async def _domain_refusal(_request: Request, error: Exception) -> JSONResponse:
+def answer(
+    request: Request,
+    code: int,
+    field: str,
+    reason: str,
+    machine_code: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """A refusal or an outage: ``{"detail": {"field", "reason"[, "code"]}}``, or on the
+    console its page, with the same status."""
+    if is_console(request):
+        return problem_page(request, code, f"{field}: {reason}", machine_code, headers)
+    detail = {"field": field, "reason": reason}
+    if machine_code:
+        detail["code"] = machine_code
+    return JSONResponse(status_code=code, content={"detail": detail}, headers=headers)
+
+
+async def _domain_refusal(request: Request, error: Exception) -> Response:
     assert isinstance(error, DomainError)
     code = STATUS_OF_REFUSAL.get(refusal_kind(error), status.HTTP_422_UNPROCESSABLE_CONTENT)
-    return _problem(code, error.field, error.reason)
+    return answer(request, code, error.field, error.reason)
 
 
-async def _invalid_request(_request: Request, error: Exception) -> JSONResponse:
+async def _invalid_request(request: Request, error: Exception) -> Response:
     """The first problem of a request's input, naming its field (422)."""
     assert isinstance(error, RequestValidationError | ValidationError)
     problems: list[Any] = list(error.errors())
     if not problems:
-        return _problem(status.HTTP_422_UNPROCESSABLE_CONTENT, "request", "invalid input")
+        return answer(request, status.HTTP_422_UNPROCESSABLE_CONTENT, "request", "invalid input")
     first = problems[0]
     loc = [str(p) for p in first.get("loc", ())]
     if loc and loc[0] in REQUEST_PARTS and not all(p.isdigit() for p in loc[1:]):
@@ -110,18 +144,79 @@ async def _invalid_request(_request: Request, error: Exception) -> JSONResponse:
     if message.startswith("Value error, ") and ": " in message:
         # a model's own check names its field at the start: "items: ..."
         field, message = message.removeprefix("Value error, ").split(": ", 1)
-    return _problem(status.HTTP_422_UNPROCESSABLE_CONTENT, field or "request", message)
+    return answer(request, status.HTTP_422_UNPROCESSABLE_CONTENT, field or "request", message)
 
 
-async def _http_problem(_request: Request, error: Exception) -> JSONResponse:
+async def _http_problem(request: Request, error: Exception) -> Response:
     """The framework's own refusals (an unreadable body, no such path or method) in the same
-    shape as every other: a field and a reason."""
+    shape as every other: a field and a reason, with their headers (401: WWW-Authenticate;
+    405: Allow, every method the path has)."""
     assert isinstance(error, StarletteHTTPException)
+    headers = dict(error.headers or {})
+    if error.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+        headers["Allow"] = ", ".join(allowed_methods(request))
     if isinstance(error.detail, dict):
-        return JSONResponse(status_code=error.status_code, content={"detail": error.detail})
-    field = "body" if error.status_code == status.HTTP_400_BAD_REQUEST else "path"
-    return _problem(error.status_code, field, str(error.detail))
+        field, reason = str(error.detail.get("field")), str(error.detail.get("reason"))
+    else:
+        field = "body" if error.status_code == status.HTTP_400_BAD_REQUEST else "path"
+        reason = str(error.detail)
+    return answer(request, error.status_code, field, reason, headers=headers)
 
 
-def _problem(code: int, field: str, reason: str) -> JSONResponse:
-    return JSONResponse(status_code=code, content={"detail": {"field": field, "reason": reason}})
+def allowed_methods(request: Request) -> list[str]:
+    """The methods of every route on the request's path."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
+async def _engine_unavailable(request: Request, error: Exception) -> Response:
+    """Temporal or the worker out of reach (approval.service): 503, try again later."""
+    assert isinstance(error, EngineUnavailableError)
+    log.warning("api.engine_unavailable", path=request.url.path, reason=error.reason)
+    return _outage(request, "engine", ENGINE_DOWN, error.code, error.retry_after_s)
+
+
+async def _store_error(request: Request, error: Exception) -> Response:
+    """The store out of reach (no connection, a lost one, a lock it could not get): 503, try
+    again later. Any other database error is a fault of the engine: raised again (500)."""
+    assert isinstance(error, DBAPIError)
+    if not (isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated):
+        raise error
+    log.warning("api.store_unavailable", path=request.url.path, error=str(error.orig))
+    retry = EngineUnavailableError.retry_after_s
+    return _outage(request, "store", STORE_DOWN, STORE_UNAVAILABLE, retry)
+
+
+def _outage(request: Request, field: str, reason: str, code: str, retry_after_s: int) -> Response:
+    headers = {"Retry-After": str(retry_after_s)}
+    return answer(request, status.HTTP_503_SERVICE_UNAVAILABLE, field, reason, code, headers)
+
+
+async def _rate_limited(request: Request, error: Exception) -> Response:
+    """Past a rate limit (approval.api.limiting): 429 with Retry-After."""
+    assert isinstance(error, RateLimitedError)
+    headers = {"Retry-After": str(error.retry_after_s)}
+    code = status.HTTP_429_TOO_MANY_REQUESTS
+    return answer(request, code, "client", error.reason, error.code, headers)
+
+
+async def _console_refusal(request: Request, error: Exception) -> Response:
+    """A console post refused before its route (approval.web.security)."""
+    assert isinstance(error, ConsoleRefusal)
+    return answer(request, error.status_code, error.field, error.reason, error.code)
+
+
+HANDLERS = {
+    DomainError: _domain_refusal,
+    RequestValidationError: _invalid_request,
+    ValidationError: _invalid_request,
+    StarletteHTTPException: _http_problem,
+    EngineUnavailableError: _engine_unavailable,
+    DBAPIError: _store_error,
+    RateLimitedError: _rate_limited,
+    ConsoleRefusal: _console_refusal,
+}

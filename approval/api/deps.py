@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from approval.domain.errors import PermissionDeniedError
 from approval.domain.models import CASE_NUMBER_PATTERN, Actor, Role
 from approval.service import CaseService
-from approval.store.repository import case_known, user_by_token
+from approval.store.repository import case_known, has_task, user_by_token
 
 bearer = HTTPBearer(auto_error=False, description="an API token (approval.api.users create)")
 
@@ -95,3 +95,19 @@ def allowed(action: str, *roles: Role) -> Callable[..., Awaitable[Actor]]:
         await refuse(service, session, case_no, actor, action, "actor.role", reason)
 
     return check
+
+
+async def deciding_department(
+    service: CaseService, session: Session, case_no: str, actor: Actor, named: str | None
+) -> str:
+    """The department a reviewer decides for: its own, with a task on the case. A request
+    naming another department, or a department without a task there, is refused (403) and
+    the attempt kept in the case's record (R21, R22)."""
+    department = actor.department or ""
+    if named is not None and named != department:
+        reason = f"{actor.id} decides for {department or 'no department'}, not {named} (R22)"
+        await refuse(service, session, case_no, actor, "decide", "department", reason)
+    if not has_task(session, case_no, department):
+        reason = f"{department or 'no department'} has no task on {case_no} (R22)"
+        await refuse(service, session, case_no, actor, "decide", "department", reason)
+    return department

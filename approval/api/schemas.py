@@ -7,9 +7,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from approval.domain.catalogue import Frozen
+from approval.domain.catalogue import Code, Frozen
 from approval.domain.models import NoticeItem, Outcome, SubmittedMaterial, Text
 from approval.domain.state import TaskState
 from approval.domain.status import Light
@@ -58,7 +58,12 @@ class DeliverIn(Frozen):
 class DecisionIn(Frozen):
     """A department's opinion; the department is the reviewer's own (R22)."""
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     outcome: Outcome
+    department: Code | None = None
+    """May be left out; when given, it must be the reviewer's own department: another is
+    refused (403) and the attempt kept in the case's record (R21, R22)."""
     reasons: Text | None = None
     items: tuple[NoticeItem, ...] = ()
 

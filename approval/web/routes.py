@@ -1,31 +1,37 @@
 """The web console's pages and form posts. The person is the user of the API token kept in an
 HttpOnly cookie (set at ``/web/login``); every page and post checks the role the same way the
 API does (approval.api.deps, R22), and every form post calls the same engine method as the API.
-A refusal renders the page again with its one line (``field: reason``), never a stack trace."""
+Every post must come from the console's own page (its Origin and CSRF token,
+approval.web.security). A refusal renders the page again with its one line (``field:
+reason``), never a stack trace; failed logins are rate-limited per client (429)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request, status
+from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from approval.api.deps import ServiceDep, SessionDep, refuse
+from approval.api.deps import ServiceDep, SessionDep, deciding_department, refuse
+from approval.api.limiting import client_key, rate_limits
+from approval.api.paging import PAGE_SIZE, Limit, Offset
 from approval.api.routes.inbox import inbox_calendar, remaining_working_days, task_light
 from approval.auditing.narrative import timeline
 from approval.calendar_source import calendar_of_events
 from approval.cli.labels import STAGE_LABELS, TASK_LABELS
 from approval.domain.calendar import SHANGHAI
 from approval.domain.catalogue import Catalogue, Matter
+from approval.domain.check_code import check_code
 from approval.domain.compliance import RuleResult, as_recorded, check_case
 from approval.domain.documents import PROCEDURE_NAMES
 from approval.domain.errors import DomainError, PermissionDeniedError
@@ -50,11 +56,16 @@ from approval.store.repository import (
     user_by_token,
 )
 from approval.web.case_actions import CASE_ACTIONS, FIELD_LABELS, materials_of, notice_items
+from approval.web.security import (
+    COOKIE,
+    current_actor,
+    keep_secret,
+    post_problem,
+    token_field,
+)
 
-COOKIE = "approval_token"
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
-router = APIRouter(prefix="/web", include_in_schema=False)
 
 ROLE_LABELS = {
     Role.CLERK: "窗口工作人员",
@@ -81,6 +92,12 @@ OUTCOME_LABELS = {
     Outcome.REQUEST_SUPPLEMENT: "要求补正",
 }
 BOARD_ROLES = (Role.SUPERVISOR, Role.AUDITOR)
+HEADINGS = {
+    status.HTTP_403_FORBIDDEN: "拒绝办理",
+    status.HTTP_429_TOO_MANY_REQUESTS: "请求过于频繁",
+    status.HTTP_503_SERVICE_UNAVAILABLE: "系统暂时无法办理，请稍后重试",
+}
+"""The heading of an error page by its status; 无法办理 for any other."""
 
 
 def _local(value: datetime | None) -> str:
@@ -102,16 +119,43 @@ templates.env.globals.update(
 )
 
 
-# ---- who is asking --------------------------------------------------------------------------
+# ---- who is asking, and from where ------------------------------------------------------------
 
 
-def current_actor(request: Request, session: Session) -> Actor | None:
-    """The actor of the cookie's token, as the API's bearer token (approval.api.deps)."""
-    token = request.cookies.get(COOKIE)
-    user = user_by_token(session, token) if token else None
-    if user is None:
-        return None
-    return Actor(role=Role(user.role), id=user.name, department=user.department)
+def posted_action(request: Request) -> str:
+    """The engine's name of the action a console post asks for, as its refusals are kept."""
+    name = str(request.path_params.get("action", ""))
+    if name == "decision":
+        return "decide"
+    form_action = CASE_ACTIONS.get(name)
+    return form_action.action if form_action else name or "post"
+
+
+async def guard_posts(request: Request, service: ServiceDep, session: SessionDep) -> None:
+    """Every console POST comes from the console's own page: its Origin and its CSRF token
+    (approval.web.security); else 403, kept in the case's record when a logged-in person
+    posted on a case (R21, R22)."""
+    if request.method != "POST":
+        return
+    refusal = await post_problem(request)
+    if refusal is None:
+        return
+    actor = current_actor(request, session)
+    case_no = request.path_params.get("case_no")
+    if actor is not None and case_no is not None:
+        action = posted_action(request)
+        with suppress(PermissionDeniedError):
+            await refuse(service, session, case_no, actor, action, refusal.field, refusal.reason)
+    raise refusal
+
+
+router = APIRouter(prefix="/web", include_in_schema=False, dependencies=[Depends(guard_posts)])
+
+
+def is_console(request: Request) -> bool:
+    """Whether the request is the console's (its answers are pages, not JSON)."""
+    path = request.url.path
+    return path == "/web" or path.startswith("/web/")
 
 
 def page(
@@ -121,8 +165,28 @@ def page(
     code: int = status.HTTP_200_OK,
     **context: Any,
 ) -> HTMLResponse:
-    """A page of the console for ``actor``."""
-    return templates.TemplateResponse(request, name, {"actor": actor, **context}, status_code=code)
+    """A page of the console for ``actor``; its forms carry the CSRF token."""
+    context = {"actor": actor, "csrf_field": token_field(request), **context}
+    response = templates.TemplateResponse(request, name, context, status_code=code)
+    keep_secret(request, response)
+    return response
+
+
+def problem_page(
+    request: Request,
+    code: int,
+    line: str,
+    machine_code: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    """The page of a refusal or an outage the app answered (approval.api.app), with its
+    status, its one line and its machine code (``data-code``)."""
+    heading = HEADINGS.get(code)
+    response = page(
+        request, "error.html", None, code, error=line, error_code=machine_code, heading=heading
+    )
+    response.headers.update(headers or {})
+    return response
 
 
 def to_login() -> RedirectResponse:
@@ -209,16 +273,23 @@ async def login_form(request: Request) -> Response:
 async def login(
     request: Request, session: SessionDep, token: Annotated[str, Form()] = ""
 ) -> Response:
-    """Check the token and keep it in an HttpOnly cookie."""
+    """Check the token and keep it in an HttpOnly cookie. A client past its failed attempts
+    (``APPROVAL_LOGIN_FAILURE_RATE_LIMIT``) is refused with 429 until the window frees one."""
+    failures, client = rate_limits(request).login_failures, client_key(request)
+    if failures.exhausted(client):
+        raise failures.refusal(client)
     user = user_by_token(session, token.strip()) if token.strip() else None
     if user is None:
-        return page(
+        failures.hit(client)
+        refused = page(
             request,
             "login.html",
             None,
             status.HTTP_401_UNAUTHORIZED,
             error="token: 令牌无效或已停用 (not a valid token)",
         )
+        refused.headers["WWW-Authenticate"] = LOGIN_CHALLENGE
+        return refused
     response = RedirectResponse(
         HOME.get(Role(user.role), "/web/login"), status_code=status.HTTP_303_SEE_OTHER
     )
@@ -233,6 +304,10 @@ async def login(
     return response
 
 
+LOGIN_CHALLENGE = 'Bearer realm="approval-console"'
+"""The 401's challenge: the console's login takes the person's bearer token."""
+
+
 @router.post("/logout")
 async def logout() -> Response:
     """Forget the token."""
@@ -245,7 +320,7 @@ async def logout() -> Response:
 async def stylesheet() -> Response:
     """The console's one stylesheet."""
     css = (HERE / "static" / "console.css").read_text(encoding="utf-8")
-    return Response(css, media_type="text/css")
+    return Response(css, media_type="text/css", headers={"Cache-Control": "public, max-age=300"})
 
 
 # ---- intake (收件) ---------------------------------------------------------------------------
@@ -391,6 +466,9 @@ async def case_page(
         compliance=compliance,
         actions={n: a for n, a in CASE_ACTIONS.items() if a.offered(actor, case)},
         matter=next((m for m in service.catalogue.matters if m.code == case.matter_code), None),
+        check_code=check_code(case_no, service.settings.audit_key_bytes)
+        if actor.role is Role.CLERK
+        else None,
         error=error,
         done=done,
         key=f"web-{uuid.uuid4().hex}",
@@ -487,11 +565,6 @@ class Pager:
         return min(self.offset + self.limit, self.total)
 
 
-Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0)]
-PAGE_SIZE = 50
-
-
 def pager(request: Request, total: int, limit: int, offset: int, param: str = "offset") -> Pager:
     """The pager of a list shown from ``offset``; its links keep the page's other parameters."""
 
@@ -566,14 +639,14 @@ async def decide(
     refused = await permitted(service, session, actor, "decide", (Role.REVIEWER,), case_no)
     if refused:
         return forbidden(request, actor, refused)
-    department = actor.department or ""
-    if not has_task(session, case_no, department):
-        reason = f"{department or 'no department'} has no task on {case_no} (R22)"
-        try:
-            await refuse(service, session, case_no, actor, "decide", "department", reason)
-        except PermissionDeniedError as refusal:
-            return forbidden(request, actor, refusal_line(refusal))
     form = await request.form()
+    named = form.get("department")
+    try:
+        department = await deciding_department(
+            service, session, case_no, actor, named if isinstance(named, str) else None
+        )
+    except PermissionDeniedError as refusal:
+        return forbidden(request, actor, refusal_line(refusal))
     try:
         outcome = Outcome(str(form.get("outcome", "")))
         reasons = str(form.get("reasons") or "").strip() or None

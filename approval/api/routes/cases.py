@@ -8,7 +8,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Header, Response, status
 
-from approval.api.deps import CaseNo, CurrentActor, ServiceDep, SessionDep, allowed, refuse
+from approval.api.deps import (
+    CaseNo,
+    CurrentActor,
+    ServiceDep,
+    SessionDep,
+    allowed,
+    deciding_department,
+    refuse,
+)
 from approval.api.schemas import (
     DecisionIn,
     DeliverIn,
@@ -157,12 +165,10 @@ async def decide(
     session: SessionDep,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> CaseStatus:
-    """A department's opinion, in the name of the reviewer's own department (R22). The same
-    ``Idempotency-Key`` sent again has one effect (R23)."""
-    department = actor.department or ""
-    if not has_task(session, case_no, department):
-        reason = f"{department or 'no department'} has no task on {case_no} (R22)"
-        await refuse(service, session, case_no, actor, "decide", "department", reason)
+    """A department's opinion, in the name of the reviewer's own department (R22): a body
+    naming another department is refused and kept (R21). The same ``Idempotency-Key`` sent
+    again has one effect (R23)."""
+    department = await deciding_department(service, session, case_no, actor, body.department)
     command = Decide(
         actor=actor,
         department=department,

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from approval.api.deps import ServiceDep, SessionDep, allowed
+from approval.api.paging import PAGE_SIZE, Limit, Offset
 from approval.api.routes.cases import REFUSALS
 from approval.api.schemas import InboxPage, InboxTask
 from approval.calendar_source import calendar_spanning
@@ -61,8 +62,8 @@ async def inbox(
     service: ServiceDep,
     session: SessionDep,
     state: Annotated[list[TaskState] | None, Query(description="default: the open states")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = PAGE_SIZE,
+    offset: Offset = 0,
 ) -> InboxPage:
     """The department's tasks in ``state`` (default: open), earliest deadline first (R22:
     a reviewer sees its own department only); ``remaining_days`` counts working days (R17)."""

@@ -1,22 +1,26 @@
 """Public progress (办件进度查询): an applicant, without an account, reads where a case stands
 with the case number and the check code printed on the voucher. Only the stage and its dates
 are shown: no personal data, no department's opinion. A wrong check code and an unknown case
-are the same 404, so the answer never tells whether a case number exists."""
+are the same 404, so the answer never tells whether a case number exists; the check code has
+64 bits (approval.domain.check_code) and each client address may ask a limited number of times
+(``APPROVAL_PUBLIC_RATE_LIMIT``, then 429 with Retry-After), so codes cannot be guessed."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
 from approval.api.deps import CaseNo, SessionDep
+from approval.api.limiting import public_rate_limit
 from approval.api.schemas import ProblemOut
 from approval.cli.labels import STAGE_LABELS
 from approval.config import Settings
 from approval.domain.calendar import SHANGHAI
-from approval.domain.check_code import CHECK_CODE_PATTERN, check_code, matches
+from approval.domain import check_code as codes
+from approval.domain.check_code import CHECK_CODE_PATTERN, check_code
 from approval.domain.state import Stage
 from approval.store.repository import case_row
 
@@ -25,7 +29,8 @@ __all__ = ["PublicProgress", "check_code", "router"]
 router = APIRouter(
     prefix="/public",
     tags=["public"],
-    responses={code: {"model": ProblemOut} for code in (404, 422)},
+    responses={code: {"model": ProblemOut} for code in (404, 422, 429)},
+    dependencies=[Depends(public_rate_limit)],
 )
 NOT_FOUND = {"field": "case_no", "reason": "没有与该办件编号和查询码相符的办件 no such case"}
 
@@ -58,15 +63,22 @@ def _day(moment: datetime | None) -> date | None:
 async def progress(
     case_no: CaseNo,
     check_code: Annotated[
-        str, Query(pattern=CHECK_CODE_PATTERN, description="the 8-character code on the voucher")
+        str,
+        Query(
+            pattern=CHECK_CODE_PATTERN,
+            description="the 16-character code on the voucher (8 for a case numbered before "
+            "the 64-bit code)",
+        ),
     ],
     request: Request,
     session: SessionDep,
 ) -> PublicProgress:
     """A case's stage and dates, from the read model; 404 alike for an unknown case and a
-    wrong check code."""
+    wrong check code. The 8-character code of before is accepted for a case numbered on or
+    before ``LEGACY_CODES_UNTIL`` only (approval.domain.check_code)."""
     key = _settings(request).audit_key_bytes
-    row = case_row(session, case_no) if matches(case_no, key, check_code) else None
+    known = codes.matches(case_no, key, check_code, codes.LEGACY_CODES_UNTIL)
+    row = case_row(session, case_no) if known else None
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NOT_FOUND)
     stage = Stage(row.stage)

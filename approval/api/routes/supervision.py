@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict
 
 from approval.api.deps import SessionDep, allowed
+from approval.api.paging import PAGE_SIZE, Limit, Offset
 from approval.api.routes.cases import REFUSALS
 from approval.domain.models import Actor, Role
 from approval.domain.state import Stage, TaskState
@@ -19,8 +20,6 @@ from approval.store.schema import CaseRow, ReviewTaskRow
 
 router = APIRouter(prefix="/supervision", tags=["supervision"], responses=REFUSALS)
 READERS = (Role.SUPERVISOR, Role.AUDITOR)
-Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 class CaseRef(BaseModel):
@@ -107,7 +106,7 @@ def supervised_task(task: ReviewTaskRow, case: CaseRow) -> SupervisedTask:
 async def escalations(
     _actor: Annotated[Actor, Depends(allowed("escalations", *READERS))],
     session: SessionDep,
-    limit: Limit = 50,
+    limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> EscalationPage:
     """Review tasks whose period passed on a matter that excludes silent consent, escalated to
@@ -121,7 +120,7 @@ async def escalations(
 async def overdue(
     _actor: Annotated[Actor, Depends(allowed("overdue", *READERS))],
     session: SessionDep,
-    limit: Limit = 50,
+    limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> OverduePage:
     """Cases past their committed date or delivery period, or with review tasks whose
