@@ -188,8 +188,11 @@ class CaseWorkflowClient:
         Temporal or the worker (EngineUnavailableError: no refusal, nothing to record)."""
         if error.status is not RPCStatusCode.NOT_FOUND:
             return unavailable(error)
-        if await self._closed(case_no) is None:
+        closed = await self._closed(case_no)
+        if closed is None:
             return UnknownCaseError("case_no", f"no case {case_no}")
+        if not closed:  # the case runs: the server lost an unanswered Update (restarted)
+            return unavailable(error)
         return StageError("case_no", f"case {case_no} is closed")
 
     async def _closed(self, case_no: str) -> bool | None:
@@ -216,8 +219,9 @@ class CaseService(CaseWorkflowClient):
         settings: Settings,
         catalogue: Catalogue,
         sessions: sessionmaker[Session],
+        answer_within_s: float = ANSWER_WITHIN_S,
     ) -> None:
-        super().__init__(client)
+        super().__init__(client, answer_within_s)
         self._settings = settings
         self._catalogue = catalogue
         self._sessions = sessions
@@ -446,7 +450,9 @@ def unavailable(error: RPCError) -> EngineUnavailableError:
     return EngineUnavailableError(UNAVAILABLE_REASON.format(what=error.message or error.status))
 
 
-def _refusal(cause: BaseException | None) -> RefusedError:
-    if isinstance(cause, ApplicationError) and len(cause.details) >= 2:
+def _refusal(cause: BaseException | None) -> Exception:
+    """The rules' refusal the Update failed with (a non-retryable ApplicationError naming a
+    field and a reason); any other failure is the engine's, not a refusal."""
+    if isinstance(cause, ApplicationError) and cause.non_retryable and len(cause.details) >= 2:
         return RefusedError(str(cause.details[0]), str(cause.details[1]), kind=cause.type)
-    return RefusedError("case", str(cause))
+    return EngineUnavailableError(UNAVAILABLE_REASON.format(what=str(cause)))
