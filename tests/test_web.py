@@ -76,11 +76,11 @@ class ConsoleForms(httpx.Auth):
         yield request
 
 
-async def console_client(app: FastAPI) -> httpx.AsyncClient:
-    """A browser-like client of the console that opened its login page (so it holds its CSRF
-    cookie); its posts carry the CSRF token."""
+async def console_client(app: FastAPI, address: str = "127.0.0.1") -> httpx.AsyncClient:
+    """A browser-like client of the console at ``address`` that opened its login page (so it
+    holds its CSRF cookie); its posts carry the CSRF token."""
     client = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
+        transport=httpx.ASGITransport(app=app, client=(address, 40000)),
         base_url="http://console.test",
         auth=ConsoleForms(app.state.settings),
     )
@@ -163,7 +163,7 @@ def actions_of(page: httpx.Response) -> set[str]:
 
 def alert(page: httpx.Response) -> str:
     """The refusal line shown on ``page``."""
-    found = re.search(r'<p class="error" role="alert">(.*?)</p>', page.text, re.S)
+    found = re.search(r'<p class="error" role="alert"[^>]*>(.*?)</p>', page.text, re.S)
     assert found, page.text
     return html.unescape(found.group(1))
 

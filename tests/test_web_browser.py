@@ -2,7 +2,8 @@
 served by uvicorn on a free localhost port, with the engine on the time-skipping Temporal
 server. A clerk submits a two-department case, supplements what was missing and accepts it,
 each department's reviewer approves in its inbox, and the case page shows the decision and
-the timeline.
+the timeline — with the console's Content Security Policy on and every form carrying its CSRF
+token, as the browser posts it (with its Origin).
 
 Needs /usr/bin/chromium (``apt-get install chromium``; ``.ci/run`` installs it); skipped
 without it, except under CI=true, where it fails."""
@@ -97,11 +98,20 @@ def tokens(sessions: sessionmaker[Session]) -> dict[str, str]:
         return create_users_with_tokens(session, accounts, datetime.now(UTC))
 
 
-async def login(browser: Browser, base: str, token: str) -> Page:
-    """A fresh browser context logged in with ``token``."""
+async def login(browser: Browser, base: str, token: str, blocked: list[str]) -> Page:
+    """A fresh browser context logged in with ``token``; what the Content Security Policy
+    blocks on its pages is added to ``blocked``."""
     context = await browser.new_context(base_url=base)
     page = await context.new_page()
-    await page.goto("/web/login")
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    opened = await page.goto("/web/login")
+    assert opened is not None
+    assert "default-src 'self'" in opened.headers["content-security-policy"]
     await page.fill('input[name="token"]', token)
     await page.get_by_role("button", name="登录").click()
     await page.wait_for_load_state()
@@ -113,8 +123,11 @@ async def test_a_two_department_case_in_the_browser(
 ) -> None:
     """Clerk: intake form (one file uploaded, two as hashes, one left out) → case page →
     one-time notice → the supplement form (the missing file uploaded) → 受理.
-    Each reviewer: inbox → 同意. Clerk: the case page shows 准予 and the timeline."""
-    clerk = await login(browser, served, tokens["clerk"])
+    Each reviewer: inbox → 同意. Clerk: the case page shows 准予 and the timeline. The
+    Content Security Policy blocked nothing on the way (R22: the forms' CSRF tokens and
+    Origin passed)."""
+    blocked: list[str] = []
+    clerk = await login(browser, served, tokens["clerk"], blocked)
     await expect(clerk.locator("h1")).to_have_text("收件登记")
     await clerk.select_option("#matter", SPJY)
     await clerk.get_by_role("button", name="选择").click()
@@ -147,7 +160,7 @@ async def test_a_two_department_case_in_the_browser(
     await expect(clerk.locator("#stage")).to_have_text("并联审查中")
 
     for department in ("SCJG", "CGJ"):
-        reviewer = await login(browser, served, tokens[f"rev-{department}"])
+        reviewer = await login(browser, served, tokens[f"rev-{department}"], blocked)
         await expect(reviewer.locator("h1")).to_have_text(f"待办审查（{department}）")
         row = reviewer.locator("#inbox tr", has_text=case_no)
         await expect(row).to_contain_text("● 绿")
@@ -161,3 +174,4 @@ async def test_a_two_department_case_in_the_browser(
     await expect(timeline).to_contain_text("收件")
     await expect(timeline).to_contain_text("rev-SCJG")
     await expect(timeline).to_contain_text("rev-CGJ")
+    assert blocked == []
