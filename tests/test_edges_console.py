@@ -173,3 +173,23 @@ async def test_R21_R22_a_decision_naming_another_department_is_refused_and_kept(
     own = await api.call("reviewer", "POST", path, {"outcome": "approve", "department": "ZRZY"})
     assert own.status_code == 200, own.text
     assert await recorded(sessions, case_no, "ReviewApproved", 1)
+
+
+async def test_R21_R22_a_console_decision_form_naming_another_department_is_refused_and_kept(
+    web: Login, sessions: sessionmaker[Session]
+) -> None:
+    """R22: an SCJG reviewer's inbox form posted with ``department=CGJ`` added is the 403 page
+    naming the department; the attempt is kept in the case's record (R21) and CGJ's task is
+    still open."""
+    clerk = await web("clerk")
+    case_no = await received_case(clerk, SPJY, ("SQS", "PMT", "GLZD", "JKZM"))
+    assert (await clerk.post(f"/web/cases/{case_no}/accept")).status_code == 200
+    reviewer = await web("rev-SCJG")
+    form = {"outcome": "approve", "department": "CGJ", "request_id": "forged-dept-1"}
+    forged = await reviewer.post(f"/web/cases/{case_no}/decision", data=form)
+    assert forged.status_code == 403, forged.text
+    assert alert(forged).startswith("department: rev-SCJG decides for SCJG, not CGJ")
+    [refusal] = await recorded(sessions, case_no, "ActionRefused", 1)
+    assert (refusal.actor_id, refusal.payload["field"]) == ("rev-SCJG", "department")
+    with sessions() as session:
+        assert "ReviewApproved" not in [e.type for e in events_of(session, case_no)]
