@@ -53,21 +53,24 @@ async def stage_of(clerk: httpx.AsyncClient, case_no: str) -> str:
 async def test_R22_R21_a_console_post_without_its_pages_csrf_token_is_refused_and_kept(
     web: Login, sessions: sessionmaker[Session]
 ) -> None:
-    """CSRF refused (R22): a clerk's accept posted with no token, or another token, is the
-    403 page and the case is not accepted; each attempt is an ActionRefused naming csrf_token
-    under the action's name (R21). The token the case page's form carries is accepted."""
+    """CSRF refused (R22): a clerk's accept posted with no token, or another token (not even
+    ASCII), is the 403 page and the case is not accepted; each attempt is an ActionRefused
+    naming csrf_token under the action's name (R21). The token the case page's form carries
+    is accepted."""
     clerk = await web("clerk")
     case_no = await received_case(clerk, SPJY, ("SQS", "PMT", "GLZD", "JKZM"))
     path = f"/web/cases/{case_no}/accept"
     line = refused_as(await clerk.post(path, auth=AS_TYPED), "csrf_invalid")
     assert line.startswith("csrf_token: ")
-    forged = await clerk.post(path, data={"csrf_token": "0" * 64}, auth=AS_TYPED)
-    refused_as(forged, "csrf_invalid")
+    for forged in ("0" * 64, "令牌" * 32):
+        refused_as(
+            await clerk.post(path, data={"csrf_token": forged}, auth=AS_TYPED), "csrf_invalid"
+        )
     assert await stage_of(clerk, case_no) == "已收件，待审查材料"
-    found = await recorded(sessions, case_no, "ActionRefused", 2)
+    found = await recorded(sessions, case_no, "ActionRefused", 3)
     assert [(e.actor_id, e.payload["action"], e.payload["field"]) for e in found] == [
         ("clerk", "accept", "csrf_token")
-    ] * 2
+    ] * 3
 
     token = page_token(await clerk.get(f"/web/cases/{case_no}"))
     accepted = await clerk.post(path, data={"csrf_token": token}, auth=AS_TYPED)

@@ -58,6 +58,7 @@ def test_R22_the_old_eight_digit_code_works_only_for_cases_numbered_before_the_c
         assert matches(case_no, b"key", legacy_check_code(case_no, b"key")) is legacy_accepted
         assert matches(case_no, b"key", check_code(case_no, b"key"))
     assert not matches(OLD_CASE, b"key", legacy_check_code(OLD_CASE, b"other"))
+    assert not matches(OLD_CASE, b"key", "查询码" * 5 + "0") and not matches(OLD_CASE, b"key", "")
     assert not matches(OLD_CASE, b"key", legacy_check_code(OLD_CASE, b"key"), legacy_until=None)
 
 

@@ -29,6 +29,11 @@ def _hex_hmac(key: bytes, message: bytes) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest().upper()
 
 
+def _same(expected: str, typed: str) -> bool:
+    """Constant-time comparison, also of a typed text that is not ASCII."""
+    return hmac.compare_digest(expected.encode(), typed.encode())
+
+
 def check_code(case_no: str, key: bytes) -> str:
     """The case's 64-bit check code: 16 upper-case hex digits."""
     return _hex_hmac(key, LABEL + case_no.encode())[:CHECK_CODE_LENGTH]
@@ -55,8 +60,8 @@ def matches(
     64-bit code, or its 32-bit one when the case is numbered on or before ``legacy_until``."""
     typed = code.upper()
     if len(typed) == CHECK_CODE_LENGTH:
-        return hmac.compare_digest(check_code(case_no, key), typed)
+        return _same(check_code(case_no, key), typed)
     day = numbered_on(case_no)
     if len(typed) != LEGACY_CHECK_CODE_LENGTH or legacy_until is None or day is None:
         return False
-    return day <= legacy_until and hmac.compare_digest(legacy_check_code(case_no, key), typed)
+    return day <= legacy_until and _same(legacy_check_code(case_no, key), typed)

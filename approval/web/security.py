@@ -5,8 +5,9 @@ of the browser's random CSRF cookie and its login cookie (OWASP's signed double-
 bound to the session). The page puts it in each form (``csrf_token``); a program may send it
 as the ``X-CSRF-Token`` header instead. A token is good for the browser and the login it was
 made for: it changes at login and logout. The post's ``Origin`` (or, without one, its
-``Referer``) must be the console's own host. A refused post is the 403 page; on a case, by a
-logged-in person, it is kept in the case's record (R21, R22)."""
+``Referer``) must be the console's own host (its ``Host`` header: a reverse proxy in front
+must pass the browser's on, e.g. nginx ``proxy_set_header Host $host``). A refused post is the
+403 page; on a case, by a logged-in person, it is kept in the case's record (R21, R22)."""
 
 from __future__ import annotations
 
@@ -132,7 +133,7 @@ async def token_problem(request: Request) -> ConsoleRefusal | None:
     """None when the post's CSRF token is the one its page was given; else the refusal."""
     secret = request.cookies.get(CSRF_COOKIE)
     sent = await posted_token(request)
-    if secret and sent and hmac.compare_digest(form_token(request), sent):
+    if secret and sent and hmac.compare_digest(form_token(request).encode(), sent.encode()):
         return None
     reason = "表单已过期或不是本系统页面提交的，请刷新页面后重试 (CSRF token invalid, R22)"
     return ConsoleRefusal(403, CSRF_FIELD, reason, CSRF_INVALID)
