@@ -185,10 +185,15 @@ async def test_replay_of_the_golden_folder_needs_no_server() -> None:
         (("replay", "README.md"), "not a Temporal history"),
         (("replay", "--live", "2026-1"), "case_no"),
         (("export", "2026-1", "--out", "x"), "case_no"),
+        (("verify", "2026-1"), "case_no"),
+        (("verify", "--store-only", "371600-20260302-000001", "2026-1"), "case_no"),
+        (("crosscheck", "2026-1"), "case_no"),
     ],
 )
 async def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], named: str) -> None:
-    """A missing, unreadable or malformed argument: one line naming it, exit 2, no trace."""
+    """A missing, unreadable or malformed argument (a malformed case number given to verify or
+    crosscheck too, before any store or server is read): one line naming it, exit 2, no
+    trace."""
     result = await run_auditor(offline_env(), *args)
     assert result.exited(2), result
     [line] = result.message_lines()
