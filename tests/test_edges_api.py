@@ -206,3 +206,14 @@ async def test_R22_a_401_challenges_and_a_405_names_the_allowed_methods(
         )
     finally:
         await console.aclose()
+
+
+def test_a_rate_limit_setting_that_is_no_rate_stops_the_app_naming_it(settings: Settings) -> None:
+    """A rate limit setting such as ``lots`` is refused when the app is made, naming the
+    environment variable, rather than at the first query."""
+    for name, variable in (
+        ("public_rate_limit", "APPROVAL_PUBLIC_RATE_LIMIT"),
+        ("login_failure_rate_limit", "APPROVAL_LOGIN_FAILURE_RATE_LIMIT"),
+    ):
+        with pytest.raises(ValueError, match=f"^{variable}: 'lots'"):
+            create_app(settings=settings.model_copy(update={name: "lots"}))

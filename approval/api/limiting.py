@@ -72,15 +72,25 @@ class RateLimits:
         ``APPROVAL_LOGIN_FAILURE_RATE_LIMIT``)."""
         storage = MemoryStorage()
         limiter = MovingWindowRateLimiter(storage)
+        public = rate(settings.public_rate_limit, "APPROVAL_PUBLIC_RATE_LIMIT")
+        failures = rate(settings.login_failure_rate_limit, "APPROVAL_LOGIN_FAILURE_RATE_LIMIT")
         return cls(
-            public=RateLimit("public", parse(settings.public_rate_limit), limiter),
-            login_failures=RateLimit("login", parse(settings.login_failure_rate_limit), limiter),
+            public=RateLimit("public", public, limiter),
+            login_failures=RateLimit("login", failures, limiter),
             storage=storage,
         )
 
     def reset(self) -> None:
         """Forget every count (tests)."""
         self.storage.reset()
+
+
+def rate(text: str, setting: str) -> RateLimitItem:
+    """The rate ``text`` names, e.g. ``30/minute``; a ValueError naming ``setting`` if none."""
+    try:
+        return parse(text)
+    except ValueError:
+        raise ValueError(f"{setting}: {text!r} is not a rate such as 30/minute") from None
 
 
 def client_key(request: Request) -> str:
