@@ -2,6 +2,9 @@
 #   make run    — the main job: Temporal dev server (SQLite) + worker + catalogue, on this machine
 #   make test   — ruff, mypy and the whole test suite against real Temporal servers
 UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+# The local stack and the simulation are development: the published development audit key,
+# and `starter.py --as USER` with the demo tokens. Anything else needs APPROVAL_AUDIT_KEY.
+DEVELOPMENT = APPROVAL_ENVIRONMENT=development
 
 .PHONY: run test lint sync simulate
 
@@ -12,10 +15,10 @@ sync: $(UV)
 	$(UV) sync --frozen
 
 run: sync
-	$(UV) run --frozen python starter.py up
+	$(DEVELOPMENT) $(UV) run --frozen python starter.py up
 
 simulate: sync
-	$(UV) run --frozen python starter.py simulate
+	$(DEVELOPMENT) $(UV) run --frozen python starter.py simulate
 
 lint: sync
 	$(UV) run --frozen ruff check .

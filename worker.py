@@ -1,6 +1,9 @@
 """The worker: serves the case workflows and their activities at the configured Temporal address.
 
 uv run python worker.py
+
+A bad setting (or a missing secret outside development) is one line and exit status 2; a
+Temporal server that cannot be reached is one line and exit status 3.
 """
 
 from __future__ import annotations
@@ -10,17 +13,23 @@ from concurrent.futures import ThreadPoolExecutor
 
 import structlog
 
-from approval.config import get_settings
+from approval.cli.common import unavailable
+from approval.config import Settings
 from approval.logs import configure_logging
-from approval.runtime import build_worker, open_store
+from approval.runtime import build_worker, engine_settings, open_store
 from approval.service import connect
 
 
-async def main() -> None:
+async def serve(settings: Settings) -> None:
     """Connect, open the store, and serve until interrupted."""
-    settings = get_settings()
     configure_logging(json=settings.log_json)
-    client = await connect(settings)
+    try:
+        client = await connect(settings)
+    except RuntimeError as error:  # the SDK's "Failed client connect: ..."
+        unavailable(
+            "temporal_unreachable",
+            f"无法连接 Temporal {settings.temporal_address}（APPROVAL_TEMPORAL_ADDRESS）：{error}",
+        )
     sessions = open_store(settings.store_url)
     with ThreadPoolExecutor(max_workers=16) as executor:
         worker = build_worker(
@@ -37,5 +46,10 @@ async def main() -> None:
         await worker.run()
 
 
+def main() -> None:
+    """Check the settings, then serve."""
+    asyncio.run(serve(engine_settings()))
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

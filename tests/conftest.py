@@ -26,6 +26,10 @@ from approval.service import CaseService
 # Temporal's sandbox: a non-deterministic call in workflow code fails the tests. Settings are
 # read when a worker starts, after this.
 os.environ.setdefault("APPROVAL_WORKFLOW_SANDBOX", "true")
+# The tests run in development mode, explicitly: the published development audit key (and the
+# token key derived from it). Outside it the engine refuses to start without a key
+# (tests/test_cli_settings.py); the subprocesses' environments say so too (tests.processes).
+os.environ["APPROVAL_ENVIRONMENT"] = "development"
 
 
 @pytest.fixture(scope="session")

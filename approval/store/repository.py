@@ -4,7 +4,8 @@ A retried activity may record the same events, notices, case numbers or departme
 again; every write here is an INSERT … ON CONFLICT DO NOTHING or a guarded upsert, so nothing
 is ever stored twice and an older snapshot never overwrites a newer one (R23).
 
-Sessions belong to the caller: no function here commits. Use them as::
+Sessions belong to the caller: no function here commits (but for the one-time upgrade of a
+legacy token hash, in a transaction of its own). Use them as::
 
     with factory.begin() as session:
         record_case(session, ...)
@@ -13,6 +14,7 @@ Sessions belong to the caller: no function here commits. Use them as::
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 import secrets
@@ -22,12 +24,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, Table, create_engine, event, func, select
+import structlog
+from sqlalchemy import CursorResult, Engine, Table, create_engine, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from approval.config import get_settings
 from approval.domain.audit import GENESIS, canonical_body, chain_hash
 from approval.domain.documents import Document
 from approval.domain.models import CaseEvent
@@ -66,6 +70,8 @@ REGION_CODE = re.compile(r"\d{6}")
 MAX_DAILY_SEQ = 999_999
 
 DialectInsert = sqlite.Insert | postgresql.Insert
+
+log = structlog.get_logger(__name__)
 
 
 # ---- engine and sessions ---------------------------------------------------------------------
@@ -552,8 +558,17 @@ def department_inbox(
 TOKEN_BYTES = 32
 
 
-def hash_token(token: str) -> str:
-    """The stored form of a bearer token: its SHA-256, hex."""
+def hash_token(token: str, key: bytes | None = None) -> str:
+    """The stored form of a bearer token: HMAC-SHA256 under the server's token key (``key``,
+    by default this process's: Settings.token_key_bytes), hex. A copy of the store alone does
+    not let anyone test a guessed token, nor a row written into it make one."""
+    secret = get_settings().token_key_bytes if key is None else key
+    return hmac.new(secret, token.encode(), hashlib.sha256).hexdigest()
+
+
+def legacy_token_hash(token: str) -> str:
+    """The form tokens were stored in before they were keyed: the bare SHA-256, hex. Such a
+    row still authenticates, once, and is then re-stored keyed (user_by_token)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -574,11 +589,11 @@ def user_by_name(session: Session, name: str) -> UserRow | None:
     return session.scalars(select(UserRow).where(UserRow.name == name)).one_or_none()
 
 
-def issue_token(session: Session, user_id: int, now: datetime) -> str:
-    """A new bearer token for the user. Only its hash is stored: the token returned here is
-    the only copy."""
+def issue_token(session: Session, user_id: int, now: datetime, *, key: bytes | None = None) -> str:
+    """A new bearer token for the user. Only its keyed hash is stored (hash_token): the token
+    returned here is the only copy."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    session.add(ApiTokenRow(token_hash=hash_token(token), user_id=user_id, created_at=now))
+    session.add(ApiTokenRow(token_hash=hash_token(token, key), user_id=user_id, created_at=now))
     session.flush()
     return token
 
@@ -595,11 +610,35 @@ def create_users_with_tokens(
     }
 
 
-def user_by_token(session: Session, token: str) -> UserRow | None:
-    """The active user a bearer token belongs to, or None."""
+def user_by_token(session: Session, token: str, *, key: bytes | None = None) -> UserRow | None:
+    """The active user a bearer token belongs to, or None. A token stored in the legacy form
+    (bare SHA-256) authenticates too, and its row is re-stored in the keyed form at once, so
+    that no existing user is locked out by the change and the legacy form does not last."""
+    keyed, legacy = hash_token(token, key), legacy_token_hash(token)
     stmt = (
-        select(UserRow)
+        select(UserRow, ApiTokenRow.token_hash)
         .join(ApiTokenRow, ApiTokenRow.user_id == UserRow.id)
-        .where(ApiTokenRow.token_hash == hash_token(token), UserRow.active.is_(True))
+        .where(ApiTokenRow.token_hash.in_((keyed, legacy)), UserRow.active.is_(True))
     )
-    return session.scalars(stmt).one_or_none()
+    found = session.execute(stmt).one_or_none()
+    if found is None:
+        return None
+    user, stored = found
+    if stored == legacy:
+        _upgrade_token_hash(session, legacy, keyed)
+    return user
+
+
+def _upgrade_token_hash(session: Session, legacy: str, keyed: str) -> None:
+    """Re-store a legacy token hash in the keyed form, in a short transaction of its own: the
+    caller's session is often a reader that never commits. (The one writer here that commits.)
+    A failure leaves the legacy row, upgraded at the next use."""
+    try:
+        with Session(session.get_bind()) as writer, writer.begin():
+            writer.execute(
+                update(ApiTokenRow).where(ApiTokenRow.token_hash == legacy).values(token_hash=keyed)
+            )
+    except SQLAlchemyError as error:
+        log.warning("token.upgrade_failed", error=str(error))
+    else:
+        log.info("token.upgraded")
