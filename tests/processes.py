@@ -1,5 +1,6 @@
 """Helpers for the end-to-end tests: the real worker (worker.py) and the real command line
-(starter.py) run as child processes of the test, with their own settings in the environment."""
+(starter.py) run as child processes of the test, with their own settings in the environment;
+an ASGI app (the API, the stub department service) served for real by uvicorn in a thread."""
 
 from __future__ import annotations
 
@@ -7,22 +8,38 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+import traceback
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from approval.config import PROJECT_ROOT
+import structlog
+import uvicorn
+from fastapi import FastAPI
+from typer.testing import CliRunner
+
+from approval.api.app import create_app
+from approval.cli.app import app as starter_app
+from approval.config import PROJECT_ROOT, Settings, get_settings
+from approval.runtime import open_store
+from approval.store.repository import create_users_with_tokens
 
 STARTER = PROJECT_ROOT / "starter.py"
 WORKER = PROJECT_ROOT / "worker.py"
 CLI_TIMEOUT_S = 90.0
 """Longest a CLI command may take; an Update waits for a worker, so this is generous."""
 STOP_TIMEOUT_S = 10.0
+SERVER_START_TIMEOUT_S = 60.0
+"""Longest an app served in a thread may take to start (its lifespan may connect to Temporal
+and migrate a store on a busy machine)."""
 
 
 def process_env(
@@ -33,11 +50,12 @@ def process_env(
     data_dir: Path,
     stub_behaviours: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """The environment of a worker or CLI process: this test's server, namespace, queue and
-    store, and no calendar override. Every APPROVAL_ variable of the caller's environment is
-    dropped."""
+    """The environment of a worker or CLI process: development mode, this test's server,
+    namespace, queue and store, and no calendar override. Every APPROVAL_ variable of the
+    caller's environment is dropped."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("APPROVAL_")}
     env.update(
+        APPROVAL_ENVIRONMENT="development",
         APPROVAL_TEMPORAL_ADDRESS=address,
         APPROVAL_TEMPORAL_NAMESPACE=namespace,
         APPROVAL_TASK_QUEUE=task_queue,
@@ -176,6 +194,22 @@ class CliResult:
         )
 
 
+def invoke_cli(*args: str, env: Mapping[str, str | None] | None = None) -> CliResult:
+    """starter.py's commands run in this process (typer's CliRunner), ``env`` set for the run
+    (None unsets a variable) and the settings read anew: what the program does, without the
+    start of a process. An unexpected exception's traceback is added to stderr."""
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(starter_app, list(args), env=dict(env or {}))
+    finally:
+        get_settings.cache_clear()
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        trace = traceback.format_exception(result.exception)
+        stderr += "".join(["Traceback (in process):\n", *trace])
+    return CliResult(args=args, returncode=result.exit_code, stdout=result.stdout, stderr=stderr)
+
+
 async def run_cli(env: dict[str, str], *args: str, timeout_s: float = CLI_TIMEOUT_S) -> CliResult:
     """Run ``starter.py ARGS`` to completion (killed after ``timeout_s``)."""
     return await run_script(STARTER, env, *args, timeout_s=timeout_s)
@@ -212,3 +246,82 @@ async def run_script(
         stdout=out.decode("utf-8", errors="replace"),
         stderr=err.decode("utf-8", errors="replace"),
     )
+
+
+# ---- an app served for real ----------------------------------------------------------------
+
+
+@contextmanager
+def logs_kept_apart() -> Iterator[None]:
+    """While the block runs, structlog prints to the stderr of its start: what an app served
+    in a thread logs does not land in the output of a command run in this process meanwhile
+    (the CLI runner swaps sys.stdout and sys.stderr)."""
+    previous = structlog.get_config()
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))
+    try:
+        yield
+    finally:
+        structlog.configure(**previous)
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """``app`` under uvicorn in a thread, on a free port of 127.0.0.1, once it has started
+    (its lifespan included); yields its base URL. Its logs are kept apart (logs_kept_apart)."""
+    with logs_kept_apart():
+        yield from _served(app)
+
+
+def _served(app: FastAPI) -> Iterator[str]:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while not server.started:
+        assert thread.is_alive(), "uvicorn stopped while starting"
+        assert time.monotonic() < deadline, f"uvicorn did not start in {SERVER_START_TIMEOUT_S} s"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        listener.close()
+
+
+def settings_of(env: Mapping[str, str]) -> Settings:
+    """The settings that a process with the environment ``env`` (process_env) reads."""
+    return Settings(
+        temporal_address=env["APPROVAL_TEMPORAL_ADDRESS"],
+        temporal_namespace=env["APPROVAL_TEMPORAL_NAMESPACE"],
+        task_queue=env["APPROVAL_TASK_QUEUE"],
+        data_dir=Path(env["APPROVAL_DATA_DIR"]),
+        holiday_override_path=Path(env["APPROVAL_HOLIDAY_OVERRIDE_PATH"]),
+    )
+
+
+CLERK_ACCOUNT = ("clerk-1", "clerk", None)
+
+
+@contextmanager
+def serving_api(
+    env: Mapping[str, str], accounts: Iterable[tuple[str, str, str | None]] = (CLERK_ACCOUNT,)
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """The HTTP API served for real (uvicorn, in a thread) for the processes of ``env``: its
+    start-up connects to their Temporal namespace and opens their store, as `make run`'s
+    does. ``accounts`` (name, role, department) are created in that store first. Yields the
+    API's URL and each account's token; starter.py acts through them with
+    ``env | {"APPROVAL_API_URL": url, "APPROVAL_TOKEN": tokens[name]}``."""
+    settings = settings_of(env)
+    sessions = open_store(settings.store_url)
+    try:
+        with sessions.begin() as session:
+            tokens = create_users_with_tokens(session, accounts, datetime.now(UTC))
+    finally:
+        sessions.kw["bind"].dispose()
+    with serving(create_app(settings=settings)) as url:
+        yield url, tokens

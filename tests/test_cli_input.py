@@ -1,82 +1,38 @@
 """Bad input at the command line: one line naming the field, exit status 2, no stack trace,
-and nothing sent anywhere (these run without any server)."""
+and nothing sent anywhere. These run without any server and without a token: the input is
+checked before the token is looked for, and before anything would be sent."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from pathlib import Path
 
 import pytest
 
-from approval.config import PROJECT_ROOT
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """starter.py with ``args``, its output captured."""
-    return subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "starter.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=PROJECT_ROOT,
-        check=False,
-    )
-
+from tests.processes import invoke_cli
 
 CASE = "371600-20261128-000001"
+SUBMIT = ("submit", "JS-GHXK-001", "--applicant", "张三")
+ID_NUMBER = ("--id-number", "371602199001011234")
 
 
 @pytest.mark.parametrize(
     ("args", "field"),
     [
+        ((*SUBMIT, "--id-number", "12", "--key", "key-00001"), "applicant.id_number"),
+        ((*SUBMIT, *ID_NUMBER, "--key", "k"), "idempotency_key"),
+        ((*SUBMIT, *ID_NUMBER, "--key", "key-00001", "--channel", "fax"), "channel"),
         (
-            (
-                "submit",
-                "JS-GHXK-001",
-                "--applicant",
-                "张三",
-                "--id-number",
-                "12",
-                "--key",
-                "key-00001",
-            ),
-            "id_number",
-        ),
-        (
-            (
-                "submit",
-                "JS-GHXK-001",
-                "--applicant",
-                "张三",
-                "--id-number",
-                "371602199001011234",
-                "--key",
-                "k",
-            ),
-            "idempotency_key",
-        ),
-        (
-            (
-                "submit",
-                "JS-GHXK-001",
-                "--applicant",
-                "张三",
-                "--id-number",
-                "371602199001011234",
-                "--key",
-                "key-00001",
-                "--material",
-                "SQB=/no/such/file",
-            ),
+            (*SUBMIT, *ID_NUMBER, "--key", "key-00001", "--material", "SQB=/no/such/file"),
             "material",
         ),
-        (("decide", "371600-20261128-000001", "reject", "--department", "ZJJ"), "reasons"),
-        (("pay", "371600-20261128-000001", "--amount", "eighty", "--receipt", "R1"), "amount"),
-        (("meeting", "371600-20261128-000001", "--minutes", "纪要"), "present"),
-        (
-            ("meeting", CASE, "--minutes", "纪要", "--absent", "ZJJ", "--present", "ZJJ"),
-            "absent",
-        ),
+        (("status", "371600-2026-1"), "case_no"),
+        (("accept", "../inbox"), "case_no"),
+        (("notice", CASE, "--defective", "RFSJ"), "defective"),
+        (("decide", CASE, "maybe"), "outcome"),
+        (("decide", CASE, "request_supplement", "--item", "SJFA"), "item"),
+        (("pay", CASE, "--amount", "eighty", "--receipt", "R1"), "amount"),
+        (("meeting", CASE, "--minutes", "纪要"), "present"),
+        (("meeting", CASE, "--minutes", "纪要", "--absent", "ZJJ", "--present", "ZJJ"), "absent"),
         (
             (
                 "exclude",
@@ -90,13 +46,24 @@ CASE = "371600-20261128-000001"
             ),
             "expected_wd",
         ),
+        (
+            ("exclude", CASE, "--procedure", "party", "--reason", "论证", "--expected-wd", "5"),
+            "procedure",
+        ),
     ],
 )
 def test_malformed_or_missing_field_is_refused_with_its_name(
-    args: tuple[str, ...], field: str
+    args: tuple[str, ...], field: str, tmp_path: Path
 ) -> None:
-    """A malformed or missing field is refused before anything is sent, naming the field."""
-    result = run_cli(*args)
-    assert result.returncode == 2
-    assert field in result.stderr and "Traceback" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    """A malformed or missing field is refused before anything is sent (no API listens, no
+    token is given), in one line naming the field, with exit status 2."""
+    env = {
+        "APPROVAL_API_URL": "http://127.0.0.1:9",
+        "APPROVAL_DATA_DIR": str(tmp_path),
+        "APPROVAL_TOKEN": None,
+    }
+    result = invoke_cli(*args, env=env)
+    assert result.exited(2), result
+    lines = result.message_lines()
+    assert len(lines) == 1 and lines[0].startswith(f"错误 error: {field}: "), result
+    assert "Traceback" not in result.stderr and result.stdout == "", result

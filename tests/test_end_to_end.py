@@ -1,5 +1,6 @@
-"""End to end on the Temporal dev server: the real worker process (worker.py) and the real
-command line (starter.py), a SQLite store shared between them, and a worker killed mid-review.
+"""End to end on the Temporal dev server: the command line (starter.py) acting through the real
+HTTP API with its users' tokens (its commands run in this process, and once as the program),
+a SQLite store shared by all; and real worker processes (worker.py), one killed mid-review.
 
 Every wait here is bounded and waits for a real process or a real state, never for a time to
 pass; the case periods are working days long, so no deadline falls due while a test runs.
@@ -40,11 +41,25 @@ from approval.domain.models import (
     SubmittedMaterial,
 )
 from approval.domain.status import CaseStatus
+from approval.environments import running_worker
 from approval.runtime import open_store
 from approval.service import CaseService, CaseWorkflowClient
-from approval.store.repository import case_row, department_messages_of, events_of, notices_of
+from approval.store.repository import (
+    case_row,
+    department_messages_of,
+    events_of,
+    notices_of,
+)
 from approval.store.schema import CaseEventRow
-from tests.processes import CliResult, Workers, process_env, run_cli, workers
+from tests.processes import (
+    CliResult,
+    Workers,
+    invoke_cli,
+    process_env,
+    run_cli,
+    serving_api,
+    workers,
+)
 
 MATTER = "JS-GHXK-001"
 DEPARTMENTS = ("ZRZY", "ZJJ", "RFB", "CGJ")
@@ -58,7 +73,7 @@ UPDATES_TIMEOUT_S = 90.0
 """Bound of the decisions sent across a worker crash (an activity or workflow task that the
 dead worker held is handed on only when its timeout passes)."""
 
-CliRunner = Callable[..., Awaitable[CliResult]]
+Cli = Callable[..., Awaitable[CliResult]]
 
 
 @pytest.fixture
@@ -163,7 +178,15 @@ def _issued_notice_nos(events: Iterable[CaseEventRow]) -> list[str]:
     return [str(e.payload["notice"]["notice_no"]) for e in events if e.type == "NoticeIssued"]
 
 
-# ---- 1. one case through the clerk's and the departments' command line -------------------
+# ---- 1. one case through the command line, against the real API ------------------------------
+
+PEOPLE = {
+    "clerk-e2e": ("clerk", None),
+    "supervisor-e2e": ("supervisor", None),
+    "rv-SCJG": ("reviewer", "SCJG"),  # a department with no task on a JS-GHXK-001 case
+    **{f"rv-{d}": ("reviewer", d) for d in DEPARTMENTS},
+}
+"""Who acts, by name: role and department (R22)."""
 
 
 def _material_files(directory: Path) -> dict[str, Path]:
@@ -176,9 +199,16 @@ def _material_files(directory: Path) -> dict[str, Path]:
     return files
 
 
-async def _step(cli: CliRunner, *args: str) -> dict[str, Any]:
-    """Run a command that must succeed; its --json status."""
-    result = await cli(*args, "--json")
+def _submission(files: dict[str, Path], key: str, *codes: str) -> tuple[str, ...]:
+    return (
+        *("submit", MATTER, "--applicant", APPLICANT, "--id-number", ID_NUMBER, "--key", key),
+        *(f"--material={code}={files[code]}" for code in codes),
+    )
+
+
+async def _step(cli: Cli, who: str, *args: str) -> dict[str, Any]:
+    """Run a command that must succeed, as ``who``; its --json status."""
+    result = await cli(who, *args, "--json")
     assert result.exited(0), result
     assert "Traceback" not in result.stderr, result
     status: dict[str, Any] = result.json()
@@ -199,130 +229,119 @@ def _assert_refused(result: CliResult, *names: str) -> None:
 
 
 @pytest.mark.devserver
-async def test_four_department_case_through_starter_cli(client: Client, tmp_path: Path) -> None:
-    """A JS-GHXK-001 case goes from receipt to completion driven only by starter.py processes
-    against a worker.py process: submitted without RFSJ, the one-time notice lists RFSJ, the
-    supplement brings it, the clerk accepts, all four departments approve, the certificate is
-    issued at once (no fee) and delivered; every `--json` output is one JSON document and
-    nothing else. The store then holds the events numbered 1..n without gaps and exactly the
-    four written notices, which `notices --json` prints. Bad input and actions the rules
-    forbid (unknown matter, malformed case number, a department not on the case, a decided
-    task, withdrawal after the decision, any action on the completed case) are refused with
-    exit status 2 and one line on stderr naming the problem, and leave the case as it was."""
-    env = _env(client, _queue("cli"), tmp_path)
+async def test_R22_R23_four_department_case_through_the_cli_and_the_api(
+    client: Client, tmp_path: Path
+) -> None:
+    """R22, R23: a JS-GHXK-001 case goes from receipt to completion driven only by starter.py's
+    commands, each acting through the real HTTP API with its user's token, against a worker:
+    submitted without RFSJ (the same --key again gives the same case), the one-time notice
+    lists RFSJ, the supplement brings it, the clerk accepts, each department's reviewer
+    approves in its own name (a decision retried with its --request-id has one effect), the
+    certificate is issued at once (no fee) and delivered; every `--json` output is one JSON
+    document. The API decides who may act (R22): a reviewer of a department without a task on
+    the case and a clerk extending the period are refused, and those attempts kept in the
+    record; so are bad input and actions the rules forbid (unknown matter, malformed case
+    number, a rejection without reasons, a decided task, withdrawal after the decision, any
+    action on the completed case): exit status 2 and one line naming the problem, the case as
+    it was. The store holds the events numbered 1..n without gaps and exactly the four written
+    notices. starter.py also runs as a program (its token from APPROVAL_TOKEN)."""
+    queue = _queue("cli")
+    env = _env(client, queue, tmp_path)
     files = _material_files(tmp_path / "materials")
-    runs: list[CliResult] = []
-
-    async def cli(*args: str) -> CliResult:
-        result = await run_cli(env, *args)
-        runs.append(result)
-        return result
-
-    step = partial(_step, cli)
     sessions = _store(tmp_path)
     cases = CaseWorkflowClient(client)
-    with workers(env, tmp_path) as started:
-        started.start()
-        # ---- receipt without RFSJ, one-time notice, supplement, acceptance
-        submitted = await cli(
-            "submit",
-            MATTER,
-            "--applicant",
-            APPLICANT,
-            "--id-number",
-            ID_NUMBER,
-            "--key",
-            f"e2e-cli-{uuid.uuid4().hex}",
-            *(f"--material={code}={files[code]}" for code in DEMANDED if code != "RFSJ"),
-            "--json",
-        )
-        assert submitted.exited(0), submitted
-        receipt = submitted.json()
-        case_no = receipt["case_no"]
-        assert receipt["created"] is True
-        assert receipt["status"]["stage"] == "received"
-        assert receipt["status"]["missing_materials"] == ["RFSJ"]
+    accounts = [(name, role, department) for name, (role, department) in PEOPLE.items()]
+    with serving_api(env, accounts) as (url, tokens):
+        cli_env = {"APPROVAL_API_URL": url, "APPROVAL_DATA_DIR": str(tmp_path / "cli")}
 
-        noticed = await step("notice", case_no)
-        assert noticed["stage"] == "awaiting_intake_supplement"
-        assert noticed["open_notice_items"] == ["RFSJ"]
+        async def cli(who: str, *args: str) -> CliResult:
+            return await asyncio.to_thread(invoke_cli, "--token", tokens[who], *args, env=cli_env)
 
-        supplemented = await step("supplement", case_no, "--material", f"RFSJ={files['RFSJ']}")
-        assert supplemented["stage"] == "received"
-        assert supplemented["missing_materials"] == []
+        step = partial(_step, cli)
+        async with running_worker(client, sessions, task_queue=queue):
+            # ---- receipt without RFSJ (twice, one key), one-time notice, supplement, acceptance
+            key = f"e2e-cli-{uuid.uuid4().hex}"
+            first = await step("clerk-e2e", *_submission(files, key, "SQB", "XMPZ", "SJFA"))
+            again = await step("clerk-e2e", *_submission(files, key, "SQB", "XMPZ", "SJFA"))
+            case_no = first["case_no"]
+            assert (first["created"], again["created"], again["case_no"]) == (True, False, case_no)
+            assert first["status"]["stage"] == "received"
+            assert first["status"]["missing_materials"] == ["RFSJ"]
 
-        accepted = await step("accept", case_no)
-        assert accepted["stage"] == "in_review"
-        assert {t["department"]: t["state"] for t in accepted["tasks"]} == dict.fromkeys(
-            DEPARTMENTS, "pending"
-        )
-
-        # ---- the four departments decide in parallel
-        decided = await asyncio.gather(
-            *(
-                step("decide", case_no, "approve", "--department", d, "--reviewer", f"rv-{d}")
-                for d in DEPARTMENTS
+            noticed = await step("clerk-e2e", "notice", case_no)
+            assert noticed["stage"] == "awaiting_intake_supplement"
+            assert noticed["open_notice_items"] == ["RFSJ"]
+            supplement = ("supplement", case_no, "--material", f"RFSJ={files['RFSJ']}")
+            supplemented = await step("clerk-e2e", *supplement)
+            assert (supplemented["stage"], supplemented["missing_materials"]) == ("received", [])
+            accepted = await step("clerk-e2e", "accept", case_no)
+            assert accepted["stage"] == "in_review"
+            assert {t["department"]: t["state"] for t in accepted["tasks"]} == dict.fromkeys(
+                DEPARTMENTS, "pending"
             )
-        )
-        assert any(s["stage"] == "awaiting_delivery" for s in decided), decided
-        status = await step("status", case_no)
-        assert status["stage"] == "awaiting_delivery"
-        assert status["decision"]["approved"] is True
-        assert status["certificate_no"] == f"{case_no}-N04"
-        assert {t["department"]: (t["state"], t["decided_by"]) for t in status["tasks"]} == {
-            d: ("approved", f"rv-{d}") for d in DEPARTMENTS
-        }
-        events_before = await _recorded(sessions, case_no, "CertificateIssued")
 
-        # ---- refusals: bad input, and actions the rules do not allow any more
-        unknown, malformed, outsider, again, withdrawal = await asyncio.gather(
-            cli(
-                "submit",
-                "JS-NOPE-999",
-                "--applicant",
-                APPLICANT,
-                "--id-number",
-                ID_NUMBER,
-                "--key",
-                f"e2e-cli-{uuid.uuid4().hex}",
-                "--json",
-            ),
-            cli("status", "371600-2026-1", "--json"),
-            cli("decide", case_no, "approve", "--department", "SW", "--reviewer", "rv-SW"),
-            cli("decide", case_no, "approve", "--department", "ZRZY", "--reviewer", "rv-ZRZY"),
-            cli("withdraw", case_no, "--json"),
-        )
-        _assert_refused(unknown, "matter_code", "JS-NOPE-999")
-        _assert_refused(malformed, "case_no", "371600-2026-1")
-        _assert_refused(outsider, "department", "SW")
-        _assert_refused(again, "department", "ZRZY")
-        _assert_refused(withdrawal, "withdraw", "awaiting_delivery")
-        # No refusal can undo another's change: unchanged after all means unchanged after each.
-        after = (await cases.status(case_no)).model_dump(mode="json")
-        assert _essentials(after) == _essentials(status)
-        # The refused attempts on the case are kept in its record (R21), and nothing else is.
-        refused = await _recorded(sessions, case_no, "ActionRefused", count=3)
-        changes = [e for e in refused if e.type != "ActionRefused"]
-        assert len(changes) == len(events_before)
-        assert sorted(e.payload["action"] for e in refused if e.type == "ActionRefused") == [
-            "decide",
-            "decide",
-            "withdraw",
-        ]
+            # ---- who may act is the API's to decide (R22); bad input is refused there too
+            outsider = await cli("rv-SCJG", "decide", case_no, "approve")
+            extension = await cli("clerk-e2e", "extend", case_no, "--reason", "需组织专家论证")
+            no_reasons = await cli("rv-RFB", "decide", case_no, "reject")
+            _assert_refused(outsider, "department", "SCJG", "R22")
+            _assert_refused(extension, "actor.role", "extend", "R22")
+            _assert_refused(no_reasons, "reasons")
 
-        # ---- delivery completes the case
-        delivered = await step("deliver", case_no)
-        assert delivered["stage"] == "completed"
-        assert delivered["closed_at"] is not None
-        events = await _recorded(sessions, case_no, "CaseClosed")
-        final, printed, late = await asyncio.gather(
-            cli("status", case_no, "--json"),
-            cli("notices", case_no, "--json"),
-            cli("decide", case_no, "approve", "--department", "ZRZY", "--reviewer", "rv-ZRZY"),
-        )
+            # ---- each department's reviewer decides; a retry with its request id: one effect
+            retry = ("decide", case_no, "approve", "--request-id", f"d-{uuid.uuid4().hex}")
+            zrzy = await step("rv-ZRZY", *retry)
+            assert await step("rv-ZRZY", *retry) == zrzy
+            for department in DEPARTMENTS[1:]:
+                await step(f"rv-{department}", "decide", case_no, "approve")
+            status = await step("clerk-e2e", "status", case_no)
+            assert status["stage"] == "awaiting_delivery"
+            assert status["decision"]["approved"] is True
+            assert status["certificate_no"] == f"{case_no}-N04"
+            assert {t["department"]: (t["state"], t["decided_by"]) for t in status["tasks"]} == {
+                d: ("approved", f"rv-{d}") for d in DEPARTMENTS
+            }
+            events_before = await _recorded(sessions, case_no, "CertificateIssued")
+
+            # ---- refusals: bad input, and actions the rules do not allow any more
+            unknown = await cli(
+                "clerk-e2e", "submit", "JS-NOPE-999", "--applicant", APPLICANT,
+                "--id-number", ID_NUMBER, "--key", f"e2e-cli-{uuid.uuid4().hex}", "--json",
+            )  # fmt: skip
+            malformed = await cli("clerk-e2e", "status", "371600-2026-1", "--json")
+            decided = await cli("rv-ZRZY", "decide", case_no, "approve")
+            withdrawal = await cli("clerk-e2e", "withdraw", case_no, "--json")
+            _assert_refused(unknown, "matter_code", "JS-NOPE-999")
+            _assert_refused(malformed, "case_no", "371600-2026-1")
+            _assert_refused(decided, "department", "ZRZY")
+            _assert_refused(withdrawal, "withdraw", "awaiting_delivery")
+            # No refusal can undo another's change: unchanged after all means unchanged after
+            # each.
+            after = (await cases.status(case_no)).model_dump(mode="json")
+            assert _essentials(after) == _essentials(status)
+            # The refused attempts on the case are kept in its record (R21, R22); bad input,
+            # which never reached the case, is not; nothing else changed.
+            refused = await _recorded(sessions, case_no, "ActionRefused", count=4)
+            changes = [e.seq for e in refused if e.type != "ActionRefused"]
+            assert changes == [e.seq for e in events_before if e.type != "ActionRefused"]
+            assert sorted(e.payload["action"] for e in refused if e.type == "ActionRefused") == [
+                "decide",
+                "decide",
+                "extend",
+                "withdraw",
+            ]
+
+            # ---- delivery completes the case
+            delivered = await step("clerk-e2e", "deliver", case_no)
+            assert delivered["stage"] == "completed"
+            assert delivered["closed_at"] is not None
+            events = await _recorded(sessions, case_no, "CaseClosed")
+            late = await cli("rv-ZRZY", "decide", case_no, "approve")
+            program_env = env | {"APPROVAL_API_URL": url, "APPROVAL_TOKEN": tokens["clerk-e2e"]}
+            final = await run_cli(program_env, "status", case_no, "--json")
+    _assert_refused(late, case_no, "closed")
     assert final.exited(0), final
     assert final.json()["stage"] == "completed"
-    _assert_refused(late, case_no, "closed")
 
     # ---- the store: the audit log and the written notices
     _assert_gapless(events, case_no)
@@ -351,12 +370,6 @@ async def test_four_department_case_through_starter_cli(client: Client, tmp_path
     one_time = notices[0].body
     assert "RFSJ" in one_time
     assert not any(code in one_time for code in ("SQB", "XMPZ", "SJFA"))
-
-    assert printed.exited(0), printed
-    assert printed.json() == [
-        {"notice_no": n.notice_no, "kind": n.kind, "title": n.title, "body": n.body}
-        for n in notices
-    ]
 
 
 # ---- 2. a worker killed with SIGKILL in the middle of the review ------------------------

@@ -1,8 +1,11 @@
 """The main job on one machine: the Temporal dev server persisted under the data directory,
-the worker, the validated catalogue — and where to look."""
+the worker, the stub department service, the API, the validated catalogue, the demo users —
+and where to look. Its settings are checked first (one line and exit status 2 for a bad one);
+``make run`` starts it in development mode (APPROVAL_ENVIRONMENT=development)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -14,17 +17,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import typer
-
 from approval.cli import render
-from approval.config import PROJECT_ROOT, Settings, get_settings
+from approval.cli.common import guarded
+from approval.cli.identity import DEMO_TOKENS_FILE
+from approval.config import PROJECT_ROOT, Settings
 from approval.demo_users import DemoUser, ensure_demo_users
 from approval.departments.http_service import DEFAULT_PORT as DEPARTMENTS_PORT
 from approval.domain.catalogue import load_catalogue
-from approval.runtime import open_store
+from approval.logs import configure_logging
+from approval.runtime import engine_settings, open_store
 
 UI_PORT = 8233
-API_PORT = 8000
 
 
 def temporal_cli() -> str:
@@ -114,20 +117,27 @@ def start_departments(settings: Settings) -> tuple[str, subprocess.Popen[bytes] 
     return f"http://127.0.0.1:{port}", service
 
 
+def api_host_and_port(settings: Settings) -> tuple[str, int]:
+    """Where the API listens: the host and port of APPROVAL_API_URL (the command line's)."""
+    parts = urlsplit(settings.api_url)
+    return parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)
+
+
 def start_api(settings: Settings) -> subprocess.Popen[bytes]:
-    """The HTTP API and web console (uvicorn), once it listens."""
+    """The HTTP API and web console (uvicorn, its settings checked), once it listens."""
+    host, port = api_host_and_port(settings)
     api = start_process(
-        settings, "api", "-m", "uvicorn", "--factory", "approval.api.app:create_app",
-        "--host", "127.0.0.1", "--port", str(API_PORT),
+        settings, "api", "-m", "uvicorn", "--factory", "approval.runtime:api_app",
+        "--host", host, "--port", str(port),
     )  # fmt: skip
-    wait_for_port("127.0.0.1", API_PORT)
+    wait_for_port(host, port)
     return api
 
 
 def print_demo_users(settings: Settings, users: list[DemoUser]) -> None:
     """The demo users' tokens, on screen and in ``data_dir/demo-tokens.txt``."""
     lines = [f"{u.name:<16} {u.role.value:<10} {u.department or '':<6} {u.token}" for u in users]
-    (settings.data_dir / "demo-tokens.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (settings.data_dir / DEMO_TOKENS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
     render.console.print("Demo users (name, role, department, API token — new at every start):")
     for line in lines:
         render.console.print(f"  {line}", highlight=False)
@@ -135,8 +145,9 @@ def print_demo_users(settings: Settings, users: list[DemoUser]) -> None:
 
 def up() -> None:
     """Start everything on this machine (Temporal, SQLite, departments, worker, API); wait."""
-    settings = get_settings()
-    catalogue = load_catalogue(settings.catalogue_path)
+    settings = engine_settings()
+    configure_logging(json=settings.log_json, level=logging.WARNING)
+    catalogue = guarded(lambda: load_catalogue(settings.catalogue_path))
     server = start_dev_server(settings)
     departments_url, departments = start_departments(settings)
     worker = start_process(
@@ -151,7 +162,7 @@ def up() -> None:
     render.console.print(f"事项目录 {catalogue.version}: {len(catalogue.matters)} 个事项已校验载入")
     render.console.print(f"Temporal server : {settings.temporal_address}")
     render.console.print(f"Temporal web UI : http://{host}:{UI_PORT}")
-    render.console.print(f"HTTP API        : http://127.0.0.1:{API_PORT}/docs")
+    render.console.print(f"HTTP API        : {settings.api_url}/docs")
     render.console.print(f"Departments     : {departments_url}  (the worker pushes to them)")
     render.console.print(f"Store (SQLite)  : {settings.store_url}")
     render.console.print(
@@ -159,7 +170,8 @@ def up() -> None:
     )
     print_demo_users(settings, users)
     render.console.print(
-        "Ready. In another terminal: uv run python starter.py --help   (Ctrl-C stops)"
+        "Ready. In another terminal (README: A first case): export APPROVAL_ENVIRONMENT="
+        "development, then uv run --frozen python starter.py --as clerk-01 --help (Ctrl-C stops)"
     )
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly when killed too
     try:
@@ -171,8 +183,3 @@ def up() -> None:
         for process in processes:
             process.terminate()
             process.wait(timeout=30)
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``up`` command."""
-    app.command(name="up")(up)

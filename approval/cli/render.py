@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
+from approval.cli.common import emit_json
 from approval.cli.labels import LIGHT_LABELS, STAGE_LABELS, TASK_LABELS
 from approval.domain.calendar import SHANGHAI
 from approval.domain.status import CaseStatus, ClockStatus
 
+__all__ = ["console", "emit_json", "show_status"]
+
 console = Console()
-
-
-def emit_json(value: BaseModel | dict[str, Any] | list[Any]) -> None:
-    """Print machine-readable JSON on stdout."""
-    data = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
-    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
 def _clock(clock: ClockStatus | None) -> str:

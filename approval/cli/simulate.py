@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
@@ -13,13 +14,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import typer
 from rich.table import Table
 from temporalio.testing import WorkflowEnvironment
 
 from approval.cli import render
+from approval.cli.common import cli_settings
 from approval.cli.labels import STAGE_LABELS, TASK_LABELS
-from approval.config import Settings, get_settings
+from approval.config import DEVELOPMENT, Settings
 from approval.domain.catalogue import Catalogue, Matter, load_catalogue
 from approval.domain.models import (
     Accept,
@@ -37,6 +38,7 @@ from approval.domain.models import (
 )
 from approval.domain.status import CaseStatus
 from approval.environments import running_worker, time_skipping_environment
+from approval.logs import configure_logging
 from approval.runtime import open_store
 from approval.service import CaseService
 
@@ -202,20 +204,22 @@ def summary_table(results: list[tuple[str, CaseStatus]]) -> Table:
     return table
 
 
-def simulate(as_json: bool = typer.Option(False, "--json")) -> None:
-    """Run the demo cases on the time-skipping test server and show what happened to each."""
-    base = get_settings()
+def show_simulation(as_json: bool) -> None:
+    """Run the demo cases on the time-skipping test server and show what happened to each.
+    Its store is a scratch directory, deleted afterwards: the development audit key will do."""
+    base = cli_settings()
+    configure_logging(json=base.log_json, level=logging.WARNING)
     with tempfile.TemporaryDirectory() as scratch:
         settings = base.model_copy(
-            update={"data_dir": Path(scratch), "database_url": "", "task_queue": "simulation"}
+            update={
+                "data_dir": Path(scratch),
+                "database_url": "",
+                "task_queue": "simulation",
+                "environment": DEVELOPMENT,
+            }
         )
         results = asyncio.run(simulate_all(load_catalogue(base.catalogue_path), settings))
     if as_json:
         render.emit_json([{"scenario": t, "status": s.model_dump(mode="json")} for t, s in results])
         return
     render.console.print(summary_table(results))
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``simulate`` command."""
-    app.command(name="simulate")(simulate)
