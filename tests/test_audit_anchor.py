@@ -295,12 +295,13 @@ def test_R21_a_step_still_being_written_is_not_a_deletion(
 
 
 def auditor_env(env: WorkflowEnvironment | None, store_url: str, data_dir: Path) -> dict[str, str]:
-    """The environment of an auditor run: this test's store and, if given, its Temporal server
-    (else an address where nothing listens)."""
+    """The environment of an auditor run: development mode (the workers' published key), this
+    test's store and, if given, its Temporal server (else an address where nothing listens)."""
     address = env.client.service_client.config.target_host if env else "127.0.0.1:1"
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith("APPROVAL_")},
         "APPROVAL_DATABASE_URL": store_url,
+        "APPROVAL_ENVIRONMENT": "development",
         "APPROVAL_AUDIT_KEY": KEY.decode(),
         "APPROVAL_TEMPORAL_ADDRESS": address,
         "APPROVAL_TEMPORAL_NAMESPACE": env.client.namespace if env else "default",

@@ -398,13 +398,12 @@ async def verify_anchored(
     anchored in its Temporal history; histories are fetched ``HISTORY_FETCHES`` at a time.
     A case named by the caller that has neither events nor a history is unknown; one the
     read model names with neither is a deletion."""
+    asked = list(case_nos or [])
     with sessions() as session:
-        named = list(case_nos or known_cases(session))
-    gate = asyncio.Semaphore(HISTORY_FETCHES)
+        named = asked or known_cases(session)
 
     async def one(case_no: str) -> tuple[int, list[Finding] | None]:
-        async with gate:
-            history = await histories(case_no)
+        history = await histories(case_no)
         with sessions() as session:  # after the history: every write it shows done is here
             rows = events_of(session, case_no)
         if history is None and not rows:
@@ -412,13 +411,24 @@ async def verify_anchored(
         anchor = Anchor.of(history) if history is not None else None
         return len(rows), verify_case(key, case_no, rows, anchor)
 
-    results = await asyncio.gather(*(one(case_no) for case_no in named))
+    results = await _bounded(one, named)
     findings = [f for _, found in results for f in found or []]
     unknown = [case_no for case_no, (_, found) in zip(named, results, strict=True) if found is None]
-    if not case_nos:
+    if not asked:
         findings += [_vanished(case_no) for case_no in unknown]
     checked = sum(count for count, _ in results)
-    return Verification(len(named), checked, findings, unknown if case_nos else [], anchored=True)
+    return Verification(len(named), checked, findings, unknown if asked else [], anchored=True)
+
+
+async def _bounded(work: Callable[[str], Awaitable[T]], case_nos: Iterable[str]) -> list[T]:
+    """``work`` on every case, ``HISTORY_FETCHES`` at a time; the results in order."""
+    gate = asyncio.Semaphore(HISTORY_FETCHES)
+
+    async def one(case_no: str) -> T:
+        async with gate:
+            return await work(case_no)
+
+    return await asyncio.gather(*(one(case_no) for case_no in case_nos))
 
 
 def _vanished(case_no: str) -> Finding:
@@ -458,13 +468,7 @@ async def reach_temporal(settings: Settings) -> Client:
 
 async def case_histories(client: Client, case_nos: Iterable[str]) -> list[WorkflowHistory]:
     """The Temporal histories of the cases that have one, ``HISTORY_FETCHES`` at a time."""
-    fetch, gate = temporal_histories(client), asyncio.Semaphore(HISTORY_FETCHES)
-
-    async def one(case_no: str) -> WorkflowHistory | None:
-        async with gate:
-            return await fetch(case_no)
-
-    found = await asyncio.gather(*(one(case_no) for case_no in case_nos))
+    found = await _bounded(temporal_histories(client), case_nos)
     return [history for history in found if history is not None]
 
 
@@ -592,7 +596,8 @@ def verify(
     else:
         verified = _with_temporal(lambda: asyncio.run(anchored()), NOT_ANCHORED_HINT)
     if verified.unknown:
-        fail(f"case_no: no case {', '.join(verified.unknown)} (no events in the store, no history)")
+        where = "no events in the store" + (", no Temporal history" if verified.anchored else "")
+        fail(f"case_no: no case {', '.join(verified.unknown)} ({where})")
     _show_verification(verified, as_json)
 
 
@@ -649,7 +654,7 @@ def crosscheck_command(
 
     history, rows = _with_temporal(lambda: asyncio.run(run()))
     if history is None and not rows:
-        fail(f"case_no: no case {checked} (no events in the store, no history)")
+        fail(f"case_no: no case {checked} (no events in the store, no Temporal history)")
     _report(crosscheck(history, rows), "the audit log and the Temporal history agree", as_json)
 
 
