@@ -6,35 +6,35 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
+from sqlalchemy import event as store_events
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from approval.config import Settings
 from approval.contracts import DepartmentMessage, DepartmentMessageKind
-from approval.departments import TransientDepartmentError
+from approval.departments import TransientDepartmentError, message_id
 from approval.departments.http_client import (
     DepartmentEndpoints,
     DepartmentRefusedMessage,
     HttpDepartmentSystem,
 )
 from approval.departments.http_service import Faults, create_app
+from approval.departments.wire import MESSAGE_ID_HEADER, messages_path
 from approval.domain.catalogue import Catalogue
 from approval.domain.models import Decide
 from approval.environments import running_worker
 from approval.service import CaseService
 from approval.store.repository import department_messages_of
-from tests.processes import WORKER, process_env, run_script
+from tests.processes import WORKER, process_env, run_script, serving
 from tests.test_workflow import GHXK, accepted
 
 
@@ -50,28 +50,6 @@ WAIT_S = 60.0
 
 
 # ---- the service, for real --------------------------------------------------------------------
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """``app`` under uvicorn in a thread, on a free port of 127.0.0.1; yields its base URL."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        listener.close()
 
 
 @asynccontextmanager
@@ -313,6 +291,44 @@ async def test_a_department_refusing_a_message_raises_and_is_not_counted() -> No
         assert await received(url, "ZJJ") == []
 
 
+# ---- the service alone ------------------------------------------------------------------------
+
+
+async def test_R23_a_message_whose_store_write_failed_is_recorded_once_on_the_retry(
+    sessions: sessionmaker[Session],
+) -> None:
+    """R23: the stub service counts a message as received only once the store has it. The
+    store's write failing on the first delivery (its commit refused) answers 503, so the
+    engine tries again; the retry records the message then, exactly once, and a third
+    delivery is answered as a duplicate."""
+    failures = iter([OperationalError("COMMIT", None, Exception("disk I/O error"))])
+
+    def fail_the_first_commit(_session: Session) -> None:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+
+    store_events.listen(sessions, "before_commit", fail_the_first_commit)
+    message = task_for("ZJJ")
+    transport = httpx.ASGITransport(app=create_app(sessions=sessions))
+    async with httpx.AsyncClient(transport=transport, base_url="http://departments") as http:
+        answers = [
+            await http.post(
+                messages_path("ZJJ"),
+                json=message.model_dump(mode="json"),
+                headers={MESSAGE_ID_HEADER: message_id(message)},
+            )
+            for _attempt in range(3)
+        ]
+        listed = (await http.get(messages_path("ZJJ"))).json()
+    assert [a.status_code for a in answers] == [503, 200, 200]
+    assert [a.json()["duplicate"] for a in answers[1:]] == [False, True]
+    assert [r["message_id"] for r in listed] == [message_id(message)]
+    with sessions() as session:
+        stored = department_messages_of(session, case_no=message.case_no)
+    assert [(m.department, m.kind, m.round) for m in stored] == [("ZJJ", "task", 1)]
+
+
 # ---- configuration ----------------------------------------------------------------------------
 
 
@@ -332,8 +348,8 @@ async def test_a_department_refusing_a_message_raises_and_is_not_counted() -> No
 async def test_a_malformed_department_url_stops_the_worker_naming_the_setting(
     settings: Settings, variables: dict[str, str], named: str
 ) -> None:
-    """worker.py started with a malformed department URL exits at once with an error that
-    names the setting and shows the value, before serving anything."""
+    """worker.py started with a malformed department URL exits at once with status 2 and one
+    line that names the setting and shows the value, no traceback, before serving anything."""
     env = process_env(
         address="127.0.0.1:1",
         namespace="default",
@@ -341,6 +357,7 @@ async def test_a_malformed_department_url_stops_the_worker_naming_the_setting(
         data_dir=settings.data_dir,
     )
     result = await run_script(WORKER, env | variables)
-    assert result.returncode != 0, str(result)
-    assert named in result.stderr and "must be an http(s) URL" in result.stderr, str(result)
+    assert result.exited(2), str(result)
+    (line,) = result.message_lines()
+    assert line.startswith(f"错误 error: {named}: ") and "must be an http(s) URL" in line, line
     assert "worker.started" not in result.stdout + result.stderr

@@ -20,6 +20,7 @@ import typer
 import uvicorn
 from fastapi import FastAPI, Header, HTTPException, Path
 from pydantic import Field
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from approval.config import get_settings
@@ -82,12 +83,15 @@ class DepartmentService:
         return flaky or attempts <= self.faults.fail_first
 
     def receive(self, key: str, message: DepartmentMessage) -> Receipt:
-        """Record ``message`` once under ``key`` and give the department's receipt."""
-        duplicate = key in self._received
-        if not duplicate:
-            self._received[key] = message
-            if self._sessions is not None:
-                record_received(self._sessions, message)
+        """Record ``message`` once and give the department's receipt. With a store, the store
+        says whether the message is new: its insert (one transaction) reports whether the row
+        was added, so a retry after a failed write records the message then, once (R23).
+        The message counts as received only once it is recorded."""
+        if self._sessions is not None:
+            duplicate = not record_received(self._sessions, message)
+        else:
+            duplicate = key in self._received
+        self._received.setdefault(key, message)
         return Receipt(
             message_id=key,
             duplicate=duplicate,
@@ -139,7 +143,11 @@ def create_app(
         if service.unavailable(key, department):
             log.info("department.unavailable", message_id=key, attempt=attempt)
             raise HTTPException(503, f"{department} system unavailable, try again")
-        receipt = service.receive(key, message)
+        try:
+            receipt = service.receive(key, message)
+        except SQLAlchemyError as error:
+            log.warning("department.store_failed", message_id=key, error=str(error))
+            raise HTTPException(503, f"{department} could not record it, try again") from None
         log.info(
             "department.received", message_id=key, attempt=attempt, duplicate=receipt.duplicate
         )
