@@ -1,6 +1,8 @@
-"""The clerk's and the department's command line: submit, check, notify, accept, supplement,
-decide, extend, withdraw, pay, deliver, status — plus `up` (everything on one machine) and
-`simulate` (weeks of demo cases on the time-skipping server).
+"""The command line of the window, the departments and the supervisor: submit, notice,
+supplement, accept, decide, extend, withdraw, pay, deliver, status, notices … — each a request
+to the HTTP API (APPROVAL_API_URL) as the user of a token (--token, APPROVAL_TOKEN, or in
+development --as USER) — plus `catalogue`, `up` (everything on one machine) and `simulate`
+(weeks of demo cases on the time-skipping server), which run here.
 
     uv run python starter.py --help
 """
