@@ -22,7 +22,15 @@ from temporalio.testing import WorkflowEnvironment
 from approval.config import PROJECT_ROOT
 from approval.runtime import open_store
 from approval.store.repository import department_messages_of, events_of
-from tests.processes import CliResult, process_env, run_cli, run_script, workers
+from tests.processes import (
+    CLERK_ACCOUNT,
+    CliResult,
+    process_env,
+    run_cli,
+    run_script,
+    serving_api,
+    workers,
+)
 
 AUDITOR = PROJECT_ROOT / "auditor.py"
 SAMPLES = PROJECT_ROOT / "data" / "samples"
@@ -81,14 +89,18 @@ async def _decided_and_told(data_dir: Path, case_no: str) -> None:
         await asyncio.sleep(0.1)
 
 
+SWAPPED = {"send_to_department": "record_case_events", "record_case_events": "send_to_department"}
+
+
 def _corrupt(history: dict[str, Any]) -> dict[str, Any]:
-    """The history with its first scheduled activity renamed (a department message made a
-    store write): the activity the code schedules there no longer matches the history."""
+    """The history with its first scheduled activity renamed (a store write made a department
+    message, or the other way round): the activity the code schedules there no longer matches
+    the history."""
     for event in history["events"]:
         scheduled = event.get("activityTaskScheduledEventAttributes")
         if scheduled:
-            assert scheduled["activityType"]["name"] == "send_to_department"
-            scheduled["activityType"]["name"] = "record_case_events"
+            activity = scheduled["activityType"]
+            activity["name"] = SWAPPED[activity["name"]]
             return history
     raise AssertionError("no activity in the history")
 
@@ -97,18 +109,20 @@ def _corrupt(history: dict[str, Any]) -> dict[str, Any]:
 async def test_export_then_replay_a_case_run_by_the_real_processes(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    """A case submitted and accepted through starter.py, approved by the stub departments of
-    a worker.py process, is exported by ``auditor.py export`` (its Temporal history as
-    Temporal writes it, its audit events with their chain hashes); ``replay`` of the exported
-    file, of its folder and of the live case reports it deterministic (exit 0); a corrupted
-    copy is reported NOT deterministic with the mismatch, and the run exits 1."""
+    """A case submitted and accepted through starter.py (acting through the HTTP API with a
+    clerk's token), approved by the stub departments of a worker.py process, is exported by
+    ``auditor.py export`` (its Temporal history as Temporal writes it, its audit events with
+    their chain hashes); ``replay`` of the exported file, of its folder and of the live case
+    reports it deterministic (exit 0); a corrupted copy is reported NOT deterministic with the
+    mismatch, and the run exits 1."""
     data_dir = Path(env["APPROVAL_DATA_DIR"])
     out = tmp_path / "export"
-    with workers(env, tmp_path) as started:
+    with workers(env, tmp_path) as started, serving_api(env) as (url, tokens):
         await started.start().wait_started()
+        clerk_env = env | {"APPROVAL_API_URL": url, "APPROVAL_TOKEN": tokens[CLERK_ACCOUNT[0]]}
         materials = [f"--material={p.stem}={p}" for p in sorted(SAMPLES.glob("*.txt"))]
         submitted = await run_cli(
-            env,
+            clerk_env,
             *("submit", MATTER, "--applicant", "滨州示例建设有限公司"),
             *("--id-number", "91371600MA3C000001", "--key", f"audit-{uuid.uuid4().hex}"),
             *materials,
@@ -116,7 +130,7 @@ async def test_export_then_replay_a_case_run_by_the_real_processes(
         )
         assert submitted.exited(0), submitted
         case_no = submitted.json()["case_no"]
-        accepted = await run_cli(env, "accept", case_no, "--json")
+        accepted = await run_cli(clerk_env, "accept", case_no, "--json")
         assert accepted.exited(0), accepted
         await _decided_and_told(data_dir, case_no)
 

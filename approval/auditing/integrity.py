@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import sys
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from approval.cli import render
 from approval.cli.app import fail, guarded
+from approval.cli.common import EXIT_UNAVAILABLE
 from approval.config import Settings, get_settings
 from approval.contracts import RecordRequest
 from approval.domain.audit import Finding, Tampering, chained_hashes, verify_chain
@@ -67,7 +67,7 @@ CLOSING_EVENTS = frozenset(
 """The last event of a workflow that has closed."""
 HISTORY_FETCHES = 16
 """Histories fetched from Temporal at once."""
-UNREACHABLE = 3
+UNREACHABLE = EXIT_UNAVAILABLE
 """Exit status when Temporal cannot be reached: nothing could be anchored (1 is a finding, 2
 bad input)."""
 
@@ -635,8 +635,7 @@ def _with_temporal(work: Callable[[], T], hint: str = "") -> T:
     try:
         return guarded(work)
     except EngineUnavailableError as error:
-        print(f"错误 error: {error.reason}" + (f"; {hint}" if hint else ""), file=sys.stderr)
-        raise typer.Exit(UNREACHABLE) from None
+        fail(error.reason + (f"; {hint}" if hint else ""), UNREACHABLE)
 
 
 def crosscheck_command(
