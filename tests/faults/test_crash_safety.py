@@ -130,6 +130,7 @@ async def test_R21_worker_and_server_killed_mid_review_every_record_equals_its_h
         print(f"outage answers seen by the driver: {drive.outages}")
 
 
+@pytest.mark.parametrize("store_backend", ["postgresql"])
 async def test_R21_three_workers_on_postgresql_one_killed_and_the_store_cut(
     tmp_path: Path,
     catalogue: Catalogue,
@@ -142,8 +143,6 @@ async def test_R21_three_workers_on_postgresql_one_killed_and_the_store_cut(
     until the driver has been told of the outage, then mended; every case completes once, no
     action is refused, and every record is clean."""
     settings = fault_settings
-    if store_backend != "postgresql":
-        pytest.skip("the three-worker run is on PostgreSQL")
     url = make_url(store_url)
     link = StoreLink(url.host or "127.0.0.1", url.port or 5432)
     await link.mend()
