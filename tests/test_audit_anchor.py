@@ -28,8 +28,10 @@ from approval.auditing.integrity import (
     Anchor,
     crosscheck,
     differences,
+    histories_from_json,
     rebuild,
     recorded_steps,
+    verify_anchored,
     verify_case,
     verify_store,
 )
@@ -339,7 +341,7 @@ async def test_R21_auditor_verify_names_each_tampered_case_and_seq(
     and says intact (exit 0). Then one event is edited and the chain re-linked under the key,
     another case's last event is deleted, a third's last step is dropped: verify names each
     case and seq, the deleted last event with the counts (exit 1). A case number nobody has is
-    one line and exit 2."""
+    one line and exit 2. The engine's own history reader (the HTTP API's) anchors the same."""
     cases = [await closed_case(engine, catalogue, time_skipping_env) for _ in range(3)]
     (edited, _), (shortened, history), (dropped, dropped_history) = cases
     with pytest.raises(DomainError):
@@ -368,6 +370,12 @@ async def test_R21_auditor_verify_names_each_tampered_case_and_seq(
     assert shortened_line.startswith(f"{shortened} seq {last}: deleted — ")
     assert shortened_line.endswith(f"(the history has {last} events, the store {last - 1})")
     assert dropped_line.startswith(f"{dropped} seq {step[0]}: deleted — ")
+
+    served = histories_from_json(engine.history)  # as GET /audit/cases/{no}/verify reads them
+    by_api = await verify_anchored(sessions, KEY, served, [edited])
+    assert [(f.case_no, f.seq, f.tampering) for f in by_api.findings] == [
+        (edited, 2, Tampering.EDITED)
+    ]
 
     unknown = await auditor(env, "verify", "371600-20990101-999999")
     assert unknown.exited(2), unknown

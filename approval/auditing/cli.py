@@ -7,7 +7,7 @@ import logging
 import typer
 
 from approval.cli.app import run_typer
-from approval.config import get_settings
+from approval.cli.common import cli_settings
 from approval.logs import configure_logging
 
 app = typer.Typer(
@@ -22,7 +22,7 @@ def main() -> None:
     """Entry point of auditor.py."""
     from approval.auditing import histories, integrity, narrative
 
-    configure_logging(json=get_settings().log_json, level=logging.WARNING)
+    configure_logging(json=cli_settings().log_json, level=logging.WARNING)
     for module in (histories, narrative, integrity):
         module.register(app)
     run_typer(app)

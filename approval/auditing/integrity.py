@@ -452,6 +452,19 @@ def temporal_histories(client: Client) -> HistorySource:
     return fetch
 
 
+def histories_from_json(
+    fetch: Callable[[str], Awaitable[dict[str, Any] | None]],
+) -> HistorySource:
+    """Histories from a reader of them as ``WorkflowHistory.to_json`` writes them (None: no
+    workflow), such as ``CaseWorkflowClient.history``."""
+
+    async def source(case_no: str) -> WorkflowHistory | None:
+        found = await fetch(case_no)
+        return None if found is None else WorkflowHistory.from_json(case_no, found)
+
+    return source
+
+
 async def reach_temporal(settings: Settings) -> Client:
     """A client of the settings' Temporal namespace, once it answers; EngineUnavailableError
     naming the address otherwise."""
