@@ -24,6 +24,7 @@ from approval.config import PROJECT_ROOT, Settings
 from approval.demo_users import DemoUser, ensure_demo_users
 from approval.departments.http_service import DEFAULT_PORT as DEPARTMENTS_PORT
 from approval.domain.catalogue import load_catalogue
+from approval.environments import DEV_SERVER_ARGS
 from approval.logs import configure_logging
 from approval.runtime import engine_settings, open_store
 
@@ -70,6 +71,7 @@ def start_dev_server(settings: Settings) -> subprocess.Popen[bytes]:
             str(settings.data_dir / "temporal.sqlite"),
             "--log-level",
             "warn",
+            *DEV_SERVER_ARGS,
         ],
         stdout=log,
         stderr=log,
