@@ -267,13 +267,13 @@ def test_R21_cli_timeline_prints_the_story_and_json(store: dict[str, str]) -> No
 
 
 def test_R9_R11_R12_R13_R14_R16_cli_check_passes_the_story(store: dict[str, str]) -> None:
-    """R9, R11, R12, R13, R14, R16: ``auditor.py check`` on the story prints PASS for every rule
-    with its evidence and exits 0; ``--json`` says it passed."""
+    """R9, R11, R12, R13, R14, R16, R21: ``auditor.py check`` on the story prints PASS for every
+    rule (the record consistent with itself, R21, included) with its evidence and exits 0; ``--json`` says it passed."""
     printed = auditor(store, "check", CASE_OK)
     as_json = auditor(store, "check", CASE_OK, "--json")
 
     assert printed.returncode == 0, printed.stdout + printed.stderr
-    for rule in ("R3", "R9", "R11", "R12", "R13", "R14", "R16"):
+    for rule in ("R3", "R9", "R11", "R12", "R13", "R14", "R16", "R21"):
         assert re.search(rf"PASS 符合\s+{rule} ", printed.stdout), rule
     assert "FAIL" not in printed.stdout
     assert "✓ case period: 8 WD left" in printed.stdout
@@ -290,25 +290,30 @@ def test_R9_R11_R12_R13_R14_R16_cli_check_passes_the_story(store: dict[str, str]
         "R13",
         "R14",
         "R16",
+        "R21",
     ]
 
 
-def test_R9_R14_cli_check_fails_the_tampered_record_with_exit_1(store: dict[str, str]) -> None:
-    """R9, R14: without RFB's deemed approval the check prints FAIL for R9 (RFB's period ended
-    unanswered) and R14 (the decision names a deemed department the record does not show) and
-    exits 1; ``--json`` gives the same verdicts with the evidence."""
+def test_R9_R14_R21_cli_check_fails_the_tampered_record_with_exit_1(
+    store: dict[str, str],
+) -> None:
+    """R9, R14, R21: without RFB's deemed approval the check prints FAIL for R9 (RFB's period
+    ended unanswered), R14 (the decision names a deemed department the record does not show)
+    and R21 (an approval of the case while RFB's task never agreed) and exits 1; ``--json``
+    gives the same verdicts with the evidence."""
     printed = auditor(store, "check", CASE_TAMPERED)
     as_json = auditor(store, "check", CASE_TAMPERED, "--json")
 
     assert printed.returncode == 1, printed.stderr
     assert re.search(r"FAIL 不符合\s+R9 ", printed.stdout)
     assert "RFB round 2" in printed.stdout and "ended unanswered" in printed.stdout
-    assert "2 条规则不符合（R9、R14）" in printed.stdout
+    assert "3 条规则不符合（R9、R14、R21）" in printed.stdout
     assert as_json.returncode == 1
     document = json.loads(as_json.stdout)
     verdicts = {r["rule"]: r["verdict"] for r in document["rules"]}
     assert document["passed"] is False
-    assert (verdicts["R9"], verdicts["R14"], verdicts["R12"]) == ("fail", "fail", "pass")
+    assert (verdicts["R9"], verdicts["R14"], verdicts["R21"]) == ("fail", "fail", "fail")
+    assert verdicts["R12"] == "pass"
 
 
 def test_R14_R16_cli_check_a_rejection(store: dict[str, str]) -> None:

@@ -244,6 +244,7 @@ class Drive:
     refusals: list[str] = field(default_factory=list)
     outages: int = 0
     answered: int = 0
+    done: bool = False
 
     async def until_answered(self, send: Callable[[], Awaitable[T]], what: str) -> T | None:
         """Send until the engine answers; an outage is retried (the same request id or key
@@ -420,7 +421,9 @@ def _counted_once(
 
 
 @contextlib.asynccontextmanager
-async def stopped_on_exit(server: DevServer, workers: Workers) -> AsyncIterator[None]:
+async def stopped_on_exit(
+    server: DevServer, workers: Workers, show_logs: bool = True
+) -> AsyncIterator[None]:
     """Workers and server stopped when the block ends, however it ends; the worker logs and
     the server's log tail printed (pytest shows them when a test fails)."""
     try:
@@ -428,7 +431,7 @@ async def stopped_on_exit(server: DevServer, workers: Workers) -> AsyncIterator[
     finally:
         workers.stop_all()
         server.kill(signal.SIGTERM)
-        for log in sorted(server.directory.glob("*.log")):
+        for log in sorted(server.directory.glob("*.log")) if show_logs else []:
             text = log.read_text(encoding="utf-8", errors="replace")
             print(f"---- {log.name} ----\n{text[-4000:]}")
 
