@@ -481,8 +481,8 @@ def test_R22_the_users_command_creates_a_user_and_shows_its_token_once(
     store_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """R22: ``python -m approval.api.users create`` adds a user and prints a token of which
-    only the SHA-256 is stored; a reviewer without a department, an unknown role or a taken
-    name is one line and exit status 2."""
+    only the keyed hash (HMAC-SHA256, hash_token) is stored; a reviewer without a department,
+    an unknown role or a taken name is one line and exit status 2."""
     monkeypatch.setenv("APPROVAL_DATABASE_URL", store_url)
     monkeypatch.setenv("APPROVAL_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()

@@ -201,7 +201,9 @@ class UserRow(Base):
 
 
 class ApiTokenRow(Base):
-    """A bearer token of a user; only its SHA-256 hash is stored (the token is shown once)."""
+    """A bearer token of a user; only its keyed hash is stored (HMAC-SHA256 under the server's
+    token key, repository.hash_token), never the token, which is shown once. A row of the older
+    bare SHA-256 form authenticates once and is then stored keyed (repository.user_by_token)."""
 
     __tablename__ = "api_tokens"
 
