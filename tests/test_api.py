@@ -176,15 +176,19 @@ class Endpoint:
 
 SUPPLEMENT = {"materials": [material("RFSJ").model_dump(mode="json")]}
 FEE = {"amount_yuan": "0.00", "receipt_no": "R-1"}
+REFUSE = {"reason": "不属于本机关职权范围", "competent_organ": "省自然资源厅"}
 # Every endpoint, in an order that walks the case (GHXK without RFSJ) forward. An allowed
-# caller gets past the role check; fee and deliver are then refused by the case's stage (409).
+# caller gets past the role check; refuse (the case is accepted by then), fee and deliver are
+# then refused by the case's stage (409).
 # The reviewer of a department on the case (ZRZY) has a task once the case is accepted.
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/cases/{case}/notice", CLERK, action="issue_notice"),
     Endpoint("POST", "/cases/{case}/supplement", CLERK, body=SUPPLEMENT, action="supplement"),
     Endpoint("POST", "/cases/{case}/accept", CLERK, action="accept"),
+    Endpoint("POST", "/cases/{case}/refuse", CLERK, 409, body=REFUSE, action="refuse"),
     Endpoint("GET", "/cases/{case}", CASE_READERS, action="read_status"),
     Endpoint("GET", "/cases/{case}/materials", CASE_READERS, action="read_materials"),
+    Endpoint("GET", "/cases/{case}/notices", CASE_READERS, action="read_notices"),
     Endpoint("GET", "/audit/cases/{case}/timeline", AUDIT_READERS, action="audit_timeline"),
     Endpoint("GET", "/audit/cases/{case}/check", AUDIT_READERS, action="audit_check"),
     Endpoint("GET", "/audit/cases/{case}/verify", AUDITOR, action="audit_verify"),

@@ -27,7 +27,7 @@ from starlette.routing import Match
 
 from approval.api.headers import SecurityHeaders
 from approval.api.limiting import RateLimitedError, RateLimits
-from approval.api.routes import audit, cases, inbox, materials, public, supervision
+from approval.api.routes import audit, cases, inbox, materials, notices, public, supervision
 from approval.config import Settings, get_settings
 from approval.domain.catalogue import load_catalogue
 from approval.domain.errors import DomainError
@@ -89,7 +89,7 @@ def create_app(
     app.state.rate_limits = RateLimits.of(app.state.settings)
     if service is not None and sessions is not None:
         app.state.service, app.state.sessions = service, sessions
-    for routes in (cases, materials, inbox, supervision, audit, public):
+    for routes in (cases, materials, notices, inbox, supervision, audit, public):
         app.include_router(routes.router)
     app.include_router(web_router)
     app.add_middleware(SecurityHeaders)

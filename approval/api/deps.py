@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from approval.domain.errors import PermissionDeniedError
 from approval.domain.models import CASE_NUMBER_PATTERN, Actor, Role
-from approval.service import CaseService
+from approval.service import CaseService, UnknownCaseError
 from approval.store.repository import case_known, has_task, user_by_token
 
 bearer = HTTPBearer(auto_error=False, description="an API token (approval.api.users create)")
@@ -87,12 +87,57 @@ def allowed(action: str, *roles: Role) -> Callable[..., Awaitable[Actor]]:
     async def check(
         request: Request, actor: CurrentActor, service: ServiceDep, session: SessionDep
     ) -> Actor:
-        if actor.role in roles:
-            return actor
-        needed = "/".join(r.value for r in roles)
-        reason = f"{actor.role} may not {action}; needs {needed} (R22)"
         case_no = request.path_params.get("case_no")
-        await refuse(service, session, case_no, actor, action, "actor.role", reason)
+        await require_role(service, session, case_no, actor, action, roles)
+        return actor
+
+    return check
+
+
+async def require_role(
+    service: CaseService,
+    session: Session,
+    case_no: str | None,
+    actor: Actor,
+    action: str,
+    roles: tuple[Role, ...],
+) -> None:
+    """Nothing when the actor's role is one of ``roles``; else 403, recorded (R21, R22)."""
+    if actor.role in roles:
+        return
+    needed = "/".join(r.value for r in roles)
+    reason = f"{actor.role} may not {action}; needs {needed} (R22)"
+    await refuse(service, session, case_no, actor, action, "actor.role", reason)
+
+
+CASE_READERS = (Role.CLERK, Role.REVIEWER, Role.SUPERVISOR, Role.AUDITOR)
+"""The roles that read a case's record (its materials, its notices); a reviewer only where its
+department has a task."""
+
+
+async def reviewer_with_task(
+    service: CaseService, session: Session, case_no: str, actor: Actor, action: str
+) -> None:
+    """A reviewer reads a case only where its department has a task (R22): otherwise 403, the
+    attempt kept in the case's record (R21). Any other role passes."""
+    if actor.role is Role.REVIEWER and not has_task(session, case_no, actor.department or ""):
+        reason = f"{actor.department} has no task on {case_no} (R22)"
+        await refuse(service, session, case_no, actor, action, "case_no", reason)
+
+
+def case_reader(action: str) -> Callable[..., Awaitable[Actor]]:
+    """A dependency: the actor reading a known case's record, as ``action``: a role of
+    CASE_READERS (R22), a reviewer only where its department has a task, refusals kept (R21);
+    a number no case was given is 404."""
+
+    async def check(
+        case_no: CaseNo, actor: CurrentActor, service: ServiceDep, session: SessionDep
+    ) -> Actor:
+        await require_role(service, session, case_no, actor, action, CASE_READERS)
+        await reviewer_with_task(service, session, case_no, actor, action)
+        if not case_known(session, case_no):
+            raise UnknownCaseError("case_no", f"no case {case_no}")
+        return actor
 
     return check
 

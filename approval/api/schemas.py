@@ -24,6 +24,14 @@ class Submitted(BaseModel):
     created: bool
 
 
+class RefuseIn(Frozen):
+    """Why the application is not accepted (不予受理, R1), and the competent organ the applicant
+    should turn to, if another one is: the fields of approval.domain.models.Refuse."""
+
+    reason: Text
+    competent_organ: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
 class NoticeIn(Frozen):
     """The one-time notice (R3): submitted items that are not in legal form, if any."""
 

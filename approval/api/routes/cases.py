@@ -15,7 +15,7 @@ from approval.api.deps import (
     SessionDep,
     allowed,
     deciding_department,
-    refuse,
+    reviewer_with_task,
 )
 from approval.api.schemas import (
     DecisionIn,
@@ -24,6 +24,7 @@ from approval.api.schemas import (
     FeeIn,
     NoticeIn,
     ProblemOut,
+    RefuseIn,
     Submitted,
     SupplementIn,
     WithdrawIn,
@@ -43,12 +44,12 @@ from approval.domain.models import (
     MeetingFacts,
     OpenExcludedPeriod,
     RecordMeeting,
+    Refuse,
     Role,
     Supplement,
     Withdraw,
 )
 from approval.domain.status import CaseStatus
-from approval.store.repository import has_task
 
 REFUSALS: dict[int | str, dict[str, object]] = {
     code: {"model": ProblemOut} for code in (401, 403, 404, 409, 422)
@@ -86,9 +87,7 @@ async def read_status(
     case_no: CaseNo, actor: CurrentActor, service: ServiceDep, session: SessionDep
 ) -> CaseStatus:
     """The case's status; a reviewer sees only cases its department has a task on (R22)."""
-    if actor.role is Role.REVIEWER and not has_task(session, case_no, actor.department or ""):
-        reason = f"{actor.department} has no task on {case_no} (R22)"
-        await refuse(service, session, case_no, actor, "read_status", "case_no", reason)
+    await reviewer_with_task(service, session, case_no, actor, "read_status")
     return await service.status(case_no)
 
 
@@ -98,6 +97,19 @@ async def accept(
 ) -> CaseStatus:
     """Accept the application (受理): voucher and parallel tasks (R5, R7)."""
     return await service.act(case_no, Accept(actor=actor))
+
+
+@router.post("/{case_no}/refuse", response_model=CaseStatus)
+async def refuse(
+    case_no: CaseNo,
+    body: RefuseIn,
+    actor: Annotated[Actor, clerk("refuse")],
+    service: ServiceDep,
+) -> CaseStatus:
+    """Do not accept a received application (不予受理, R1): the case closes and the applicant
+    is given the non-acceptance voucher with the reason and the competent organ (R5)."""
+    command = Refuse(actor=actor, reason=body.reason, competent_organ=body.competent_organ)
+    return await service.act(case_no, command)
 
 
 @router.post("/{case_no}/notice", response_model=CaseStatus)

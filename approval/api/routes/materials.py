@@ -11,17 +11,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict
 
-from approval.api.deps import CaseNo, ServiceDep, SessionDep, allowed, refuse
+from approval.api.deps import CaseNo, ServiceDep, SessionDep, case_reader
 from approval.api.routes.cases import REFUSALS
 from approval.domain.catalogue import Catalogue, MaterialRequirement
 from approval.domain.errors import DomainError
-from approval.domain.models import Actor, Role
-from approval.service import UnknownCaseError
+from approval.domain.models import Actor
 from approval.store.queries import CaseMaterial, case_materials
-from approval.store.repository import case_known, has_task
 
 router = APIRouter(prefix="/cases", tags=["cases"], responses=REFUSALS)
-READERS = (Role.CLERK, Role.REVIEWER, Role.SUPERVISOR, Role.AUDITOR)
 
 
 class Delivery(BaseModel):
@@ -69,16 +66,11 @@ class MaterialsOut(BaseModel):
 @router.get("/{case_no}/materials", response_model=MaterialsOut)
 async def read_materials(
     case_no: CaseNo,
-    actor: Annotated[Actor, Depends(allowed("read_materials", *READERS))],
+    _actor: Annotated[Actor, Depends(case_reader("read_materials"))],
     service: ServiceDep,
     session: SessionDep,
 ) -> MaterialsOut:
     """The case's materials; a reviewer sees only cases its department has a task on (R22)."""
-    if actor.role is Role.REVIEWER and not has_task(session, case_no, actor.department or ""):
-        reason = f"{actor.department} has no task on {case_no} (R22)"
-        await refuse(service, session, case_no, actor, "read_materials", "case_no", reason)
-    if not case_known(session, case_no):
-        raise UnknownCaseError("case_no", f"no case {case_no}")
     record = case_materials(session, case_no)
     catalogue = _requirements(service.catalogue, record.matter_code)
     submitted = [_submitted(m, catalogue.get(m.code)) for m in record.materials]
