@@ -105,6 +105,12 @@ async def accepted_case(api: Api, catalogue: Catalogue, matter: str = GHXK) -> s
     return case_no
 
 
+async def closed(env: WorkflowEnvironment, case_no: str) -> None:
+    """Once the case's workflow has ended: every event it recorded is in the store, and a
+    refused attempt goes straight into the store's chain."""
+    await env.client.get_workflow_handle(case_no).result()
+
+
 async def test_R22_a_four_department_case_is_decided_by_each_departments_reviewer(
     api: Api, catalogue: Catalogue, sessions: sessionmaker[Session]
 ) -> None:

@@ -1,24 +1,33 @@
 """The auditor's endpoints (/audit/cases/{case_no}/…) on a case driven over the API, on the
 time-skipping Temporal server and a real store (SQLite and PostgreSQL): the timeline tells the
 case's story, the compliance check passes the rules the case kept, the verification finds an
-edited event by its seq, the export is the hash-chained audit log."""
+edited event by its seq and, anchored in the case's Temporal history, a deleted last event the
+store alone cannot show (Temporal out of reach: 503), the export is the hash-chained audit
+log."""
 
 from __future__ import annotations
 
 from itertools import pairwise
 
+import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
 
+from approval.api.app import create_app
 from approval.auditing.histories import case_replayer
+from approval.auditing.integrity import verify_store
+from approval.config import Settings
 from approval.domain.catalogue import Catalogue
 from approval.domain.compliance import RULE_TITLES
+from approval.service import EngineUnavailableError
 from approval.store.repository import events_of
-from approval.store.schema import CaseEventRow
+from approval.store.schema import CaseEventRow, CaseRow
 from tests import test_api
-from tests.test_api import DEPARTMENTS, Api, accepted_case
+from tests.test_api import DEPARTMENTS, Api, accepted_case, closed
+from tests.test_edges_outages import stand_in
 from tests.test_workflow import recorded
 
 api = test_api.api  # the API fixture: its users and their tokens
@@ -94,7 +103,13 @@ async def test_R21_verify_is_intact_until_an_event_is_edited_in_the_store(
     intact = (await api.call("auditor", "GET", path)).json()
     with sessions() as session:
         count = len(events_of(session, case_no))
-    assert intact == {"case_no": case_no, "events_checked": count, "intact": True, "findings": []}
+    assert intact == {
+        "case_no": case_no,
+        "events_checked": count,
+        "intact": True,
+        "findings": [],
+        "anchored": True,
+    }
 
     with sessions.begin() as session:
         session.execute(
@@ -128,6 +143,54 @@ async def test_R21_the_export_is_the_hash_chained_audit_log(
     history = WorkflowHistory.from_json(case_no, response.json()["history"])
     assert history.events[0].HasField("workflow_execution_started_event_attributes")
     await case_replayer().replay_workflow(history)
+
+
+async def test_R21_verify_finds_a_deleted_last_event_the_store_alone_cannot(
+    api: Api,
+    catalogue: Catalogue,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """R21: a closed case's last event is deleted from the store and the read model's last seq
+    set back to match, so that the store alone still verifies; the verification over HTTP,
+    anchored in the case's Temporal history, reports the case not intact and names that seq
+    as deleted."""
+    case_no = await accepted_case(api, catalogue)
+    assert (await api.call("clerk", "POST", f"/cases/{case_no}/withdraw")).status_code == 200
+    await closed(time_skipping_env, case_no)
+    with sessions.begin() as session:
+        last = events_of(session, case_no)[-1].seq
+        session.execute(
+            delete(CaseEventRow).where(CaseEventRow.case_no == case_no, CaseEventRow.seq == last)
+        )
+        session.execute(update(CaseRow).where(CaseRow.case_no == case_no).values(last_seq=last - 1))
+    assert verify_store(sessions, settings.audit_key_bytes, [case_no]) == (last - 1, [])
+
+    response = await api.call("auditor", "GET", f"/audit/cases/{case_no}/verify")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["intact"], body["anchored"], body["events_checked"]) == (False, True, last - 1)
+    assert [(f["seq"], f["tampering"]) for f in body["findings"]] == [(last, "deleted")]
+
+
+async def test_R21_verify_with_temporal_out_of_reach_is_a_503_not_the_store_alone(
+    api: Api, catalogue: Catalogue, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    """R21: with the engine out of reach (every call raises EngineUnavailableError, as
+    approval.service does when Temporal does not answer) nothing can be anchored: the
+    verification is a 503 naming the engine, with Retry-After and the machine code
+    engine_unavailable, never a 500 nor an answer from the store alone."""
+    case_no = await accepted_case(api, catalogue)
+    app = create_app(stand_in(settings, catalogue), sessions, settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
+        path = f"/audit/cases/{case_no}/verify"
+        response = await client.get(path, headers=api.headers["auditor"])
+    assert response.status_code == 503, response.text
+    detail = response.json()["detail"]
+    assert (detail["field"], detail["code"]) == ("engine", "engine_unavailable")
+    assert response.headers["Retry-After"] == str(EngineUnavailableError.retry_after_s)
 
 
 @pytest.mark.parametrize("what", AUDIT_PATHS)

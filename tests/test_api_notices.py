@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from approval.domain.catalogue import Catalogue
 from approval.store.repository import events_of, notices_of
 from tests import test_api
-from tests.test_api import REFUSE, SUPPLEMENT, Api, application
+from tests.test_api import REFUSE, SUPPLEMENT, Api, application, closed
 
 api = test_api.api  # the API fixture: its users and their tokens
 
@@ -25,12 +25,6 @@ async def submitted_case(api: Api, catalogue: Catalogue, *leave_out: str) -> str
     assert submitted.status_code == 201, submitted.text
     case_no: str = submitted.json()["case_no"]
     return case_no
-
-
-async def closed(env: WorkflowEnvironment, case_no: str) -> None:
-    """Once the case's workflow has ended: every event it recorded is in the store, and a
-    refused attempt goes straight into the store's chain."""
-    await env.client.get_workflow_handle(case_no).result()
 
 
 def refusals(sessions: sessionmaker[Session], case_no: str) -> list[tuple[str, str, str]]:

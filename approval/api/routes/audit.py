@@ -1,6 +1,7 @@
 """The auditor's reading of one case, read-only, from the store's audit log: the timeline in
-Chinese, the compliance check of the statutory rules, the verification of the audit chain, and
-the export of the audit events (as ``auditor.py timeline / check / verify / export`` do).
+Chinese, the compliance check of the statutory rules, the verification of the audit chain
+anchored in the case's Temporal history, and the export of the audit events (as ``auditor.py
+timeline / check / verify / export`` do).
 
 Who may read (R22): the auditor everything. The supervisor (电子监察) may read the timeline and
 the compliance check too, because watching that the time limits and the other statutory rules
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from approval.api.deps import CaseNo, ServiceDep, SessionDep, SessionsDep, allowed
 from approval.api.routes.cases import REFUSALS
-from approval.auditing.integrity import verify_store
+from approval.auditing.integrity import histories_from_json, verify_anchored
 from approval.auditing.narrative import TimelineEntry, timeline
 from approval.calendar_source import calendar_of_events
 from approval.domain.audit import Tampering
@@ -60,7 +61,8 @@ class RuleCheck(RuleResult):
 
 class ComplianceOut(BaseModel):
     """The compliance check of a case, one result per rule the record can be checked against
-    (R3, R9, R11–R14, R16 …); ``passed`` is false when any rule fails."""
+    (R3, R9, R10, R11–R14, R16, and R21: the record consistent with itself); ``passed`` is
+    false when any rule fails."""
 
     case_no: str
     passed: bool
@@ -74,17 +76,25 @@ class ChainFinding(BaseModel):
 
     seq: int
     tampering: Tampering
-    """edited, deleted, inserted or reordered."""
+    """edited, deleted, inserted, reordered or unanchored (events without a Temporal history
+    to anchor them)."""
     detail: str
 
 
 class VerificationOut(BaseModel):
-    """The verification of the case's hash chain (R21): ``intact``, or what was found."""
+    """The verification of the case's hash chain (R21), anchored in its Temporal history:
+    ``intact``, or what was found."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
 
     case_no: str
     events_checked: int
     intact: bool
     findings: list[ChainFinding]
+    anchored: bool
+    """The stored events were compared with the case's Temporal history (re-chained under the
+    audit key, seq by seq), so an event edited and re-chained with the key, or a deleted last
+    event, is found too (``auditor.py verify``)."""
 
 
 class AuditEvent(BaseModel):
@@ -171,14 +181,21 @@ async def read_verification(
     service: ServiceDep,
     sessions: SessionsDep,
 ) -> VerificationOut:
-    """Verify the case's hash chain under the audit key (R21): edited, deleted, inserted or
-    reordered events are reported by seq."""
-    checked, findings = verify_store(sessions, service.settings.audit_key_bytes, [case_no])
+    """Verify the case's hash chain under the audit key, anchored in its Temporal history
+    (R21): edited, deleted, inserted, reordered or unanchored events are reported by seq.
+    Temporal out of reach is a 503: nothing can be anchored."""
+    verified = await verify_anchored(
+        sessions,
+        service.settings.audit_key_bytes,
+        histories_from_json(service.history),
+        [case_no],
+    )
     return VerificationOut(
         case_no=case_no,
-        events_checked=checked,
-        intact=not findings,
-        findings=[ChainFinding.model_validate(f) for f in findings],
+        events_checked=verified.events_checked,
+        intact=verified.intact,
+        findings=[ChainFinding.model_validate(f) for f in verified.findings],
+        anchored=verified.anchored,
     )
 
 
