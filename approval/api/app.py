@@ -6,7 +6,10 @@ reach is a 503 with ``Retry-After`` and a machine ``code`` (``engine_unavailable
 same answers as a Chinese page with the same status. Every answer carries the security
 headers of approval.api.headers.
 
-Run it with any ASGI server, e.g. ``uvicorn --factory approval.api.app:create_app``.
+Run it with any ASGI server, e.g. ``uvicorn --factory approval.api.app:create_app`` (the
+same as ``approval.runtime:api_app``): the settings are checked before it serves, as in every
+engine process, and a bad one, an unreachable store or an unreachable Temporal stops the start
+with one line naming the setting.
 """
 
 from __future__ import annotations
@@ -28,11 +31,12 @@ from starlette.routing import Match
 from approval.api.headers import SecurityHeaders
 from approval.api.limiting import RateLimitedError, RateLimits
 from approval.api.routes import audit, cases, inbox, materials, notices, public, supervision
-from approval.config import Settings, get_settings
+from approval.api.startup import OneLineStartupRefusal, reach_engine
+from approval.config import Settings
 from approval.domain.catalogue import load_catalogue
 from approval.domain.errors import DomainError
-from approval.runtime import open_store
-from approval.service import CaseService, EngineUnavailableError, RefusedError, connect
+from approval.runtime import engine_settings, open_store
+from approval.service import CaseService, EngineUnavailableError, RefusedError
 from approval.web.routes import is_console, problem_page
 from approval.web.routes import router as web_router
 from approval.web.security import ConsoleRefusal
@@ -61,16 +65,18 @@ def create_app(
     settings: Settings | None = None,
 ) -> FastAPI:
     """The API. Tests inject an engine and its store; otherwise start-up connects to Temporal
-    and opens the store named by ``settings`` (default: the environment's)."""
+    and opens the store named by ``settings`` (default: the environment's, checked as
+    approval.runtime.engine_settings checks them: a bad one is one line, exit status 2).
+    Temporal out of reach at start-up is one line naming APPROVAL_TEMPORAL_ADDRESS."""
+    config = _settings_of(service, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if service is not None and sessions is not None:
             yield
             return
-        config = settings or get_settings()
+        client = await reach_engine(config)
         store = open_store(config.store_url)
-        client = await connect(config)
         catalogue = load_catalogue(config.catalogue_path)
         app.state.service = CaseService(client, config, catalogue, store)
         app.state.settings = config
@@ -85,7 +91,7 @@ def create_app(
         description="Parallel approval engine: the window, the departments, the supervisor.",
         lifespan=lifespan,
     )
-    app.state.settings = settings or get_settings()
+    app.state.settings = config
     app.state.rate_limits = RateLimits.of(app.state.settings)
     if service is not None and sessions is not None:
         app.state.service, app.state.sessions = service, sessions
@@ -93,9 +99,18 @@ def create_app(
         app.include_router(routes.router)
     app.include_router(web_router)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(OneLineStartupRefusal)
     for kind, handler in HANDLERS.items():
         app.add_exception_handler(kind, handler)
     return app
+
+
+def _settings_of(service: CaseService | None, settings: Settings | None) -> Settings:
+    """The settings given; else the injected engine's; else this process's, checked before
+    anything starts (approval.runtime.engine_settings)."""
+    if settings is not None:
+        return settings
+    return service.settings if service is not None else engine_settings()
 
 
 def refusal_kind(error: DomainError) -> str:
