@@ -268,7 +268,8 @@ def test_R21_cli_timeline_prints_the_story_and_json(store: dict[str, str]) -> No
 
 def test_R9_R11_R12_R13_R14_R16_cli_check_passes_the_story(store: dict[str, str]) -> None:
     """R9, R11, R12, R13, R14, R16, R21: ``auditor.py check`` on the story prints PASS for every
-    rule (the record consistent with itself, R21, included) with its evidence and exits 0; ``--json`` says it passed."""
+    rule (the record consistent with itself, R21, included) with its evidence and exits 0;
+    ``--json`` says it passed."""
     printed = auditor(store, "check", CASE_OK)
     as_json = auditor(store, "check", CASE_OK, "--json")
 
