@@ -4,6 +4,7 @@ act on a case, read its status. Temporal's errors are translated into domain ref
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 from collections.abc import Awaitable
@@ -141,11 +142,22 @@ class CaseWorkflowClient:
             raise await self._rpc_refusal(case_no, error) from None
 
     async def _answer(self, call: Awaitable[T], what: str) -> T:
-        """The call's answer, or EngineUnavailableError when it does not come in time."""
+        """The call's answer, or EngineUnavailableError when it does not come in time (the
+        call is then cancelled, and whatever it raises on the way out is consumed)."""
+        task = asyncio.ensure_future(call)
         try:
-            return await asyncio.wait_for(call, self._answer_within_s)
-        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-            raise EngineUnavailableError(UNAVAILABLE_REASON.format(what=what)) from None
+            done, _ = await asyncio.wait({task}, timeout=self._answer_within_s)
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+        try:
+            if done:
+                return task.result()
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            pass
+        raise EngineUnavailableError(UNAVAILABLE_REASON.format(what=what))
 
     async def send(self, case_no: str, command: CaseCommand, request_id: str) -> None:
         """Send an action and return once the case has accepted it, without waiting for its

@@ -75,7 +75,13 @@ async def timed(name: str, drive: Drive, fault: Callable[[], Awaitable[None]]) -
     return Healed(name, first, time.monotonic() - started)
 
 
-async def run(cases: int, workers_n: int, postgres_url: str | None, cut_s: float) -> None:
+async def run(
+    cases: int,
+    workers_n: int,
+    postgres_url: str | None,
+    cut_s: float,
+    store_commands: tuple[str, str] | None,
+) -> None:
     """Open the cases, strike each fault a quarter of the way further into the decisions."""
     settings = Settings(environment="development", task_queue=f"recovery-{uuid.uuid4().hex[:8]}")
     catalogue = load_catalogue(settings.catalogue_path)
@@ -121,12 +127,20 @@ async def run(cases: int, workers_n: int, postgres_url: str | None, cut_s: float
                 await asyncio.sleep(cut_s)  # the length of the outage being measured
                 await link.mend()
 
+            async def stop_store() -> None:
+                assert store_commands is not None
+                await shell(store_commands[0])
+                await asyncio.sleep(cut_s)  # the length of the outage being measured
+                await shell(store_commands[1])
+
             faults: list[tuple[str, Callable[[], Awaitable[None]]]] = [
                 ("worker SIGKILL", kill_worker),
                 ("Temporal SIGKILL + restart", lambda: restart(signal.SIGKILL)),
                 ("Temporal SIGTERM + restart", lambda: restart(signal.SIGTERM)),
             ]
-            if link is not None:
+            if store_commands is not None:
+                faults.append((f"store stopped {cut_s:.0f} s", stop_store))
+            elif link is not None:
                 faults.append((f"store cut {cut_s:.0f} s", cut_store))
             waves = decisions(opened, catalogue)
             total = sum(len(w) for w in waves)
@@ -152,6 +166,13 @@ async def run(cases: int, workers_n: int, postgres_url: str | None, cut_s: float
         if link is not None:
             await link.cut()
     report(healed, cases, workers_n, elapsed, drive, problems)
+
+
+async def shell(command: str) -> None:
+    """Run an operator's command (e.g. stopping the database server); fail if it fails."""
+    process = await asyncio.create_subprocess_shell(command)
+    if await process.wait() != 0:
+        raise SystemExit(f"{command!r} failed")
 
 
 def own_schema(postgres_url: str) -> str:
@@ -196,11 +217,18 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--postgres-url", default=os.environ.get("APPROVAL_TEST_POSTGRES_URL"))
     parser.add_argument("--cut-s", type=float, default=20.0)
+    parser.add_argument(
+        "--stop-store", help="command that stops the store's server (instead of a network cut)"
+    )
+    parser.add_argument("--start-store", help="command that starts it again")
     args = parser.parse_args()
+    if bool(args.stop_store) != bool(args.start_store):
+        parser.error("--stop-store and --start-store go together")
     if args.cases < 1 or args.workers < 1:
         parser.error("--cases and --workers must be at least 1")
     os.chdir(PROJECT_ROOT)
-    asyncio.run(run(args.cases, args.workers, args.postgres_url, args.cut_s))
+    commands = (args.stop_store, args.start_store) if args.stop_store else None
+    asyncio.run(run(args.cases, args.workers, args.postgres_url, args.cut_s, commands))
     sys.stdout.flush()
     os._exit(0)
 

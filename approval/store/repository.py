@@ -88,7 +88,9 @@ def make_engine(url: str) -> Engine:
         "execution_options": {"preserve_rowcount": True},
     }
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, **options)
+        # A connection of the pool is tested before use: after the database server restarts,
+        # the first request finds a fresh connection instead of failing on a dead one.
+        return create_engine(parsed, pool_pre_ping=True, **options)
     _create_parent_dir(parsed.database)
     engine = create_engine(parsed, connect_args={"check_same_thread": False}, **options)
     event.listen(engine, "connect", _set_sqlite_pragmas)

@@ -178,7 +178,8 @@ class StoreLink:
             writer.transport.abort()
             return
         self._pipes.update((writer, up_writer))
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        with contextlib.suppress(asyncio.CancelledError):  # the relay closing at the end
+            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
         self._pipes.difference_update((writer, up_writer))
 
 
