@@ -27,28 +27,21 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from approval.config import PROJECT_ROOT, Settings
 from approval.domain.catalogue import load_catalogue
 from approval.runtime import open_store
-from approval.service import CaseService
 from tests.faults.harness import (
-    DevServer,
     Drive,
     StoreLink,
-    Workers,
     audit,
     completed_histories,
     decide_all,
     decisions,
     deliver_all,
-    open_cases,
-    stopped_on_exit,
+    fault_run,
 )
 
-ANSWER_WITHIN_S = 5.0
 IN_FLIGHT = 8
 """Decisions sent at once (decide_all's default)."""
 
@@ -67,7 +60,7 @@ async def timed(name: str, drive: Drive, fault: Callable[[], Awaitable[None]]) -
     there were decisions in flight when it struck (the backlog) have come."""
     answered, started = drive.answered, time.monotonic()
     await fault()
-    while drive.answered == answered:
+    while drive.answered == answered and not drive.done:
         await asyncio.sleep(0.05)
     first = time.monotonic() - started
     while drive.answered < answered + IN_FLIGHT and not drive.done:
@@ -98,28 +91,12 @@ async def run(
             worker_url = url.set(host="127.0.0.1", port=link.port).render_as_string(
                 hide_password=False
             )
-        sessions = open_store(store_url)
-        server = DevServer(directory)
-        workers = Workers(directory, server, settings, worker_url)
-        async with stopped_on_exit(server, workers, show_logs=False):
-            server.start()
-            await server.wait_ready()
-            await workers.start(workers_n)
-            client = await Client.connect(server.address, data_converter=pydantic_data_converter)
-            service = CaseService(
-                client, settings, catalogue, sessions, answer_within_s=ANSWER_WITHIN_S
-            )
-            drive = Drive()
-            opened = await open_cases(service, catalogue, drive, cases)
-
-            async def kill_worker() -> None:
-                workers.kill_one()
-                await workers.start()
-
-            async def restart(how: signal.Signals) -> None:
-                server.kill(how)
-                server.start()
-                await server.wait_ready()
+        open_store(store_url)  # the schema, before the workers race to make it
+        urls = (store_url, worker_url)
+        async with fault_run(
+            directory, settings, catalogue, urls, workers=workers_n, cases=cases, show_logs=False
+        ) as stack:
+            drive, opened = stack.drive, stack.cases
 
             async def cut_store() -> None:
                 assert link is not None
@@ -134,9 +111,9 @@ async def run(
                 await shell(store_commands[1])
 
             faults: list[tuple[str, Callable[[], Awaitable[None]]]] = [
-                ("worker SIGKILL", kill_worker),
-                ("Temporal SIGKILL + restart", lambda: restart(signal.SIGKILL)),
-                ("Temporal SIGTERM + restart", lambda: restart(signal.SIGTERM)),
+                ("worker SIGKILL", stack.workers.replace_one),
+                ("Temporal SIGKILL + restart", lambda: stack.server.restart(signal.SIGKILL)),
+                ("Temporal SIGTERM + restart", lambda: stack.server.restart(signal.SIGTERM)),
             ]
             if store_commands is not None:
                 faults.append((f"store stopped {cut_s:.0f} s", stop_store))
@@ -147,22 +124,22 @@ async def run(
             healed: list[Healed] = []
 
             async def strike() -> None:
-                for n, (name, fault) in enumerate(faults, start=1):
+                for n, (name, strike_it) in enumerate(faults, start=1):
                     while drive.answered < 2 * cases + total * n // (len(faults) + 1):
                         await asyncio.sleep(0.05)
-                    healed.append(await timed(name, drive, fault))
+                    healed.append(await timed(name, drive, strike_it))
 
             started = time.monotonic()
 
             async def decide() -> None:
-                await decide_all(service, drive, waves, IN_FLIGHT)
+                await decide_all(stack.service, drive, waves, IN_FLIGHT)
                 drive.done = True
 
             await asyncio.gather(decide(), strike())
-            await deliver_all(service, drive, opened)
-            histories = await completed_histories(client, list(opened))
+            await deliver_all(stack.service, drive, opened)
+            histories = await completed_histories(stack.client, list(opened))
             elapsed = time.monotonic() - started
-            problems = audit(histories, sessions, settings, opened, catalogue)
+            problems = audit(histories, open_store(store_url), settings, opened, catalogue)
         if link is not None:
             await link.cut()
     report(healed, cases, workers_n, elapsed, drive, problems)

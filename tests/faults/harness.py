@@ -48,6 +48,7 @@ from approval.domain.models import (
     SubmittedMaterial,
 )
 from approval.environments import DEV_SERVER_ARGS, packaged_binary
+from approval.runtime import open_store
 from approval.service import CaseService, EngineUnavailableError
 from approval.store.repository import (
     department_messages_of,
@@ -63,6 +64,8 @@ READY_TIMEOUT_S = 120.0
 """Longest a restarted server or worker may take to serve again on a busy two-core machine."""
 SETTLE_TIMEOUT_S = 120.0
 """Longest the cases may take to finish once the faults are over."""
+ANSWER_WITHIN_S = 5.0
+"""How long the driver's engine waits for an answer before it calls it an outage."""
 RETRY_PAUSE_S = 0.25
 """Pause before an action the engine could not answer is sent again (with the same id)."""
 
@@ -130,6 +133,12 @@ class DevServer:
         except (RuntimeError, RPCError):
             return False
         return True
+
+    async def restart(self, how: signal.Signals) -> None:
+        """Stop it with ``how`` and start it again on the same file and port."""
+        self.kill(how)
+        self.start()
+        await self.wait_ready()
 
     def kill(self, how: signal.Signals = signal.SIGKILL) -> None:
         """Stop it at once (SIGKILL) or ask it to (SIGTERM); returns once it is gone."""
@@ -227,6 +236,11 @@ class Workers:
     def kill_one(self) -> None:
         """SIGKILL the oldest running worker."""
         self.running.pop(0).kill_hard()
+
+    async def replace_one(self) -> None:
+        """SIGKILL the oldest running worker and start a new one."""
+        self.kill_one()
+        await self.start()
 
     def stop_all(self) -> None:
         """Stop every worker still running."""
@@ -340,6 +354,47 @@ async def deliver_all(service: CaseService, drive: Drive, cases: dict[str, str])
     """Hand over every decision (送达): the cases complete."""
     for case_no in cases:
         await drive.act(service, case_no, Deliver(actor=CLERK), f"{case_no}-deliver")
+
+
+@dataclass
+class FaultRun:
+    """A fault run's server, workers, engine and driver, and its cases in review."""
+
+    server: DevServer
+    workers: Workers
+    client: Client
+    service: CaseService
+    drive: Drive
+    cases: dict[str, str]
+
+
+@contextlib.asynccontextmanager
+async def fault_run(
+    directory: Path,
+    settings: Settings,
+    catalogue: Catalogue,
+    store_urls: tuple[str, str],
+    *,
+    workers: int,
+    cases: int,
+    show_logs: bool = True,
+) -> AsyncIterator[FaultRun]:
+    """A dev server and ``workers`` worker processes, an engine on them whose answers are
+    bounded by ANSWER_WITHIN_S, and ``cases`` accepted cases. ``store_urls``: the store as
+    the engine reaches it, and as the workers do."""
+    server = DevServer(directory)
+    running = Workers(directory, server, settings, store_urls[1])
+    async with stopped_on_exit(server, running, show_logs):
+        server.start()
+        await server.wait_ready()
+        await running.start(workers)
+        client = await Client.connect(server.address, data_converter=pydantic_data_converter)
+        service = CaseService(
+            client, settings, catalogue, open_store(store_urls[0]), answer_within_s=ANSWER_WITHIN_S
+        )
+        drive = Drive()
+        opened = await open_cases(service, catalogue, drive, cases)
+        yield FaultRun(server, running, client, service, drive, opened)
 
 
 # ---- auditing every case ---------------------------------------------------------------------

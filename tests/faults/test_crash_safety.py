@@ -15,48 +15,39 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from approval.config import Settings
 from approval.domain.catalogue import Catalogue
 from approval.domain.models import Decide
 from approval.runtime import open_store
-from approval.service import CaseService
 from tests.faults.harness import (
-    DevServer,
     Drive,
+    FaultRun,
     StoreLink,
-    Workers,
     audit,
     completed_histories,
     decide_all,
     decisions,
     deliver_all,
     eventually,
-    open_cases,
-    stopped_on_exit,
+    fault_run,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.devserver]
 
 CASES = 10
-ANSWER_WITHIN_S = 5.0
-"""How long the driver's engine waits for an answer before it calls it an outage."""
 FAULT_TIMEOUT_S = 240.0
 
 Fault = Callable[[], Awaitable[None]]
 
 
 async def run_with_faults(
-    service: CaseService,
-    drive: Drive,
-    waves: Sequence[Sequence[tuple[str, Decide]]],
-    faults: list[Fault],
+    run: FaultRun, waves: Sequence[Sequence[tuple[str, Decide]]], faults: list[Fault]
 ) -> None:
     """Send every decision while the faults strike one after another, each once a further
     share of the decisions has been answered (so each lands mid-review, with Updates, store
     writes and department sends in flight)."""
+    drive = run.drive
     total = sum(len(wave) for wave in waves)
     before = drive.answered
 
@@ -66,7 +57,7 @@ async def run_with_faults(
             await eventually(partial(_answered, drive, share), f"{share} answers", FAULT_TIMEOUT_S)
             await fault()
 
-    await asyncio.gather(decide_all(service, drive, waves), strike())
+    await asyncio.gather(decide_all(run.service, drive, waves), strike())
 
 
 async def _answered(drive: Drive, count: int) -> bool:
@@ -74,19 +65,14 @@ async def _answered(drive: Drive, count: int) -> bool:
 
 
 async def finish_and_audit(
-    service: CaseService,
-    client: Client,
-    drive: Drive,
-    cases: dict[str, str],
-    settings: Settings,
-    catalogue: Catalogue,
-    sessions_url: str,
+    run: FaultRun, settings: Settings, catalogue: Catalogue, store_url: str
 ) -> None:
     """Deliver every case, wait for each to complete, and find nothing wrong in any record."""
-    await deliver_all(service, drive, cases)
-    assert drive.refusals == [], drive.refusals
-    histories = await completed_histories(client, list(cases))
-    assert audit(histories, open_store(sessions_url), settings, cases, catalogue) == []
+    await deliver_all(run.service, run.drive, run.cases)
+    assert run.drive.refusals == [], run.drive.refusals
+    histories = await completed_histories(run.client, list(run.cases))
+    problems = audit(histories, open_store(store_url), settings, run.cases, catalogue)
+    assert problems == []
 
 
 async def test_R21_worker_and_server_killed_mid_review_every_record_equals_its_history(
@@ -97,37 +83,17 @@ async def test_R21_worker_and_server_killed_mid_review_every_record_equals_its_h
     then stopped with SIGTERM and started again; every case completes, no action is refused,
     and every case's crosscheck, chain, rebuild, notices and messages are clean."""
     settings = fault_settings
-    server = DevServer(tmp_path)
     store_url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
-    workers = Workers(tmp_path, server, settings, store_url)
-    async with stopped_on_exit(server, workers):
-        server.start()
-        await server.wait_ready()
-        await workers.start()
-        client = await Client.connect(server.address, data_converter=pydantic_data_converter)
-        service = CaseService(
-            client, settings, catalogue, open_store(store_url), answer_within_s=ANSWER_WITHIN_S
-        )
-        drive = Drive()
-        cases = await open_cases(service, catalogue, drive, CASES)
-
-        async def kill_worker() -> None:
-            workers.kill_one()
-            await workers.start()
-
-        async def restart_server(how: signal.Signals) -> None:
-            server.kill(how)
-            server.start()
-            await server.wait_ready()
-
+    urls = (store_url, store_url)
+    async with fault_run(tmp_path, settings, catalogue, urls, workers=1, cases=CASES) as run:
         faults: list[Fault] = [
-            kill_worker,
-            lambda: restart_server(signal.SIGKILL),
-            lambda: restart_server(signal.SIGTERM),
+            run.workers.replace_one,
+            lambda: run.server.restart(signal.SIGKILL),
+            lambda: run.server.restart(signal.SIGTERM),
         ]
-        await run_with_faults(service, drive, decisions(cases, catalogue), faults)
-        await finish_and_audit(service, client, drive, cases, settings, catalogue, store_url)
-        print(f"outage answers seen by the driver: {drive.outages}")
+        await run_with_faults(run, decisions(run.cases, catalogue), faults)
+        await finish_and_audit(run, settings, catalogue, store_url)
+        print(f"outage answers seen by the driver: {run.drive.outages}")
 
 
 @pytest.mark.parametrize("store_backend", ["postgresql"])
@@ -148,34 +114,29 @@ async def test_R21_three_workers_on_postgresql_one_killed_and_the_store_cut(
     await link.mend()
     through_link = url.set(host="127.0.0.1", port=link.port).render_as_string(hide_password=False)
     open_store(store_url)  # the schema, before the workers race to make it
-    server = DevServer(tmp_path)
-    workers = Workers(tmp_path, server, settings, through_link)
-    async with stopped_on_exit(server, workers):
-        server.start()
-        await server.wait_ready()
-        await workers.start(3)
-        client = await Client.connect(server.address, data_converter=pydantic_data_converter)
-        service = CaseService(
-            client, settings, catalogue, open_store(store_url), answer_within_s=ANSWER_WITHIN_S
-        )
-        drive = Drive()
-        cases = await open_cases(service, catalogue, drive, CASES)
-
-        async def kill_worker() -> None:
-            workers.kill_one()
+    urls = (store_url, through_link)
+    async with fault_run(tmp_path, settings, catalogue, urls, workers=3, cases=CASES) as run:
 
         async def cut_the_store() -> None:
-            seen = drive.outages
+            seen = run.drive.outages
             await link.cut()
-            await eventually(lambda: _outage_seen(drive, seen), "an outage answer", FAULT_TIMEOUT_S)
+            await eventually(partial(_outage_seen, run.drive, seen), "an outage", FAULT_TIMEOUT_S)
             await link.mend()
 
-        await run_with_faults(
-            service, drive, decisions(cases, catalogue), [kill_worker, cut_the_store]
-        )
-        await finish_and_audit(service, client, drive, cases, settings, catalogue, store_url)
-        assert drive.outages > 0
+        faults: list[Fault] = [_kill_one(run), cut_the_store]
+        await run_with_faults(run, decisions(run.cases, catalogue), faults)
+        await finish_and_audit(run, settings, catalogue, store_url)
+        assert run.drive.outages > 0
     await link.cut()
+
+
+def _kill_one(run: FaultRun) -> Fault:
+    """A fault: SIGKILL one of the run's workers (the others carry on)."""
+
+    async def kill() -> None:
+        run.workers.kill_one()
+
+    return kill
 
 
 async def _outage_seen(drive: Drive, before: int) -> bool:
