@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import (
     Client,
+    WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
@@ -210,13 +211,20 @@ class CaseWorkflowClient:
     async def _closed(self, case_no: str) -> bool | None:
         """Whether the case's workflow has ended; None when there is no such workflow. An
         outage raises EngineUnavailableError."""
+        description = await self._describe(case_no)
+        if description is None:
+            return None
+        return description.status is not WorkflowExecutionStatus.RUNNING
+
+    async def _describe(self, case_no: str) -> WorkflowExecutionDescription | None:
+        """The case's workflow as the server describes it; None when there is none. An
+        outage raises EngineUnavailableError."""
         try:
-            description = await self._answer(self._handle(case_no).describe(), "查询案件超时")
+            return await self._answer(self._handle(case_no).describe(), "查询案件超时")
         except RPCError as error:
             if error.status is RPCStatusCode.NOT_FOUND:
                 return None
             raise unavailable(error) from None
-        return description.status is not WorkflowExecutionStatus.RUNNING
 
     def _handle(self, case_no: str) -> WorkflowHandle[CaseWorkflow, object]:
         return self._client.get_workflow_handle_for(CaseWorkflow.run, check_case_number(case_no))
@@ -303,11 +311,10 @@ class CaseService(CaseWorkflowClient):
 
     async def _started_with_key(self, case_no: str) -> str | None:
         """The idempotency key the case's workflow was started with (its memo), if any."""
-        try:
-            description = await self._answer(self._handle(case_no).describe(), "查询案件超时")
-            found = await description.memo_value(IDEMPOTENCY_MEMO, default=None)
-        except RPCError as error:
-            raise unavailable(error) from None
+        description = await self._describe(case_no)
+        found = (
+            None if description is None else await description.memo_value(IDEMPOTENCY_MEMO, None)
+        )
         return found if isinstance(found, str) else None
 
     async def act(
