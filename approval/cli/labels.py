@@ -1,32 +1,13 @@
-"""Chinese labels for what clerks and departments read on the command line."""
+"""The command line's own labels: the supervision lights in the terminal's colours. The stage
+and task names are the domain's (approval.domain.labels), named here too for the modules that
+still import them from the command line."""
 
 from __future__ import annotations
 
-from approval.domain.state import Stage, TaskState
+from approval.domain.labels import STAGE_LABELS, TASK_LABELS
 from approval.domain.status import Light
 
-STAGE_LABELS = {
-    Stage.RECEIVED: "已收件，待审查材料",
-    Stage.AWAITING_INTAKE_SUPPLEMENT: "已一次性告知，待补正",
-    Stage.IN_REVIEW: "并联审查中",
-    Stage.AWAITING_SUPPLEMENT: "补正中（计时暂停）",
-    Stage.EXCLUDED_PERIOD: "特别程序中（计时暂停）",
-    Stage.AWAITING_FEE: "已准予，待缴费",
-    Stage.AWAITING_DELIVERY: "待送达",
-    Stage.COMPLETED: "已办结",
-    Stage.NOT_ACCEPTED: "不予受理",
-    Stage.WITHDRAWN: "已撤回",
-}
-
-TASK_LABELS = {
-    TaskState.WAITING: "等待前置审查",
-    TaskState.PENDING: "审查中",
-    TaskState.SUPPLEMENT_REQUESTED: "要求补正",
-    TaskState.APPROVED: "同意",
-    TaskState.REJECTED: "不同意",
-    TaskState.DEEMED_APPROVED: "超时默认同意",
-    TaskState.CANCELLED: "已取消",
-}
+__all__ = ["LIGHT_LABELS", "STAGE_LABELS", "TASK_LABELS"]
 
 LIGHT_LABELS = {
     Light.GREEN: "[green]● 绿灯[/green]",

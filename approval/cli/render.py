@@ -6,8 +6,9 @@ from rich.console import Console
 from rich.table import Table
 
 from approval.cli.common import emit_json
-from approval.cli.labels import LIGHT_LABELS, STAGE_LABELS, TASK_LABELS
+from approval.cli.labels import LIGHT_LABELS
 from approval.domain.calendar import SHANGHAI
+from approval.domain.labels import STAGE_LABELS, TASK_LABELS
 from approval.domain.status import CaseStatus, ClockStatus
 
 __all__ = ["console", "emit_json", "show_status"]

@@ -19,9 +19,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from approval.cli import render
 from approval.cli.common import cli_settings
-from approval.cli.labels import STAGE_LABELS, TASK_LABELS
 from approval.config import DEVELOPMENT, Settings
 from approval.domain.catalogue import Catalogue, Matter, load_catalogue
+from approval.domain.labels import STAGE_LABELS, TASK_LABELS
 from approval.domain.models import (
     Accept,
     Actor,

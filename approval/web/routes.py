@@ -28,13 +28,13 @@ from approval.api.paging import PAGE_SIZE, Limit, Offset
 from approval.api.routes.inbox import inbox_calendar, remaining_working_days, task_light
 from approval.auditing.narrative import timeline
 from approval.calendar_source import calendar_of_events
-from approval.cli.labels import STAGE_LABELS, TASK_LABELS
 from approval.domain.calendar import SHANGHAI
 from approval.domain.catalogue import Catalogue, Matter
 from approval.domain.check_code import check_code
 from approval.domain.compliance import RuleResult, as_recorded, check_case
 from approval.domain.documents import PROCEDURE_NAMES
 from approval.domain.errors import DomainError, PermissionDeniedError
+from approval.domain.labels import STAGE_LABELS, TASK_LABELS
 from approval.domain.models import (
     Actor,
     Application,

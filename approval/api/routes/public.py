@@ -16,11 +16,11 @@ from pydantic import BaseModel
 from approval.api.deps import CaseNo, SessionDep
 from approval.api.limiting import public_rate_limit
 from approval.api.schemas import ProblemOut
-from approval.cli.labels import STAGE_LABELS
 from approval.config import Settings
 from approval.domain import check_code as codes
 from approval.domain.calendar import SHANGHAI
 from approval.domain.check_code import CHECK_CODE_PATTERN, check_code
+from approval.domain.labels import STAGE_LABELS
 from approval.domain.state import Stage
 from approval.store.repository import case_row
 
