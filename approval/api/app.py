@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request, status
@@ -37,6 +36,7 @@ from approval.domain.catalogue import load_catalogue
 from approval.domain.errors import DomainError
 from approval.runtime import engine_settings, open_store
 from approval.service import CaseService, EngineUnavailableError, RefusedError
+from approval.validation import first_problem
 from approval.web.routes import is_console, problem_page
 from approval.web.routes import router as web_router
 from approval.web.security import ConsoleRefusal
@@ -53,7 +53,6 @@ STATUS_OF_REFUSAL = {
     "RefusedError": status.HTTP_409_CONFLICT,
 }
 """HTTP status by the refusal's kind; any other domain refusal is invalid input (422)."""
-REQUEST_PARTS = ("body", "path", "query", "header")
 ENGINE_DOWN = "审批引擎暂时无法连接，请稍后重试（同一请求可安全重发）(engine unreachable)"
 STORE_DOWN = "办件数据库暂时无法连接，请稍后重试（同一请求可安全重发）(store unreachable)"
 STORE_UNAVAILABLE = "store_unavailable"
@@ -145,21 +144,8 @@ async def _domain_refusal(request: Request, error: Exception) -> Response:
 async def _invalid_request(request: Request, error: Exception) -> Response:
     """The first problem of a request's input, naming its field (422)."""
     assert isinstance(error, RequestValidationError | ValidationError)
-    problems: list[Any] = list(error.errors())
-    if not problems:
-        return answer(request, status.HTTP_422_UNPROCESSABLE_CONTENT, "request", "invalid input")
-    first = problems[0]
-    loc = [str(p) for p in first.get("loc", ())]
-    if loc and loc[0] in REQUEST_PARTS and not all(p.isdigit() for p in loc[1:]):
-        loc = loc[1:]  # "applicant.id_number", not "body.applicant.id_number"
-    elif loc and loc[0] in REQUEST_PARTS:
-        loc = loc[:1]  # the body as a whole, e.g. not JSON
-    message = str(first.get("msg", "invalid"))
-    field = ".".join(loc)
-    if message.startswith("Value error, ") and ": " in message:
-        # a model's own check names its field at the start: "items: ..."
-        field, message = message.removeprefix("Value error, ").split(": ", 1)
-    return answer(request, status.HTTP_422_UNPROCESSABLE_CONTENT, field or "request", message)
+    field, reason = first_problem(error, of_request=True)
+    return answer(request, status.HTTP_422_UNPROCESSABLE_CONTENT, field, reason)
 
 
 async def _http_problem(request: Request, error: Exception) -> Response:

@@ -10,11 +10,12 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from approval.cli.app import fail, first_error
+from approval.cli.app import fail
 from approval.config import get_settings
 from approval.domain.models import Actor, Role
 from approval.runtime import open_store
 from approval.store.repository import create_user, issue_token
+from approval.validation import problem_line
 
 API_ROLES = (Role.CLERK, Role.REVIEWER, Role.SUPERVISOR, Role.AUDITOR)
 
@@ -47,7 +48,7 @@ def create(
     try:
         Actor(role=Role(role), id=name, department=department)
     except ValidationError as error:
-        fail(first_error(error))
+        fail(problem_line(error, unnamed="input"))
     sessions = open_store(get_settings().store_url)
     try:
         with sessions.begin() as session:

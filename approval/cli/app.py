@@ -20,7 +20,6 @@ from approval.cli.common import (
     cli_settings,
     emit_json,
     fail,
-    first_error,
     guarded,
     run_typer,
 )
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
 
     from approval.cli.api_client import ApiClient
 
-__all__ = ["JsonOpt", "app", "fail", "first_error", "guarded", "main", "run_typer"]
+__all__ = ["JsonOpt", "app", "fail", "guarded", "main", "run_typer"]
 
 app = typer.Typer(
     help="并联审批引擎：窗口与部门命令行 (parallel approval engine)",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import typer
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel, ValidationError
+    from pydantic import BaseModel
 
     from approval.config import Settings
 
@@ -43,29 +43,20 @@ def unavailable(code: str, message: str) -> NoReturn:
     raise SystemExit(EXIT_UNAVAILABLE)
 
 
-def first_error(error: ValidationError) -> str:
-    """The first problem of a validation error as ``field: reason``."""
-    from approval.domain.errors import field_and_reason
-
-    first = error.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "input"
-    field, reason = field_and_reason(where, str(first["msg"]))
-    return f"{field}: {reason}"
-
-
 def guarded(work: Callable[[], T]) -> T:
     """Run ``work``, turning every refusal, bad input and bad setting into a one-line error."""
     from pydantic import ValidationError
 
     from approval.config import SettingError
     from approval.domain.errors import DomainError
+    from approval.validation import problem_line
 
     try:
         return work()
     except (DomainError, SettingError) as error:
         fail(str(error))
     except ValidationError as error:
-        fail(first_error(error))
+        fail(problem_line(error, unnamed="input"))
     except RuntimeError as error:
         if "connect" in str(error).lower():
             address = cli_settings().temporal_address

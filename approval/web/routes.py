@@ -55,6 +55,7 @@ from approval.store.repository import (
     notices_of,
     user_by_token,
 )
+from approval.validation import problem_line
 from approval.web.case_actions import CASE_ACTIONS, FIELD_LABELS, materials_of, notice_items
 from approval.web.security import (
     COOKIE,
@@ -230,15 +231,7 @@ def refusal_line(error: DomainError | ValidationError) -> str:
     """A refusal as one line, ``field: reason``."""
     if isinstance(error, DomainError):
         return f"{error.field}: {error.reason}"
-    problems: list[Any] = list(error.errors())
-    if not problems:
-        return "request: invalid input"
-    first = problems[0]
-    field = ".".join(str(p) for p in first.get("loc", ())) or "request"
-    message = str(first.get("msg", "invalid"))
-    if message.startswith("Value error, ") and ": " in message:
-        field, message = message.removeprefix("Value error, ").split(": ", 1)
-    return f"{field}: {message}"
+    return problem_line(error)
 
 
 def refusal_code(error: DomainError | ValidationError) -> int:
