@@ -1,5 +1,10 @@
-"""Wiring an engine process: its settings checked before anything starts, the store, the
-workflows and activities a worker serves, and the API as ``make run`` serves it."""
+"""Wiring an engine process: the workflows and activities a worker serves, the department
+systems it reaches, and the API as ``make run`` serves it (``uvicorn --factory
+approval.runtime:api_app``). It stands above every package it wires, and only entry points
+import it (worker.py, the command line's local stack, the test environments); none of the
+packages it wires does. Opening the store and checking the settings are the store's
+(approval.store.engine); they are named here too, for the scripts, benchmarks and tests that
+take them from here."""
 
 from __future__ import annotations
 
@@ -8,8 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import structlog
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
@@ -17,68 +20,38 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.departments import DepartmentActivities
 from activities.store import StoreActivities
-from approval.config import SettingError, Settings, get_settings, refuse_to_start
+from approval.config import get_settings
 from approval.departments import DepartmentSystem
 from approval.departments.http_client import DepartmentEndpoints, HttpDepartmentSystem
 from approval.departments.stub import Answer, StubDepartmentSystem
 from approval.domain.errors import DomainError
 from approval.domain.models import Decide
 from approval.service import CaseWorkflowClient
-from approval.store.repository import create_schema, make_engine, make_session_factory
+from approval.store.engine import check_store, engine_settings, open_store
 from workflows.case_workflow import CaseWorkflow
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+__all__ = [
+    "api_app",
+    "build_worker",
+    "check_store",
+    "department_system",
+    "engine_settings",
+    "open_store",
+    "workflow_runner",
+]
+
 log = structlog.get_logger(__name__)
-
-
-def engine_settings() -> Settings:
-    """The settings of an engine process (the worker, the API, the local stack), checked
-    before anything starts: every setting well-formed, the secrets present outside
-    development, the store reachable. A problem is one line naming the setting, exit 2."""
-    try:
-        settings = get_settings()
-        _ = settings.token_key_bytes  # the audit key, and the token key derived from it
-        check_store(settings)
-    except SettingError as problem:
-        refuse_to_start(problem)
-    return settings
-
-
-def check_store(settings: Settings) -> None:
-    """SettingError naming APPROVAL_DATABASE_URL (or APPROVAL_DATA_DIR, for the default SQLite
-    file) when the store's URL is malformed or its database cannot be reached."""
-    setting = "APPROVAL_DATABASE_URL" if settings.database_url else "APPROVAL_DATA_DIR"
-    try:
-        shown = make_url(settings.store_url).render_as_string(hide_password=True)
-    except ArgumentError:
-        raise SettingError(setting, "不是数据库地址 is not a SQLAlchemy database URL") from None
-    try:
-        engine = make_engine(settings.store_url)
-        try:
-            engine.connect().close()
-        finally:
-            engine.dispose()
-    except (SQLAlchemyError, OSError) as error:
-        cause = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        reason = f"无法连接数据库 cannot open the store at {shown}: {cause}"
-        raise SettingError(setting, reason) from None
 
 
 def api_app() -> FastAPI:
     """The HTTP API and web console with the checked settings of this process (``uvicorn
     --factory approval.runtime:api_app``): a bad setting stops it before it serves."""
-    from approval.api.app import create_app  # it imports this module
+    from approval.api.app import create_app  # only when called: a worker loads no web stack
 
     return create_app(settings=engine_settings())
-
-
-def open_store(url: str) -> sessionmaker[Session]:
-    """The store at ``url``, its schema created if new."""
-    engine = make_engine(url)
-    create_schema(engine)
-    return make_session_factory(engine)
 
 
 def answer_through(client: Client) -> Answer:

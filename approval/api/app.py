@@ -34,8 +34,8 @@ from approval.api.startup import OneLineStartupRefusal, reach_engine
 from approval.config import Settings
 from approval.domain.catalogue import load_catalogue
 from approval.domain.errors import DomainError
-from approval.runtime import engine_settings, open_store
 from approval.service import CaseService, EngineUnavailableError, RefusedError
+from approval.store.engine import engine_settings, open_store
 from approval.validation import first_problem
 from approval.web.routes import is_console, problem_page
 from approval.web.routes import router as web_router
@@ -65,7 +65,7 @@ def create_app(
 ) -> FastAPI:
     """The API. Tests inject an engine and its store; otherwise start-up connects to Temporal
     and opens the store named by ``settings`` (default: the environment's, checked as
-    approval.runtime.engine_settings checks them: a bad one is one line, exit status 2).
+    approval.store.engine.engine_settings checks them: a bad one is one line, exit status 2).
     Temporal out of reach at start-up is one line naming APPROVAL_TEMPORAL_ADDRESS."""
     config = _settings_of(service, settings)
 
@@ -106,7 +106,7 @@ def create_app(
 
 def _settings_of(service: CaseService | None, settings: Settings | None) -> Settings:
     """The settings given; else the injected engine's; else this process's, checked before
-    anything starts (approval.runtime.engine_settings)."""
+    anything starts (approval.store.engine.engine_settings)."""
     if settings is not None:
         return settings
     return service.settings if service is not None else engine_settings()

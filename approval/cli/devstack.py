@@ -26,7 +26,7 @@ from approval.departments.http_service import DEFAULT_PORT as DEPARTMENTS_PORT
 from approval.domain.catalogue import load_catalogue
 from approval.environments import DEV_SERVER_ARGS
 from approval.logs import configure_logging
-from approval.runtime import engine_settings, open_store
+from approval.store.engine import engine_settings, open_store
 
 UI_PORT = 8233
 

@@ -39,8 +39,8 @@ from approval.domain.models import (
 from approval.domain.status import CaseStatus
 from approval.environments import running_worker, time_skipping_environment
 from approval.logs import configure_logging
-from approval.runtime import open_store
 from approval.service import CaseService
+from approval.store.engine import open_store
 
 CLERK = Actor(role=Role.CLERK, id="clerk-sim")
 SILENT_MATTER = "CG-HGSZ-001"

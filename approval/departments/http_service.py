@@ -30,7 +30,7 @@ from approval.departments.stub import Behaviour, answer_for, record_received
 from approval.departments.wire import ATTEMPT_HEADER, MESSAGE_ID_HEADER, Receipt, messages_path
 from approval.domain.catalogue import Frozen
 from approval.logs import configure_logging
-from approval.runtime import open_store
+from approval.store.engine import open_store
 
 log = structlog.get_logger(__name__)
 
