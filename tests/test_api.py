@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
-from approval.api import users
 from approval.api.app import create_app
 from approval.auditing.integrity import verify_store
+from approval.cli import users
 from approval.config import Settings, get_settings
 from approval.domain.catalogue import Catalogue
 from approval.runtime import open_store
@@ -490,7 +490,7 @@ async def test_the_openapi_document_lists_every_route(api: Api) -> None:
 def test_R22_the_users_command_creates_a_user_and_shows_its_token_once(
     store_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """R22: ``python -m approval.api.users create`` adds a user and prints a token of which
+    """R22: ``python -m approval.cli.users create`` adds a user and prints a token of which
     only the keyed hash (HMAC-SHA256, hash_token) is stored; a reviewer without a department,
     an unknown role or a taken name is one line and exit status 2."""
     monkeypatch.setenv("APPROVAL_DATABASE_URL", store_url)

@@ -16,7 +16,7 @@ from approval.domain.models import CASE_NUMBER_PATTERN, Actor, Role
 from approval.service import CaseService, UnknownCaseError
 from approval.store.repository import case_known, has_task, user_by_token
 
-bearer = HTTPBearer(auto_error=False, description="an API token (approval.api.users create)")
+bearer = HTTPBearer(auto_error=False, description="an API token (approval.cli.users create)")
 
 
 def get_service(request: Request) -> CaseService:

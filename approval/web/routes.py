@@ -258,7 +258,7 @@ async def home(request: Request, session: SessionDep) -> Response:
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request) -> Response:
-    """The login form: an API token (approval.api.users create)."""
+    """The login form: an API token (approval.cli.users create)."""
     return page(request, "login.html", None)
 
 

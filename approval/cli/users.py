@@ -1,6 +1,7 @@
-"""Users and their API tokens (R22): ``python -m approval.api.users create NAME --role reviewer
+"""Users and their API tokens (R22): ``python -m approval.cli.users create NAME --role reviewer
 --department ZJJ`` adds a user and prints its token, which is shown this once (only its hash
-is stored). Bad input prints one line and exits with status 2."""
+is stored). Bad input prints one line and exits with status 2. It runs on this machine, on the
+store of the settings (APPROVAL_DATABASE_URL), not through the API."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from approval.cli.app import fail
+from approval.cli.common import fail
 from approval.config import get_settings
 from approval.domain.models import Actor, Role
-from approval.runtime import open_store
+from approval.store.engine import open_store
 from approval.store.repository import create_user, issue_token
 from approval.validation import problem_line
 
