@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from temporalio.contrib.pydantic import PydanticPayloadConverter, ToJsonOptions
+from temporalio.converter import DataConverter
+
 from approval.domain.calendar import CalendarData
 from approval.domain.catalogue import Frozen, Matter
-from approval.domain.models import Actor, Application, CaseEvent, SubmittedMaterial
+from approval.domain.events import CaseEvent
+from approval.domain.models import Actor, Application, SubmittedMaterial
 from approval.domain.state import Decision, Stage
 from approval.domain.status import CaseStatus
 
@@ -65,3 +69,17 @@ class DepartmentMessage(Frozen):
     materials: tuple[SubmittedMaterial, ...] = ()
     due: datetime | None = None
     reason: str | None = None
+
+
+class _PayloadConverter(PydanticPayloadConverter):
+    """Pydantic JSON that writes only the fields a model was given (``exclude_unset``): an
+    event crosses Temporal with exactly the fields it was recorded with, so its payload is the
+    same in the workflow, in the history, in the store and in an auditor's hands."""
+
+    def __init__(self) -> None:
+        super().__init__(ToJsonOptions(exclude_unset=True))
+
+
+DATA_CONVERTER = DataConverter(payload_converter_class=_PayloadConverter)
+"""The converter of every client and worker of the engine (it reads what the default pydantic
+converter wrote, so older histories decode unchanged)."""

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from approval.config import DEVELOPMENT_AUDIT_KEY
+from approval.contracts import DATA_CONVERTER
 from approval.departments.http_client import DepartmentEndpoints
 from approval.runtime import build_worker, department_system
 
@@ -41,7 +41,7 @@ def time_skipping_environment() -> Awaitable[WorkflowEnvironment]:
     """The time-skipping test server (deadlines of days pass in moments)."""
     return WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=packaged_binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         test_server_startup_timeout=SERVER_STARTUP_TIMEOUT,
     )
 
@@ -52,7 +52,7 @@ def dev_server_environment(database: str | None = None) -> Awaitable[WorkflowEnv
     return WorkflowEnvironment.start_local(
         dev_server_existing_path=packaged_binary("temporal"),
         dev_server_database_filename=database,
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         dev_server_log_level="error",
         dev_server_extra_args=list(DEV_SERVER_ARGS),
         dev_server_startup_timeout=SERVER_STARTUP_TIMEOUT,

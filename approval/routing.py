@@ -3,26 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from approval.contracts import DepartmentMessage, DepartmentMessageKind
-from approval.domain.models import CaseEvent
+from approval.domain.events import (
+    DECISION_EVENTS,
+    CaseEvent,
+    DepartmentEvent,
+    ReviewDeemedApprovedInAbsence,
+    ReviewTaskCancelled,
+    ReviewTaskDispatched,
+    SupplementForwarded,
+    WithdrawalNotified,
+)
 from approval.domain.state import CaseState, Decision
 
-EVENT_MESSAGES = {
-    "ReviewTaskDispatched": DepartmentMessageKind.TASK,
-    "SupplementForwarded": DepartmentMessageKind.SUPPLEMENT,
-    "ReviewTaskCancelled": DepartmentMessageKind.CANCEL,
-    "WithdrawalNotified": DepartmentMessageKind.CANCEL,
-    "ReviewDeemedApprovedInAbsence": DepartmentMessageKind.CANCEL,
+EVENT_MESSAGES: dict[type[DepartmentEvent], DepartmentMessageKind] = {
+    ReviewTaskDispatched: DepartmentMessageKind.TASK,
+    SupplementForwarded: DepartmentMessageKind.SUPPLEMENT,
+    ReviewTaskCancelled: DepartmentMessageKind.CANCEL,
+    WithdrawalNotified: DepartmentMessageKind.CANCEL,
+    ReviewDeemedApprovedInAbsence: DepartmentMessageKind.CANCEL,
 }
-DECISION_EVENTS = frozenset({"CaseApproved", "CaseRejected"})
-"""The events that decide a case (R14)."""
+ROUTED = (
+    ReviewTaskDispatched,
+    SupplementForwarded,
+    ReviewTaskCancelled,
+    WithdrawalNotified,
+    ReviewDeemedApprovedInAbsence,
+)
+"""The events a department's system is told of."""
 
 
 def decides(events: Sequence[CaseEvent]) -> bool:
     """True when the step decided the case."""
-    return any(event.type in DECISION_EVENTS for event in events)
+    return any(isinstance(event, DECISION_EVENTS) for event in events)
 
 
 def department_messages(state: CaseState, events: Sequence[CaseEvent]) -> list[DepartmentMessage]:
@@ -31,23 +45,26 @@ def department_messages(state: CaseState, events: Sequence[CaseEvent]) -> list[D
     materials = tuple(state.materials[code] for code in sorted(state.materials))
     messages = []
     for event in events:
-        kind = EVENT_MESSAGES.get(event.type)
-        if kind is None:
+        if not isinstance(event, ROUTED):
             continue
-        department = str(event.data["department"])
-        task = state.tasks[department]
-        due = event.data.get("due")
+        kind = EVENT_MESSAGES[type(event)]
+        due = event.due if isinstance(event, ReviewTaskDispatched | SupplementForwarded) else None
+        reason = (
+            event.reason
+            if isinstance(event, ReviewTaskCancelled | ReviewDeemedApprovedInAbsence)
+            else None
+        )
         messages.append(
             DepartmentMessage(
                 case_no=state.case_no,
-                department=department,
+                department=event.department,
                 kind=kind,
-                round=int(event.data.get("round", task.round)),
+                round=event.round,
                 matter_code=state.matter.code,
                 matter_name=state.matter.name,
                 materials=() if kind is DepartmentMessageKind.CANCEL else materials,
-                due=datetime.fromisoformat(due) if isinstance(due, str) else None,
-                reason=event.data.get("reason"),
+                due=due,
+                reason=reason,
             )
         )
     return messages

@@ -24,13 +24,12 @@ from temporalio.client import (
     WorkflowUpdateStage,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from approval.calendar_source import configured_calendar_data
 from approval.config import Settings
-from approval.contracts import CaseInput
+from approval.contracts import DATA_CONVERTER, CaseInput
 from approval.domain.calendar import SHANGHAI
 from approval.domain.catalogue import Catalogue
 from approval.domain.documents import render_notice
@@ -41,12 +40,12 @@ from approval.domain.errors import (
     StageError,
     UnknownMatterError,
 )
+from approval.domain.events import ActionRefused, ApplicationNotAccepted, CaseEvent
 from approval.domain.models import (
     CASE_NUMBER_PATTERN,
     Actor,
     Application,
     CaseCommand,
-    CaseEvent,
     RefusedAttempt,
 )
 from approval.domain.notices import Notice, NoticeKind
@@ -107,7 +106,7 @@ async def connect(settings: Settings) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
 
 
@@ -383,13 +382,8 @@ class CaseService(CaseWorkflowClient):
         the insert takes the next."""
         for _ in range(APPEND_ATTEMPTS):
             with self._sessions.begin() as session:
-                event = CaseEvent(
-                    seq=next_seq(session, case_no),
-                    type="ActionRefused",
-                    at=attempt.attempted_at,
-                    actor=attempt.actor,
-                    data=attempt.model_dump(mode="json", exclude={"actor"}),
-                )
+                seq = next_seq(session, case_no)
+                event = ActionRefused.of(attempt, seq=seq, at=attempt.attempted_at)
                 record_events(
                     session,
                     key=self._settings.audit_key_bytes,
@@ -432,12 +426,8 @@ class CaseService(CaseWorkflowClient):
                 reason=refusal.reason,
                 competent_organ=getattr(refusal, "competent_organ", None),
             )
-            event = CaseEvent(
-                seq=1,
-                type=NOT_ACCEPTED,
-                at=now,
-                actor=clerk,
-                data={"reason": refusal.reason, "notice": notice.model_dump(mode="json")},
+            event = ApplicationNotAccepted(
+                seq=1, at=now, actor=clerk, reason=refusal.reason, notice=notice
             )
             document = render_notice(notice, self._catalogue.centre)
             record_events(
@@ -460,7 +450,7 @@ def _stored_as(session: Session, case_no: str, event: CaseEvent) -> bool:
             CaseEventRow.case_no == case_no, CaseEventRow.seq == event.seq
         )
     ).one_or_none()
-    expected = event.model_dump(mode="json")["data"]
+    expected = event.payload()
     return row is not None and row.actor_id == event.actor.id and row.payload == expected
 
 

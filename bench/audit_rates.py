@@ -24,7 +24,8 @@ from temporalio.client import WorkflowHistory
 from approval.auditing.histories import case_replayer, load_history
 from approval.config import DEVELOPMENT_AUDIT_KEY, PROJECT_ROOT
 from approval.domain.audit import verify_chain
-from approval.domain.models import Actor, CaseEvent, Role
+from approval.domain.events import CaseEvent, ReviewApproved
+from approval.domain.models import Actor, Role
 from approval.runtime import open_store
 from approval.store.repository import events_of, record_events
 
@@ -63,13 +64,12 @@ async def replay_rate(histories: list[WorkflowHistory], rounds: int) -> ReplayRa
 
 def synthetic_events(count: int, start: datetime) -> list[CaseEvent]:
     """``count`` events of one case, shaped like a review's: dispatches and opinions."""
-    events = []
+    events: list[CaseEvent] = []
     for seq in range(1, count + 1):
         department = DEPARTMENTS[seq % len(DEPARTMENTS)]
         actor = Actor(role=Role.REVIEWER, id=f"reviewer-{department}", department=department)
-        data = {"department": department, "round": 1 + seq // 20, "reasons": "材料齐全，同意"}
         at = start + timedelta(minutes=seq)
-        events.append(CaseEvent(seq=seq, type="ReviewApproved", at=at, actor=actor, data=data))
+        events.append(ReviewApproved(seq=seq, at=at, actor=actor, department=department))
     return events
 
 

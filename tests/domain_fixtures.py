@@ -17,11 +17,11 @@ from approval.calendar_source import load_calendar_data
 from approval.domain.calendar import SHANGHAI, WorkingCalendar
 from approval.domain.case import Case
 from approval.domain.catalogue import Catalogue, Matter, load_catalogue
+from approval.domain.events import CaseEvent
 from approval.domain.models import (
     Accept,
     Actor,
     Applicant,
-    CaseEvent,
     Decide,
     NoticeItem,
     Outcome,

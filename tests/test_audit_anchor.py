@@ -15,6 +15,7 @@ import os
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import delete, update
@@ -40,7 +41,15 @@ from approval.config import DEVELOPMENT_AUDIT_KEY, PROJECT_ROOT
 from approval.domain.audit import GENESIS, Tampering, body_of, chain_hash, verify_chain
 from approval.domain.catalogue import Catalogue
 from approval.domain.errors import DomainError
-from approval.domain.models import Accept, Actor, CaseEvent, Role
+from approval.domain.events import (
+    ActionRefused,
+    ApplicationNotAccepted,
+    ApplicationReceived,
+    CaseApproved,
+    CaseEvent,
+    CaseEventBase,
+)
+from approval.domain.models import Accept, Actor, Role
 from approval.service import CaseService
 from approval.store.recording import record_step
 from approval.store.repository import events_of, next_seq, record_events
@@ -101,18 +110,18 @@ def rechain(sessions: sessionmaker[Session], case_no: str, from_seq: int) -> Non
             prev = row.hash
 
 
-def append(sessions: sessionmaker[Session], case_no: str, type_: str = "ActionRefused") -> int:
+def append(
+    sessions: sessionmaker[Session], case_no: str, kind: type[CaseEventBase] = ActionRefused
+) -> int:
     """An event chained onto the end of the case's record in the store alone (as a refusal on
-    a closed case is kept); returns its seq."""
+    a closed case is kept; of another kind, as a forger would); returns its seq."""
     with sessions.begin() as session:
         seq = next_seq(session, case_no)
-        event = CaseEvent(
-            seq=seq,
-            type=type_,
-            at=datetime(2026, 12, 1, tzinfo=UTC),
-            actor=CLERK,
-            data={"action": "accept", "field": "case_no", "reason": "case closed"},
-        )
+        at = datetime(2026, 12, 1, tzinfo=UTC)
+        fields: dict[str, Any] = {"seq": seq, "at": at, "actor": CLERK, "attempted_at": at}
+        fields |= {"action": "accept", "field": "case_no", "reason": "case closed"}
+        # unchecked on purpose: what someone writing the store directly could chain
+        event = cast(CaseEvent, kind.model_construct(**fields))
         record_events(session, key=KEY, case_no=case_no, events=[event], documents=[], now=event.at)
     return seq
 
@@ -242,7 +251,7 @@ def test_R21_refusals_are_kept_in_the_store_alone_only_after_the_workflow_closed
     (difference,) = differences(sessions, rebuild([closed, running], KEY), [closed, running])
     assert f"'{wrong.case_no}', {refused}" in difference
 
-    forged = append(sessions, kept.case_no, "CaseApproved")
+    forged = append(sessions, kept.case_no, CaseApproved)
     assert anchored(sessions, kept) == [(forged, Tampering.INSERTED)]
 
 
@@ -253,8 +262,8 @@ def test_R21_a_case_without_a_workflow_may_only_hold_its_non_acceptance(
     a refusal kept after it) verify and rebuild clean; a case with any other record and no
     history is reported unanchored at the first event no workflow accounts for."""
     refused, other = "371600-20260302-000098", "371600-20260302-000099"
-    for case_no, type_ in ((refused, "ApplicationNotAccepted"), (other, "ApplicationReceived")):
-        append(sessions, case_no, type_)
+    for case_no, kind in ((refused, ApplicationNotAccepted), (other, ApplicationReceived)):
+        append(sessions, case_no, kind)
     append(sessions, refused)
 
     assert verify_case(KEY, refused, rows_of(sessions, refused), None) == []

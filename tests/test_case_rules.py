@@ -23,10 +23,10 @@ from approval.domain.errors import (
     StageError,
     TaskClosedError,
 )
+from approval.domain.events import CaseEvent
 from approval.domain.models import (
     Accept,
     Actor,
-    CaseEvent,
     CollectFee,
     Decide,
     Deliver,

@@ -28,7 +28,8 @@ from approval.auditing.histories import case_replayer, load_history, replay_hist
 from approval.config import PROJECT_ROOT
 from approval.contracts import CaseInput, CaseResult, DepartmentMessage
 from approval.domain.catalogue import Catalogue
-from approval.domain.models import Accept, Actor, Applicant, Application, CaseEvent, Role
+from approval.domain.events import CaseEvent
+from approval.domain.models import Accept, Actor, Applicant, Application, Role
 from approval.routing import decision_messages, department_messages
 from approval.service import CaseService
 from approval.store.repository import department_messages_of

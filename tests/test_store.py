@@ -14,8 +14,16 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from approval.domain.documents import Document
-from approval.domain.models import CASE_NUMBER_PATTERN, ENGINE, Actor, CaseEvent, Role
-from approval.domain.notices import NoticeKind
+from approval.domain.events import (
+    ApplicationAccepted,
+    ApplicationReceived,
+    CaseEvent,
+    NoticeIssued,
+    ReceivedPeriods,
+    ReviewRejected,
+)
+from approval.domain.models import CASE_NUMBER_PATTERN, ENGINE, Actor, Role
+from approval.domain.notices import Notice, NoticeKind
 from approval.domain.state import Decision, Stage, TaskState
 from approval.domain.status import CaseStatus, ClockStatus, Light, TaskStatus
 from approval.store.repository import (
@@ -157,11 +165,45 @@ def decided() -> CaseStatus:
 def first_events() -> list[CaseEvent]:
     """Receipt, acceptance and the acceptance voucher: events 1 to 3."""
     accepted = RECEIVED + timedelta(minutes=10)
-    notice = {"notice_no": f"{CASE_NO}-N01", "kind": "acceptance_voucher"}
+    notice = Notice(
+        notice_no=f"{CASE_NO}-N01",
+        kind=NoticeKind.ACCEPTANCE_VOUCHER,
+        case_no=CASE_NO,
+        matter_code="JS-SGXK-001",
+        matter_name="建筑工程施工许可证核发",
+        applicant_name="示例建设有限公司",
+        issued_at=accepted,
+    )
+    periods = ReceivedPeriods(
+        notice_wd=5,
+        supplement_days=30,
+        committed_wd=10,
+        statutory_wd=20,
+        extension_wd=15,
+        delivery_wd=10,
+        silent_consent=True,
+        reviews={"XFJY": 5},
+    )
     return [
-        CaseEvent(seq=1, type="ApplicationReceived", at=RECEIVED, actor=CLERK, data={"m": ["M01"]}),
-        CaseEvent(seq=2, type="ApplicationAccepted", at=accepted, actor=CLERK),
-        CaseEvent(seq=3, type="NoticeIssued", at=accepted, actor=ENGINE, data={"notice": notice}),
+        ApplicationReceived(
+            seq=1,
+            at=RECEIVED,
+            actor=CLERK,
+            matter_code="JS-SGXK-001",
+            catalogue_version="2026.11-demo",
+            periods=periods,
+            materials=("M01",),
+            missing=(),
+        ),
+        ApplicationAccepted(
+            seq=2,
+            at=accepted,
+            actor=CLERK,
+            as_of=accepted,
+            due=date(2026, 3, 16),
+            provisional=False,
+        ),
+        NoticeIssued(seq=3, at=accepted, actor=ENGINE, notice=notice),
     ]
 
 
@@ -394,7 +436,9 @@ def test_json_payloads_with_chinese_text_round_trip(
 ) -> None:
     """Chinese text in event and message payloads is read back unchanged and stored readable."""
     data = {"reasons": "疏散通道宽度不足；消防验收意见书缺失。", "items": [{"code": "M03"}]}
-    event = CaseEvent(seq=1, type="TaskDecided", at=RECEIVED, actor=REVIEWER, data=data)
+    event = ReviewRejected(
+        seq=1, at=RECEIVED, actor=REVIEWER, department="SCJGJ", reasons=str(data["reasons"])
+    )
     with factory.begin() as session:
         record_case(
             session,
@@ -417,7 +461,7 @@ def test_json_payloads_with_chinese_text_round_trip(
     with factory() as session:
         [stored] = events_of(session, CASE_NO)
         [message] = department_messages_of(session, case_no=CASE_NO)
-    assert stored.payload == data
+    assert stored.payload == {"department": "SCJGJ", "reasons": data["reasons"]}
     assert message.payload == data
     actor = (stored.actor_role, stored.actor_id, stored.actor_department)
     assert actor == ("reviewer", "rev-07", "SCJGJ")

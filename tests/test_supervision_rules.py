@@ -13,8 +13,8 @@ from approval.auditing.narrative import timeline
 from approval.domain.case import Case
 from approval.domain.compliance import Verdict, as_recorded, check_case
 from approval.domain.errors import InvalidInputError, PermissionDeniedError, StageError
+from approval.domain.events import CaseEvent
 from approval.domain.models import (
-    CaseEvent,
     CloseExcludedPeriod,
     ExcludedProcedure,
     OpenExcludedPeriod,

@@ -19,7 +19,8 @@ with workflow.unsafe.imports_passed_through():
     from approval.domain.calendar import WorkingCalendar
     from approval.domain.case import Case
     from approval.domain.errors import DomainError
-    from approval.domain.models import Application, CaseCommand, CaseEvent, RefusedAttempt
+    from approval.domain.events import CaseEvent
+    from approval.domain.models import Application, CaseCommand, RefusedAttempt
     from approval.domain.status import CaseStatus, case_status
     from approval.routing import decides, decision_messages, department_messages
 

@@ -39,7 +39,7 @@ from approval.cli.common import EXIT_UNAVAILABLE
 from approval.config import Settings, get_settings
 from approval.contracts import RecordRequest
 from approval.domain.audit import Finding, Tampering, chained_hashes, verify_chain
-from approval.domain.models import CaseEvent
+from approval.domain.events import CaseEvent
 from approval.runtime import open_store
 from approval.service import EngineUnavailableError, check_case_number, connect
 from approval.store.recording import record_step
@@ -288,9 +288,8 @@ def _not_in_history(anchor: Anchor, rows: Sequence[CaseEventRow]) -> list[Findin
 
 
 def _event_fields(event: CaseEvent) -> tuple[Any, ...]:
-    dumped = event.model_dump(mode="json")
     actor = event.actor
-    return event.type, event.at, actor.role.value, actor.id, actor.department, dumped["data"]
+    return event.type, event.at, actor.role.value, actor.id, actor.department, event.payload()
 
 
 def _row_fields(row: CaseEventRow) -> tuple[Any, ...]:

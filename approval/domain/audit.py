@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from approval.domain.models import CaseEvent
+from approval.domain.events import CaseEvent
 
 GENESIS = "0" * 64
 """The previous hash of a case's first event."""
@@ -66,7 +66,7 @@ def event_body(case_no: str, event: CaseEvent) -> str:
         actor_role=event.actor.role.value,
         actor_id=event.actor.id,
         actor_department=event.actor.department,
-        payload=event.model_dump(mode="json")["data"],
+        payload=event.payload(),
     )
 
 

@@ -22,13 +22,52 @@ from approval.domain.errors import (
     StageError,
     TaskClosedError,
 )
+from approval.domain.events import (
+    ActionRefused,
+    ApplicationAccepted,
+    ApplicationDeemedAccepted,
+    ApplicationNotAccepted,
+    ApplicationReceived,
+    CaseApproved,
+    CaseClosed,
+    CaseEvent,
+    CaseExtended,
+    CaseLapsed,
+    CasePeriodExpired,
+    CaseRejected,
+    CaseWithdrawn,
+    CertificateIssued,
+    ClocksResumed,
+    ClocksStopped,
+    ConsolidatedNoticeIssued,
+    DeliveryOverdue,
+    Document,
+    ExcludedPeriodClosed,
+    ExcludedPeriodOpened,
+    FeeCollected,
+    JointMeetingRecorded,
+    NoticeIssued,
+    OneTimeNoticeIssued,
+    ReceivedPeriods,
+    ResultDelivered,
+    ReviewApproved,
+    ReviewDeemedApproved,
+    ReviewDeemedApprovedInAbsence,
+    ReviewEscalated,
+    ReviewRejected,
+    ReviewSupplementRequested,
+    ReviewTaskCancelled,
+    ReviewTaskDispatched,
+    SupplementForwarded,
+    SupplementReceived,
+    WithdrawalNotified,
+)
 from approval.domain.models import (
     ENGINE,
     Accept,
     Actor,
     Applicant,
     CaseCommand,
-    CaseEvent,
     CloseExcludedPeriod,
     CollectFee,
     Command,
@@ -112,15 +151,15 @@ class Case:
         )
         case = cls(state, calendar)
         case._record(
-            "ApplicationReceived",
-            now,
-            clerk,
-            matter_code=matter.code,
-            catalogue_version=catalogue_version,
-            periods={**_periods_of(matter), "reviews_capped": review_periods_capped},
-            materials=sorted(state.materials),
-            documents=_documents(state.materials.values()),
-            missing=case.missing_materials(),
+            ApplicationReceived(
+                **case._stamp(now, clerk),
+                matter_code=matter.code,
+                catalogue_version=catalogue_version,
+                periods=_periods_of(matter, review_periods_capped),
+                materials=tuple(sorted(state.materials)),
+                documents=_documents(state.materials.values()),
+                missing=case.missing_materials(),
+            )
         )
         return case
 
@@ -200,7 +239,7 @@ class Case:
     def refuse(self, cmd: Refuse, now: datetime) -> None:
         """Close the case as not accepted, with a written voucher (R1, R5)."""
         self.check_refuse(cmd)
-        self._record("ApplicationNotAccepted", now, cmd.actor, reason=cmd.reason)
+        self._record(ApplicationNotAccepted(**self._stamp(now, cmd.actor), reason=cmd.reason))
         self._issue(
             NoticeKind.NON_ACCEPTANCE_VOUCHER,
             now,
@@ -239,7 +278,7 @@ class Case:
             state.first_intake_notice = tuple(i.code for i in items)
         state.intake_clock = None
         self._await_supplement(Stage.AWAITING_INTAKE_SUPPLEMENT, items, now)
-        self._record("OneTimeNoticeIssued", now, cmd.actor, items=_dump(items))
+        self._record(OneTimeNoticeIssued(**self._stamp(now, cmd.actor), items=tuple(items)))
         self._issue(
             NoticeKind.ONE_TIME_NOTICE, now, items=tuple(items), due=_last_day(state.supplement_due)
         )
@@ -259,11 +298,11 @@ class Case:
         state = self.state
         state.materials.update({m.code: m for m in cmd.materials})
         self._record(
-            "SupplementReceived",
-            now,
-            cmd.actor,
-            materials=sorted(m.code for m in cmd.materials),
-            documents=_documents(cmd.materials),
+            SupplementReceived(
+                **self._stamp(now, cmd.actor),
+                materials=tuple(sorted(m.code for m in cmd.materials)),
+                documents=_documents(cmd.materials),
+            )
         )
         state.open_notice_items = ()
         state.supplement_due = None
@@ -317,20 +356,22 @@ class Case:
             if task.clock:
                 task.clock.stop(self.calendar, now)
             self._record(
-                "ReviewSupplementRequested",
-                now,
-                cmd.actor,
-                department=task.department,
-                items=_dump(cmd.items),
+                ReviewSupplementRequested(
+                    **self._stamp(now, cmd.actor),
+                    department=task.department,
+                    items=cmd.items,
+                )
             )
         elif cmd.outcome is Outcome.REJECT:
             task.state, task.reasons = TaskState.REJECTED, cmd.reasons
             self._record(
-                "ReviewRejected", now, cmd.actor, department=task.department, reasons=cmd.reasons
+                ReviewRejected(
+                    **self._stamp(now, cmd.actor), department=task.department, reasons=cmd.reasons
+                )
             )
         else:
             task.state = TaskState.APPROVED
-            self._record("ReviewApproved", now, cmd.actor, department=task.department)
+            self._record(ReviewApproved(**self._stamp(now, cmd.actor), department=task.department))
         self._progress(now)
 
     def check_extend(self, cmd: Extend) -> None:
@@ -351,7 +392,7 @@ class Case:
             state.case_clock.stop(self.calendar, now)
         state.extended, state.case_overdue = True, False
         deadline = state.case_clock.deadline
-        self._record("CaseExtended", now, cmd.actor, extra_wd=extra, reason=cmd.reason)
+        self._record(CaseExtended(**self._stamp(now, cmd.actor), extra_wd=extra, reason=cmd.reason))
         self._issue(
             NoticeKind.EXTENSION_NOTICE,
             now,
@@ -377,12 +418,12 @@ class Case:
         period = ExcludedPeriod(**facts, opened_at=now, expected_last_day=expected.last_day)
         state.stage, state.excluded_period = Stage.EXCLUDED_PERIOD, period
         self._record(
-            "ExcludedPeriodOpened",
-            now,
-            cmd.actor,
-            **period.model_dump(mode="json", exclude={"opened_at"}),
+            ExcludedPeriodOpened(
+                **self._stamp(now, cmd.actor),
+                **period.model_dump(exclude={"opened_at"}),
+            )
         )
-        self._stop_clocks(now, procedure=cmd.procedure.value)
+        self._stop_clocks(now, procedure=cmd.procedure)
         self._issue(
             NoticeKind.EXCLUDED_PERIOD_NOTICE,
             now,
@@ -406,23 +447,23 @@ class Case:
         assert period is not None
         state.stage, state.excluded_period = Stage.IN_REVIEW, None
         self._record(
-            "ExcludedPeriodClosed",
-            now,
-            cmd.actor,
-            procedure=period.procedure.value,
-            result=cmd.result,
+            ExcludedPeriodClosed(
+                **self._stamp(now, cmd.actor),
+                procedure=period.procedure,
+                result=cmd.result,
+            )
         )
         pending = state.tasks_in(TaskState.PENDING)
         for clock in [state.case_clock, *(t.clock for t in pending)]:
             if clock is not None:
                 clock.resume(self.calendar, now)
         self._record(
-            "ClocksResumed",
-            now,
-            ENGINE,
-            case_due=_due_of(state.case_clock),
-            after="excluded_period",
-            task_dues={t.department: _due_of(t.clock) for t in pending},
+            ClocksResumed(
+                **self._stamp(now, ENGINE),
+                case_due=_due_of(state.case_clock),
+                after="excluded_period",
+                task_dues={t.department: _due_of(t.clock) for t in pending},
+            )
         )
         self._progress(now)
 
@@ -444,25 +485,25 @@ class Case:
         the meeting being the recorded reason (缺席默认, R10)."""
         absent_tasks = self.check_record_meeting(cmd)
         self._record(
-            "JointMeetingRecorded",
-            now,
-            cmd.actor,
-            present=list(cmd.present),
-            absent=list(cmd.absent),
-            minutes=cmd.minutes,
+            JointMeetingRecorded(
+                **self._stamp(now, cmd.actor),
+                present=cmd.present,
+                absent=cmd.absent,
+                minutes=cmd.minutes,
+            )
         )
         meeting_seq = self.state.last_seq
         for task in absent_tasks:
             task.state, task.absent_at_meeting = TaskState.DEEMED_APPROVED, True
             task.decided_at, task.decided_by = now, ENGINE
             self._record(
-                "ReviewDeemedApprovedInAbsence",
-                now,
-                ENGINE,
-                department=task.department,
-                round=task.round,
-                meeting_seq=meeting_seq,
-                reason=ABSENCE_REASON,
+                ReviewDeemedApprovedInAbsence(
+                    **self._stamp(now, ENGINE),
+                    department=task.department,
+                    round=task.round,
+                    meeting_seq=meeting_seq,
+                    reason=ABSENCE_REASON,
+                )
             )
         self._progress(now)
 
@@ -479,10 +520,12 @@ class Case:
         for task in self.state.tasks.values():
             if task.round and task.state not in OPEN_TASK_STATES:
                 self._record(
-                    "WithdrawalNotified", now, ENGINE, department=task.department, round=task.round
+                    WithdrawalNotified(
+                        **self._stamp(now, ENGINE), department=task.department, round=task.round
+                    )
                 )
         self._cancel_open_tasks(now, cmd.actor, cmd.reason)
-        self._record("CaseWithdrawn", now, cmd.actor, reason=cmd.reason)
+        self._record(CaseWithdrawn(**self._stamp(now, cmd.actor), reason=cmd.reason))
         self._issue(NoticeKind.WITHDRAWAL_NOTICE, now, reason=cmd.reason)
         self._close(Stage.WITHDRAWN, now)
 
@@ -498,11 +541,11 @@ class Case:
         self.check_collect_fee(cmd)
         self.state.fee_paid = True
         self._record(
-            "FeeCollected",
-            now,
-            cmd.actor,
-            amount_yuan=str(cmd.amount_yuan),
-            receipt_no=cmd.receipt_no,
+            FeeCollected(
+                **self._stamp(now, cmd.actor),
+                amount_yuan=cmd.amount_yuan,
+                receipt_no=cmd.receipt_no,
+            )
         )
         self._issue_certificate(now)
 
@@ -514,21 +557,13 @@ class Case:
     def deliver(self, cmd: Deliver, now: datetime) -> None:
         """Hand over the result (送达) and complete the case (办结)."""
         self.check_deliver(cmd)
-        self._record("ResultDelivered", now, cmd.actor, method=cmd.method)
+        self._record(ResultDelivered(**self._stamp(now, cmd.actor), method=cmd.method))
         self._close(Stage.COMPLETED, now)
 
     def note_refusal(self, attempt: RefusedAttempt, now: datetime) -> None:
         """Record a refused attempt in the case's history (R21); nothing else changes."""
-        self._record(
-            "ActionRefused",
-            now,
-            attempt.actor,
-            action=attempt.action,
-            field=attempt.field,
-            reason=attempt.reason,
-            attempted_at=attempt.attempted_at.isoformat(),
-            command=attempt.command,
-        )
+        self.state.last_seq += 1
+        self._record(ActionRefused.of(attempt, seq=self.state.last_seq, at=now))
 
     # ---- time --------------------------------------------------------------------------------
 
@@ -547,10 +582,10 @@ class Case:
             self._progress(now)  # a decision reached at the case's deadline is in time (R13)
         if state.case_clock and state.case_clock.is_due(now):
             state.case_clock.expired, state.case_overdue = True, True
-            self._record("CasePeriodExpired", now, ENGINE)
+            self._record(CasePeriodExpired(**self._stamp(now, ENGINE)))
         if state.delivery_clock and state.delivery_clock.is_due(now):
             state.delivery_clock.expired, state.delivery_overdue = True, True
-            self._record("DeliveryOverdue", now, ENGINE)
+            self._record(DeliveryOverdue(**self._stamp(now, ENGINE)))
         self._progress(now)
 
     # ---- internals ---------------------------------------------------------------------------
@@ -562,13 +597,14 @@ class Case:
         state.case_clock = Clock.start(self.calendar, as_of, state.matter.committed_period_wd)
         deadline = state.case_clock.deadline
         assert deadline is not None
+        acceptance = ApplicationDeemedAccepted if deemed else ApplicationAccepted
         self._record(
-            "ApplicationDeemedAccepted" if deemed else "ApplicationAccepted",
-            now,
-            actor,
-            as_of=as_of.isoformat(),
-            due=deadline.last_day.isoformat(),
-            provisional=deadline.provisional,
+            acceptance(
+                **self._stamp(now, actor),
+                as_of=as_of,
+                due=deadline.last_day,
+                provisional=deadline.provisional,
+            )
         )
         self._issue(
             NoticeKind.ACCEPTANCE_VOUCHER,
@@ -592,14 +628,14 @@ class Case:
                 task.clock = self._review_clock(now, review.period_wd)
                 assert task.clock.deadline is not None
                 self._record(
-                    "ReviewTaskDispatched",
-                    now,
-                    ENGINE,
-                    department=task.department,
-                    round=task.round,
-                    due=task.clock.deadline.due.isoformat(),
-                    provisional=task.clock.deadline.provisional,
-                    materials=sorted(self.state.materials),
+                    ReviewTaskDispatched(
+                        **self._stamp(now, ENGINE),
+                        department=task.department,
+                        round=task.round,
+                        due=task.clock.deadline.due,
+                        provisional=task.clock.deadline.provisional,
+                        materials=tuple(sorted(self.state.materials)),
+                    )
                 )
 
     def _review_clock(self, now: datetime, period_wd: int) -> Clock:
@@ -627,11 +663,17 @@ class Case:
         if self.state.matter.silent_consent:
             task.state, task.decided_at, task.decided_by = TaskState.DEEMED_APPROVED, now, ENGINE
             self._record(
-                "ReviewDeemedApproved", now, ENGINE, department=task.department, overdue=True
+                ReviewDeemedApproved(
+                    **self._stamp(now, ENGINE), department=task.department, overdue=True
+                )
             )
         else:
             task.escalated = True
-            self._record("ReviewEscalated", now, ENGINE, department=task.department, overdue=True)
+            self._record(
+                ReviewEscalated(
+                    **self._stamp(now, ENGINE), department=task.department, overdue=True
+                )
+            )
 
     def _progress(self, now: datetime) -> None:
         """After any change in review: start dependants, send the consolidated notice, or
@@ -658,11 +700,11 @@ class Case:
         self._stop_clocks(now)
         self._await_supplement(Stage.AWAITING_SUPPLEMENT, items, now)
         self._record(
-            "ConsolidatedNoticeIssued",
-            now,
-            ENGINE,
-            items=_dump(items),
-            departments=[t.department for t in asking],
+            ConsolidatedNoticeIssued(
+                **self._stamp(now, ENGINE),
+                items=tuple(items),
+                departments=tuple(t.department for t in asking),
+            )
         )
         self._issue(
             NoticeKind.CONSOLIDATED_NOTICE,
@@ -681,20 +723,20 @@ class Case:
         for task in asking:
             task.state, task.round, task.requested_items = TaskState.PENDING, task.round + 1, ()
             self._record(
-                "SupplementForwarded",
-                now,
-                cmd.actor,
-                department=task.department,
-                round=task.round,
-                due=_due_of(task.clock),
+                SupplementForwarded(
+                    **self._stamp(now, cmd.actor),
+                    department=task.department,
+                    round=task.round,
+                    due=_due_of(task.clock),
+                )
             )
-        self._record("ClocksResumed", now, ENGINE, case_due=_due_of(state.case_clock))
+        self._record(ClocksResumed(**self._stamp(now, ENGINE), case_due=_due_of(state.case_clock)))
         self._progress(now)
 
     def _stop_clocks(self, now: datetime, **why: Any) -> None:
         for clock in self._clocks():
             clock.stop(self.calendar, now)
-        self._record("ClocksStopped", now, ENGINE, **why)
+        self._record(ClocksStopped(**self._stamp(now, ENGINE), **why))
 
     def _decide_case(self, now: datetime, actor: Actor) -> None:
         """The decision (R14): any rejection rejects, with every department's reasons."""
@@ -714,7 +756,7 @@ class Case:
         state.case_clock = None
         names = {t.department: t.name for t in state.tasks.values()}
         if rejections:
-            self._record("CaseRejected", now, actor, rejections=rejections)
+            self._record(CaseRejected(**self._stamp(now, actor), rejections=rejections))
             self._issue(
                 NoticeKind.REJECTION_DECISION,
                 now,
@@ -724,8 +766,10 @@ class Case:
             )
             state.stage = Stage.AWAITING_DELIVERY
             return
-        in_absence = {"absent_departments": list(absent)} if absent else {}
-        self._record("CaseApproved", now, actor, deemed_departments=list(deemed), **in_absence)
+        in_absence = {"absent_departments": absent} if absent else {}
+        self._record(
+            CaseApproved(**self._stamp(now, actor), deemed_departments=deemed, **in_absence)
+        )
         self._issue(
             NoticeKind.APPROVAL_DECISION,
             now,
@@ -743,13 +787,13 @@ class Case:
         notice = self._issue(NoticeKind.CERTIFICATE, now)
         self.state.certificate_no = notice.notice_no
         self.state.stage = Stage.AWAITING_DELIVERY
-        self._record("CertificateIssued", now, ENGINE, certificate_no=notice.notice_no)
+        self._record(CertificateIssued(**self._stamp(now, ENGINE), certificate_no=notice.notice_no))
 
     def _lapse(self, now: datetime) -> None:
         """No supplement in time: the case closes as withdrawn and the applicant is told (R6)."""
         due = self.state.supplement_due
         self._cancel_open_tasks(now, ENGINE, "逾期未补正")
-        self._record("CaseLapsed", now, ENGINE, supplement_due=due.isoformat() if due else None)
+        self._record(CaseLapsed(**self._stamp(now, ENGINE), supplement_due=due))
         self._issue(NoticeKind.LAPSE_NOTICE, now, due=_last_day(due))
         self._close(Stage.WITHDRAWN, now)
 
@@ -759,12 +803,12 @@ class Case:
             task.state, task.clock = TaskState.CANCELLED, None
             if was_dispatched:
                 self._record(
-                    "ReviewTaskCancelled",
-                    now,
-                    actor,
-                    department=task.department,
-                    round=task.round,
-                    reason=reason,
+                    ReviewTaskCancelled(
+                        **self._stamp(now, actor),
+                        department=task.department,
+                        round=task.round,
+                        reason=reason,
+                    )
                 )
 
     def _await_supplement(self, stage: Stage, items: list[NoticeItem], now: datetime) -> None:
@@ -780,7 +824,7 @@ class Case:
         state.stage, state.closed_at = stage, now
         state.intake_clock = state.case_clock = state.delivery_clock = None
         state.supplement_due, state.excluded_period = None, None
-        self._record("CaseClosed", now, ENGINE, stage=stage.value)
+        self._record(CaseClosed(**self._stamp(now, ENGINE), stage=stage))
 
     def _clocks(self) -> list[Clock]:
         state = self.state
@@ -803,11 +847,13 @@ class Case:
                 "stage", f"{action} is not allowed while the case is {self.state.stage}"
             )
 
-    def _record(self, type_: str, at: datetime, actor: Actor, **data: Any) -> None:
+    def _stamp(self, at: datetime, actor: Actor) -> dict[str, Any]:
+        """The next event's place in the record, moment and actor."""
         self.state.last_seq += 1
-        self.outbox.append(
-            CaseEvent(seq=self.state.last_seq, type=type_, at=at, actor=actor, data=data)
-        )
+        return {"seq": self.state.last_seq, "at": at, "actor": actor}
+
+    def _record(self, event: CaseEvent) -> None:
+        self.outbox.append(event)
 
     def _issue(self, kind: NoticeKind, now: datetime, **facts: Any) -> Notice:
         state = self.state
@@ -822,22 +868,23 @@ class Case:
             issued_at=now,
             **facts,
         )
-        self._record("NoticeIssued", now, ENGINE, notice=notice.model_dump(mode="json"))
+        self._record(NoticeIssued(**self._stamp(now, ENGINE), notice=notice))
         return notice
 
 
-def _periods_of(matter: Matter) -> dict[str, Any]:
+def _periods_of(matter: Matter, reviews_capped: bool) -> ReceivedPeriods:
     """The periods a case runs under, as received: so that its record can be checked alone."""
-    return {
-        "notice_wd": matter.notice_period_wd,
-        "supplement_days": matter.supplement_period_days,
-        "committed_wd": matter.committed_period_wd,
-        "statutory_wd": matter.statutory_period_wd,
-        "extension_wd": matter.extension_wd,
-        "delivery_wd": matter.delivery_period_wd,
-        "silent_consent": matter.silent_consent,
-        "reviews": {r.department: r.period_wd for r in matter.reviews},
-    }
+    return ReceivedPeriods(
+        notice_wd=matter.notice_period_wd,
+        supplement_days=matter.supplement_period_days,
+        committed_wd=matter.committed_period_wd,
+        statutory_wd=matter.statutory_period_wd,
+        extension_wd=matter.extension_wd,
+        delivery_wd=matter.delivery_period_wd,
+        silent_consent=matter.silent_consent,
+        reviews={r.department: r.period_wd for r in matter.reviews},
+        reviews_capped=reviews_capped,
+    )
 
 
 def _require_role(cmd: Command, *roles: Role) -> None:
@@ -858,21 +905,17 @@ def _merge_items(items: Iterable[NoticeItem]) -> list[NoticeItem]:
     return [NoticeItem(code=code, reason="；".join(reasons)) for code, reasons in merged.items()]
 
 
-def _documents(materials: Iterable[SubmittedMaterial]) -> dict[str, dict[str, str]]:
+def _documents(materials: Iterable[SubmittedMaterial]) -> dict[str, Document]:
     """Each material's document and its SHA-256, by code: the record proves what was given."""
     return {
-        m.code: {"document_ref": m.document_ref, "sha256": m.sha256}
+        m.code: Document(document_ref=m.document_ref, sha256=m.sha256)
         for m in sorted(materials, key=lambda m: m.code)
     }
 
 
-def _dump(items: Iterable[NoticeItem]) -> list[dict[str, str]]:
-    return [item.model_dump() for item in items]
-
-
-def _due_of(clock: Clock | None) -> str | None:
-    """A running clock's deadline, for the record (ISO)."""
-    return clock.deadline.due.isoformat() if clock and clock.deadline else None
+def _due_of(clock: Clock | None) -> datetime | None:
+    """A running clock's deadline, for the record."""
+    return clock.deadline.due if clock and clock.deadline else None
 
 
 def _last_day(end: datetime | None) -> date | None:

@@ -10,9 +10,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from approval.domain.catalogue import Code, Frozen
+from approval.domain.tagged import Tagged
 
 CASE_NUMBER_PATTERN = r"^[0-9]{6}-[0-9]{8}-[0-9]{6}$"
 CaseNumber = Annotated[
@@ -95,8 +96,10 @@ class NoticeItem(Frozen):
     reason: Text
 
 
-class Command(Frozen):
+class Command(Tagged, Frozen):
     """Every human action carries the actor (R22) and may carry a request id for retries (R23)."""
+
+    TAG = "kind"
 
     actor: Actor
 
@@ -289,15 +292,3 @@ class RefusedAttempt(Frozen):
     reason: str
     attempted_at: datetime
     command: dict[str, Any] = Field(default_factory=dict)
-
-
-class CaseEvent(BaseModel):
-    """One state change of a case, named in the past tense; numbered per case from 1."""
-
-    model_config = ConfigDict(frozen=True)
-
-    seq: int = Field(ge=1)
-    type: str
-    at: datetime
-    actor: Actor
-    data: dict[str, Any] = Field(default_factory=dict)

@@ -7,7 +7,7 @@ Like approval.store.repository, nothing here commits: sessions belong to the cal
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,14 +15,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from approval.contracts import DepartmentMessage
+from approval.domain.events import ApplicationReceived, Document, SupplementReceived
+from approval.domain.models import SubmittedMaterial
 from approval.domain.state import CLOSED_STAGES, OPEN_TASK_STATES
-from approval.store.repository import FRESH, department_messages_of, events_of
+from approval.store.repository import FRESH, department_messages_of, events_of, typed
 from approval.store.schema import CaseEventRow, CaseRow, DepartmentMessageRow, ReviewTaskRow
 
 OPEN_STATES = sorted(s.value for s in OPEN_TASK_STATES)
 DELIVERY_OVERDUE = "DeliveryOverdue"
-MATERIAL_EVENTS = ("ApplicationReceived", "SupplementReceived")
-"""The events that bring materials to a case: the submission and each supplement (补正)."""
 
 TaskPage = tuple[int, list[tuple[ReviewTaskRow, CaseRow]]]
 
@@ -172,40 +173,37 @@ def case_materials(session: Session, case_no: str) -> CaseMaterials:
     documents take them from the department messages (what the departments received)."""
     matter_code: str | None = None
     found: dict[str, CaseMaterial] = {}
-    events = [row for row in events_of(session, case_no) if row.type in MATERIAL_EVENTS]
-    if not all(isinstance(row.payload.get("documents"), dict) for row in events):
+    events = [
+        event
+        for event in map(typed, events_of(session, case_no))
+        if isinstance(event, ApplicationReceived | SupplementReceived)
+    ]
+    if not all("documents" in event.model_fields_set for event in events):
         messages = department_messages_of(session, case_no=case_no)
-        _take_documents(found, {str(m.get("code")): m for m in _documents_received(messages)})
-    for row in events:
-        if row.type == MATERIAL_EVENTS[0]:
-            matter_code = str(row.payload.get("matter_code") or "") or None
-        delivery = MaterialDelivery(row.seq, row.type, row.occurred_at, row.actor_id)
-        for code in _codes(row.payload.get("materials")):
+        _take_documents(found, {m.code: m for m in _documents_received(messages)})
+    for event in events:
+        if isinstance(event, ApplicationReceived):
+            matter_code = event.matter_code
+        delivery = MaterialDelivery(event.seq, event.type, event.at, event.actor.id)
+        for code in event.materials:
             found.setdefault(code, CaseMaterial(code)).deliveries.append(delivery)
-        documents = row.payload.get("documents")
-        _take_documents(found, documents if isinstance(documents, dict) else {})
+        _take_documents(found, event.documents)
     return CaseMaterials(matter_code, sorted(found.values(), key=lambda m: m.code))
 
 
-def _take_documents(found: dict[str, CaseMaterial], documents: dict[str, Any]) -> None:
+def _take_documents(
+    found: dict[str, CaseMaterial], documents: Mapping[str, Document | SubmittedMaterial]
+) -> None:
     """Note each code's document (a later one replaces an earlier one)."""
     for code, document in documents.items():
-        if not isinstance(document, dict):
-            continue
-        material = found.setdefault(str(code), CaseMaterial(str(code)))
-        material.document_ref = str(document.get("document_ref") or "") or None
-        material.sha256 = str(document.get("sha256") or "") or None
+        material = found.setdefault(code, CaseMaterial(code))
+        material.document_ref, material.sha256 = document.document_ref, document.sha256
 
 
-def _codes(value: object) -> list[str]:
-    return [str(code) for code in value] if isinstance(value, list) else []
-
-
-def _documents_received(messages: Sequence[DepartmentMessageRow]) -> list[dict[str, Any]]:
+def _documents_received(messages: Sequence[DepartmentMessageRow]) -> list[SubmittedMaterial]:
     """The materials in the messages, oldest first, so that a later one overrides."""
     return [
         material
         for message in messages
-        for material in message.payload.get("materials") or ()
-        if isinstance(material, dict)
+        for material in DepartmentMessage.model_validate(message.payload).materials
     ]

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from approval.contracts import RecordRequest
 from approval.domain.documents import render_notice
-from approval.domain.notices import Notice
+from approval.domain.events import NoticeIssued
 from approval.store.repository import record_case
 
 
@@ -15,9 +15,9 @@ def record_step(session: Session, key: bytes, request: RecordRequest) -> None:
     """Write the step's events (chained under ``key``) and rendered notices, and refresh the
     read model; what is already stored is skipped (R23)."""
     documents = [
-        render_notice(Notice.model_validate(event.data["notice"]), request.centre)
+        render_notice(event.notice, request.centre)
         for event in request.events
-        if event.type == "NoticeIssued"
+        if isinstance(event, NoticeIssued)
     ]
     record_case(
         session,

@@ -19,7 +19,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from approval.config import get_settings
 from approval.domain.audit import GENESIS, canonical_body, chain_hash
 from approval.domain.documents import Document
-from approval.domain.models import CaseEvent
+from approval.domain.events import CaseEvent, NoticeIssued, as_events
 from approval.domain.status import CaseStatus, TaskStatus
 from approval.store.migrations import migrate
 from approval.store.schema import (
@@ -314,6 +314,12 @@ def record_events(
     insert_ignoring_duplicates(session, NoticeRow, notice_rows)
 
 
+def typed(row: CaseEventRow) -> CaseEvent:
+    """A stored event as its typed class (approval.domain.events)."""
+    (event,) = as_events([row])
+    return event
+
+
 def next_seq(session: Session, case_no: str) -> int:
     """The sequence number the case's next event will have."""
     last = session.scalar(select(func.max(CaseEventRow.seq)).where(CaseEventRow.case_no == case_no))
@@ -369,18 +375,13 @@ def _event_row(case_no: str, case_event: CaseEvent) -> dict[str, Any]:
         "actor_role": case_event.actor.role.value,
         "actor_id": case_event.actor.id,
         "actor_department": case_event.actor.department,
-        "payload": case_event.model_dump(mode="json")["data"],
+        "payload": case_event.payload(),
     }
 
 
 def _issue_times(events: Sequence[CaseEvent]) -> dict[str, datetime]:
     """When each notice in ``events`` was issued, by notice number."""
-    times: dict[str, datetime] = {}
-    for case_event in events:
-        notice = case_event.data.get("notice")
-        if case_event.type == "NoticeIssued" and isinstance(notice, Mapping):
-            times[str(notice.get("notice_no"))] = case_event.at
-    return times
+    return {e.notice.notice_no: e.at for e in events if isinstance(e, NoticeIssued)}
 
 
 def _notice_row(case_no: str, document: Document, issued_at: datetime) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, 
 
 from approval.domain.calendar import WorkingCalendar
 from approval.domain.compliance.moments import _day, when
-from approval.domain.models import CaseEvent
+from approval.domain.events import CaseEventBase
 from approval.domain.notices import NoticeKind
 
 DECISIONS = ("CaseApproved", "CaseRejected")
@@ -52,7 +52,7 @@ class RecordedEvent(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
-    def from_case_event(cls, event: CaseEvent) -> RecordedEvent:
+    def from_case_event(cls, event: CaseEventBase) -> RecordedEvent:
         """The event as the store records it (payload as JSON data)."""
         return cls(
             seq=event.seq,
@@ -61,7 +61,7 @@ class RecordedEvent(BaseModel):
             actor_role=event.actor.role.value,
             actor_id=event.actor.id,
             actor_department=event.actor.department,
-            payload=event.model_dump(mode="json")["data"],
+            payload=event.payload(),
         )
 
 
@@ -73,7 +73,7 @@ def as_recorded(events: Iterable[object]) -> list[RecordedEvent]:
 def _adapt(event: object) -> RecordedEvent:
     if isinstance(event, RecordedEvent):
         return event
-    if isinstance(event, CaseEvent):
+    if isinstance(event, CaseEventBase):
         return RecordedEvent.from_case_event(event)
     return RecordedEvent.model_validate(event)
 
