@@ -16,9 +16,9 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from approval.api.app import create_app
-from approval.api.paging import MAX_LIMIT, MAX_OFFSET
 from approval.config import Settings
 from approval.domain.catalogue import Catalogue
+from approval.http.paging import MAX_LIMIT, MAX_OFFSET
 from approval.store.repository import create_users_with_tokens
 from tests.test_edges_outages import stand_in
 from tests.test_web import alert, console_client

@@ -28,13 +28,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from approval.api.headers import SecurityHeaders
-from approval.api.limiting import RateLimitedError, RateLimits
 from approval.api.routes import audit, cases, inbox, materials, notices, public, supervision
 from approval.api.startup import OneLineStartupRefusal, reach_engine
 from approval.config import Settings
 from approval.domain.catalogue import load_catalogue
 from approval.domain.errors import DomainError
-from approval.service import CaseService, EngineUnavailableError, RefusedError
+from approval.http.limiting import RateLimitedError, RateLimits
+from approval.http.refusals import refusal_status
+from approval.service import CaseService, EngineUnavailableError
 from approval.store.engine import engine_settings, open_store
 from approval.validation import first_problem
 from approval.web.routes import is_console, problem_page
@@ -43,16 +44,6 @@ from approval.web.security import ConsoleRefusal
 
 log = structlog.get_logger(__name__)
 
-STATUS_OF_REFUSAL = {
-    "PermissionDeniedError": status.HTTP_403_FORBIDDEN,
-    "UnknownCaseError": status.HTTP_404_NOT_FOUND,
-    "StageError": status.HTTP_409_CONFLICT,
-    "TaskClosedError": status.HTTP_409_CONFLICT,
-    "ExtensionRefusedError": status.HTTP_409_CONFLICT,
-    "PiecemealNoticeError": status.HTTP_409_CONFLICT,
-    "RefusedError": status.HTTP_409_CONFLICT,
-}
-"""HTTP status by the refusal's kind; any other domain refusal is invalid input (422)."""
 ENGINE_DOWN = "审批引擎暂时无法连接，请稍后重试（同一请求可安全重发）(engine unreachable)"
 STORE_DOWN = "办件数据库暂时无法连接，请稍后重试（同一请求可安全重发）(store unreachable)"
 STORE_UNAVAILABLE = "store_unavailable"
@@ -112,11 +103,6 @@ def _settings_of(service: CaseService | None, settings: Settings | None) -> Sett
     return service.settings if service is not None else engine_settings()
 
 
-def refusal_kind(error: DomainError) -> str:
-    """The kind of a refusal: the rule's own, also for one the case refused."""
-    return error.kind if isinstance(error, RefusedError) else type(error).__name__
-
-
 def answer(
     request: Request,
     code: int,
@@ -137,8 +123,7 @@ def answer(
 
 async def _domain_refusal(request: Request, error: Exception) -> Response:
     assert isinstance(error, DomainError)
-    code = STATUS_OF_REFUSAL.get(refusal_kind(error), status.HTTP_422_UNPROCESSABLE_CONTENT)
-    return answer(request, code, error.field, error.reason)
+    return answer(request, refusal_status(error), error.field, error.reason)
 
 
 async def _invalid_request(request: Request, error: Exception) -> Response:
@@ -201,7 +186,7 @@ def _outage(request: Request, field: str, reason: str, code: str, retry_after_s:
 
 
 async def _rate_limited(request: Request, error: Exception) -> Response:
-    """Past a rate limit (approval.api.limiting): 429 with Retry-After."""
+    """Past a rate limit (approval.http.limiting): 429 with Retry-After."""
     assert isinstance(error, RateLimitedError)
     headers = {"Retry-After": str(error.retry_after_s)}
     code = status.HTTP_429_TOO_MANY_REQUESTS

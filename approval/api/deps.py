@@ -1,48 +1,22 @@
-"""The dependencies of the routes: the engine, a store session, the authenticated actor and
-the role checks (R22). A role check that refuses an action on a case keeps the refused attempt
-in the case's record (R21), as the case does for the refusals it decides itself."""
+"""The API's own dependencies: the actor of the bearer token, and the role checks of the routes
+built on it (R22). The engine, the store session and the checks the console makes too are
+approval.http.deps; a refused action on a case is kept in its record there (R21)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, NoReturn
+from collections.abc import Awaitable, Callable
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session, sessionmaker
 
-from approval.domain.errors import PermissionDeniedError
 from approval.domain.models import CASE_NUMBER_PATTERN, Actor, Role
-from approval.service import CaseService, UnknownCaseError
-from approval.store.repository import case_known, has_task, user_by_token
+from approval.http.deps import ServiceDep, SessionDep, require_role, reviewer_with_task
+from approval.service import UnknownCaseError
+from approval.store.repository import case_known, user_by_token
 
 bearer = HTTPBearer(auto_error=False, description="an API token (approval.cli.users create)")
 
-
-def get_service(request: Request) -> CaseService:
-    """The engine the app was started with."""
-    service: CaseService = request.app.state.service
-    return service
-
-
-def get_sessions(request: Request) -> sessionmaker[Session]:
-    """The store's session factory."""
-    sessions: sessionmaker[Session] = request.app.state.sessions
-    return sessions
-
-
-SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
-
-
-async def get_session(sessions: SessionsDep) -> AsyncIterator[Session]:
-    """A store session for the request, for reading. Opened on the event loop, as the routes
-    use it: its look-ups are short, and a hand-off to the thread pool costs more (BENCHMARKS.md)."""
-    with sessions() as session:
-        yield session
-
-
-ServiceDep = Annotated[CaseService, Depends(get_service)]
-SessionDep = Annotated[Session, Depends(get_session)]
 CaseNo = Annotated[
     str, Path(pattern=CASE_NUMBER_PATTERN, description="e.g. 371600-20261128-000042")
 ]
@@ -66,21 +40,6 @@ async def get_actor(
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 
 
-async def refuse(
-    service: CaseService,
-    session: Session,
-    case_no: str | None,
-    actor: Actor,
-    action: str,
-    field: str,
-    reason: str,
-) -> NoReturn:
-    """Refuse with 403; an attempt on a known case is kept in its record (R21)."""
-    if case_no is not None and case_known(session, case_no):
-        await service.keep_refusal(case_no, actor, action, field, reason)
-    raise PermissionDeniedError(field, reason)
-
-
 def allowed(action: str, *roles: Role) -> Callable[..., Awaitable[Actor]]:
     """A dependency: the actor, when its role may do ``action``; else 403, recorded (R22)."""
 
@@ -94,35 +53,9 @@ def allowed(action: str, *roles: Role) -> Callable[..., Awaitable[Actor]]:
     return check
 
 
-async def require_role(
-    service: CaseService,
-    session: Session,
-    case_no: str | None,
-    actor: Actor,
-    action: str,
-    roles: tuple[Role, ...],
-) -> None:
-    """Nothing when the actor's role is one of ``roles``; else 403, recorded (R21, R22)."""
-    if actor.role in roles:
-        return
-    needed = "/".join(r.value for r in roles)
-    reason = f"{actor.role} may not {action}; needs {needed} (R22)"
-    await refuse(service, session, case_no, actor, action, "actor.role", reason)
-
-
 CASE_READERS = (Role.CLERK, Role.REVIEWER, Role.SUPERVISOR, Role.AUDITOR)
 """The roles that read a case's record (its materials, its notices); a reviewer only where its
 department has a task."""
-
-
-async def reviewer_with_task(
-    service: CaseService, session: Session, case_no: str, actor: Actor, action: str
-) -> None:
-    """A reviewer reads a case only where its department has a task (R22): otherwise 403, the
-    attempt kept in the case's record (R21). Any other role passes."""
-    if actor.role is Role.REVIEWER and not has_task(session, case_no, actor.department or ""):
-        reason = f"{actor.department} has no task on {case_no} (R22)"
-        await refuse(service, session, case_no, actor, action, "case_no", reason)
 
 
 def case_reader(action: str) -> Callable[..., Awaitable[Actor]]:
@@ -140,19 +73,3 @@ def case_reader(action: str) -> Callable[..., Awaitable[Actor]]:
         return actor
 
     return check
-
-
-async def deciding_department(
-    service: CaseService, session: Session, case_no: str, actor: Actor, named: str | None
-) -> str:
-    """The department a reviewer decides for: its own, with a task on the case. A request
-    naming another department, or a department without a task there, is refused (403) and
-    the attempt kept in the case's record (R21, R22)."""
-    department = actor.department or ""
-    if named is not None and named != department:
-        reason = f"{actor.id} decides for {department or 'no department'}, not {named} (R22)"
-        await refuse(service, session, case_no, actor, "decide", "department", reason)
-    if not has_task(session, case_no, department):
-        reason = f"{department or 'no department'} has no task on {case_no} (R22)"
-        await refuse(service, session, case_no, actor, "decide", "department", reason)
-    return department

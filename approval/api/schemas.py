@@ -1,16 +1,12 @@
-"""Request and response bodies of the API, one family per resource. The actor of an action is
-never part of a body: it is the authenticated user (R22)."""
+"""Response bodies of the API, one family per resource. The request bodies of the actions are
+approval.http.bodies (the command line builds them too)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
-from approval.domain.catalogue import Code, Frozen
-from approval.domain.models import NoticeItem, Outcome, SubmittedMaterial, Text
 from approval.domain.state import TaskState
 from approval.domain.status import Light
 
@@ -22,64 +18,6 @@ class Submitted(BaseModel):
 
     case_no: str
     created: bool
-
-
-class RefuseIn(Frozen):
-    """Why the application is not accepted (不予受理, R1), and the competent organ the applicant
-    should turn to, if another one is: the fields of approval.domain.models.Refuse."""
-
-    reason: Text
-    competent_organ: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-
-
-class NoticeIn(Frozen):
-    """The one-time notice (R3): submitted items that are not in legal form, if any."""
-
-    defective: tuple[NoticeItem, ...] = ()
-
-
-class SupplementIn(Frozen):
-    """The applicant's supplementary materials."""
-
-    materials: tuple[SubmittedMaterial, ...] = Field(min_length=1)
-
-
-class WithdrawIn(Frozen):
-    """Why the applicant withdraws (R18)."""
-
-    reason: Text = "申请人主动撤回"
-
-
-class FeeIn(Frozen):
-    """The fee collected at the window (R15)."""
-
-    amount_yuan: Decimal = Field(ge=0, decimal_places=2)
-    receipt_no: Annotated[str, Field(min_length=1, max_length=64)]
-
-
-class DeliverIn(Frozen):
-    """How the certificate or decision was handed over (R16)."""
-
-    method: Annotated[str, Field(min_length=1, max_length=50)] = "窗口领取"
-
-
-class DecisionIn(Frozen):
-    """A department's opinion; the department is the reviewer's own (R22)."""
-
-    model_config = ConfigDict(use_attribute_docstrings=True)
-
-    outcome: Outcome
-    department: Code | None = None
-    """May be left out; when given, it must be the reviewer's own department: another is
-    refused (403) and the attempt kept in the case's record (R21, R22)."""
-    reasons: Text | None = None
-    items: tuple[NoticeItem, ...] = ()
-
-
-class ExtendIn(Frozen):
-    """The supervisor's reason for the one extension (R13)."""
-
-    reason: Text
 
 
 # ---- inbox -----------------------------------------------------------------------------------
@@ -113,19 +51,3 @@ class InboxPage(BaseModel):
     limit: int
     offset: int
     tasks: list[InboxTask]
-
-
-# ---- errors ----------------------------------------------------------------------------------
-
-
-class Problem(BaseModel):
-    """What is wrong: the field at fault and why."""
-
-    field: str
-    reason: str
-
-
-class ProblemOut(BaseModel):
-    """Every refusal's body."""
-
-    detail: Problem

@@ -201,8 +201,8 @@ def notice(
     """Issue the one-time notice (一次性告知书): every missing item plus the defective ones."""
 
     def build() -> BaseModel:
-        from approval.api.schemas import NoticeIn
         from approval.cli.inputs import parse_items
+        from approval.http.bodies import NoticeIn
 
         return NoticeIn(defective=parse_items(defective or [], "defective"))
 
@@ -237,8 +237,8 @@ def supplement(
     """Record the applicant's supplement (补正)."""
 
     def build() -> BaseModel:
-        from approval.api.schemas import SupplementIn
         from approval.cli.inputs import store_material
+        from approval.http.bodies import SupplementIn
 
         settings = cli_settings()
         return SupplementIn(materials=tuple(store_material(m, settings) for m in material))
@@ -256,7 +256,7 @@ def withdraw(
     """Withdraw the application at the applicant's request (撤回), before the decision."""
 
     def build() -> BaseModel:
-        from approval.api.schemas import WithdrawIn
+        from approval.http.bodies import WithdrawIn
 
         return WithdrawIn(reason=reason)
 
@@ -274,8 +274,8 @@ def pay(
     """Collect the fee at the window (一个窗口收费)."""
 
     def build() -> BaseModel:
-        from approval.api.schemas import FeeIn
         from approval.cli.inputs import parse_amount
+        from approval.http.bodies import FeeIn
 
         return FeeIn(amount_yuan=parse_amount(amount), receipt_no=receipt)
 
@@ -292,7 +292,7 @@ def deliver(
     """Hand over the certificate or decision (送达) and complete the case (办结)."""
 
     def build() -> BaseModel:
-        from approval.api.schemas import DeliverIn
+        from approval.http.bodies import DeliverIn
 
         return DeliverIn(method=method)
 
@@ -339,8 +339,8 @@ def decide(
     department is the reviewer's own, from the token (R22)."""
 
     def build() -> BaseModel:
-        from approval.api.schemas import DecisionIn
         from approval.cli.inputs import parse_items
+        from approval.http.bodies import DecisionIn
 
         named = {"department": department} if department else {}
         items = parse_items(item or [], "item")
@@ -364,7 +364,7 @@ def extend(
     """Extend the case's period once (延期), with a reason sent to the applicant."""
 
     def build() -> BaseModel:
-        from approval.api.schemas import ExtendIn
+        from approval.http.bodies import ExtendIn
 
         return ExtendIn(reason=reason)
 

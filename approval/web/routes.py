@@ -22,9 +22,6 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from approval.api.deps import ServiceDep, SessionDep, deciding_department, refuse
-from approval.api.limiting import client_key, rate_limits
-from approval.api.paging import PAGE_SIZE, Limit, Offset
 from approval.api.routes.inbox import inbox_calendar, remaining_working_days, task_light
 from approval.auditing.narrative import timeline
 from approval.calendar_source import calendar_of_events
@@ -46,6 +43,10 @@ from approval.domain.state import (
     OPEN_TASK_STATES,
 )
 from approval.domain.status import CaseStatus, Light
+from approval.http.deps import ServiceDep, SessionDep, deciding_department, refuse
+from approval.http.limiting import client_key, rate_limits
+from approval.http.paging import PAGE_SIZE, Limit, Offset
+from approval.http.refusals import refusal_status
 from approval.service import CaseService
 from approval.store.queries import flagged_tasks, open_cases
 from approval.store.repository import (
@@ -236,11 +237,9 @@ def refusal_line(error: DomainError | ValidationError) -> str:
 
 def refusal_code(error: DomainError | ValidationError) -> int:
     """The HTTP status the API gives the same refusal."""
-    from approval.api.app import STATUS_OF_REFUSAL, refusal_kind
-
     if isinstance(error, ValidationError):
         return status.HTTP_422_UNPROCESSABLE_CONTENT
-    return STATUS_OF_REFUSAL.get(refusal_kind(error), status.HTTP_422_UNPROCESSABLE_CONTENT)
+    return refusal_status(error)
 
 
 # ---- login ----------------------------------------------------------------------------------

@@ -19,14 +19,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict
 
-from approval.api.deps import CaseNo, ServiceDep, SessionDep, SessionsDep, allowed
-from approval.api.routes.cases import REFUSALS
+from approval.api.deps import CaseNo, allowed
 from approval.auditing.integrity import histories_from_json, verify_anchored
 from approval.auditing.narrative import TimelineEntry, timeline
 from approval.calendar_source import calendar_of_events
 from approval.domain.audit import Tampering
 from approval.domain.compliance import RuleResult, as_recorded, check_case, failed
 from approval.domain.models import Actor, Role
+from approval.http.deps import ServiceDep, SessionDep, SessionsDep
+from approval.http.refusals import REFUSALS
 from approval.service import UnknownCaseError
 from approval.store.repository import case_known, events_of
 from approval.store.schema import CaseEventRow

@@ -8,27 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Header, Response, status
 
-from approval.api.deps import (
-    CaseNo,
-    CurrentActor,
-    ServiceDep,
-    SessionDep,
-    allowed,
-    deciding_department,
-    reviewer_with_task,
-)
-from approval.api.schemas import (
-    DecisionIn,
-    DeliverIn,
-    ExtendIn,
-    FeeIn,
-    NoticeIn,
-    ProblemOut,
-    RefuseIn,
-    Submitted,
-    SupplementIn,
-    WithdrawIn,
-)
+from approval.api.deps import CaseNo, CurrentActor, allowed
+from approval.api.schemas import Submitted
 from approval.domain.models import (
     Accept,
     Actor,
@@ -50,10 +31,19 @@ from approval.domain.models import (
     Withdraw,
 )
 from approval.domain.status import CaseStatus
+from approval.http.bodies import (
+    DecisionIn,
+    DeliverIn,
+    ExtendIn,
+    FeeIn,
+    NoticeIn,
+    RefuseIn,
+    SupplementIn,
+    WithdrawIn,
+)
+from approval.http.deps import ServiceDep, SessionDep, deciding_department, reviewer_with_task
+from approval.http.refusals import REFUSALS
 
-REFUSALS: dict[int | str, dict[str, object]] = {
-    code: {"model": ProblemOut} for code in (401, 403, 404, 409, 422)
-}
 router = APIRouter(prefix="/cases", tags=["cases"], responses=REFUSALS)
 
 

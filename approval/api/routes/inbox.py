@@ -9,9 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from approval.api.deps import ServiceDep, SessionDep, allowed
-from approval.api.paging import PAGE_SIZE, Limit, Offset
-from approval.api.routes.cases import REFUSALS
+from approval.api.deps import allowed
 from approval.api.schemas import InboxPage, InboxTask
 from approval.calendar_source import calendar_spanning
 from approval.config import Settings
@@ -19,6 +17,9 @@ from approval.domain.calendar import SHANGHAI, Deadline, WorkingCalendar
 from approval.domain.models import Actor, Role
 from approval.domain.state import OPEN_TASK_STATES, TaskState
 from approval.domain.status import Light, light_for
+from approval.http.deps import ServiceDep, SessionDep
+from approval.http.paging import PAGE_SIZE, Limit, Offset
+from approval.http.refusals import REFUSALS
 from approval.store.repository import department_inbox
 from approval.store.schema import ReviewTaskRow
 

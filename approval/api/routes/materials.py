@@ -11,11 +11,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict
 
-from approval.api.deps import CaseNo, ServiceDep, SessionDep, case_reader
-from approval.api.routes.cases import REFUSALS
+from approval.api.deps import CaseNo, case_reader
 from approval.domain.catalogue import Catalogue, MaterialRequirement
 from approval.domain.errors import DomainError
 from approval.domain.models import Actor
+from approval.http.deps import ServiceDep, SessionDep
+from approval.http.refusals import REFUSALS
 from approval.store.queries import CaseMaterial, case_materials
 
 router = APIRouter(prefix="/cases", tags=["cases"], responses=REFUSALS)

@@ -10,10 +10,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict
 
-from approval.api.deps import CaseNo, SessionDep, case_reader
-from approval.api.routes.cases import REFUSALS
+from approval.api.deps import CaseNo, case_reader
 from approval.domain.models import Actor
 from approval.domain.notices import NoticeKind
+from approval.http.deps import SessionDep
+from approval.http.refusals import REFUSALS
 from approval.store.repository import notices_of
 
 router = APIRouter(prefix="/cases", tags=["cases"], responses=REFUSALS)

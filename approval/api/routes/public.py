@@ -13,15 +13,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
-from approval.api.deps import CaseNo, SessionDep
-from approval.api.limiting import public_rate_limit
-from approval.api.schemas import ProblemOut
+from approval.api.deps import CaseNo
 from approval.config import Settings
 from approval.domain import check_code as codes
 from approval.domain.calendar import SHANGHAI
 from approval.domain.check_code import CHECK_CODE_PATTERN, check_code
 from approval.domain.labels import STAGE_LABELS
 from approval.domain.state import Stage
+from approval.http.deps import SessionDep
+from approval.http.limiting import public_rate_limit
+from approval.http.refusals import problem_answers
 from approval.store.repository import case_row
 
 __all__ = ["PublicProgress", "check_code", "router"]
@@ -29,7 +30,7 @@ __all__ = ["PublicProgress", "check_code", "router"]
 router = APIRouter(
     prefix="/public",
     tags=["public"],
-    responses={code: {"model": ProblemOut} for code in (404, 422, 429)},
+    responses=problem_answers(404, 422, 429),
     dependencies=[Depends(public_rate_limit)],
 )
 NOT_FOUND = {"field": "case_no", "reason": "没有与该办件编号和查询码相符的办件 no such case"}

@@ -10,11 +10,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict
 
-from approval.api.deps import SessionDep, allowed
-from approval.api.paging import PAGE_SIZE, Limit, Offset
-from approval.api.routes.cases import REFUSALS
+from approval.api.deps import allowed
 from approval.domain.models import Actor, Role
 from approval.domain.state import Stage, TaskState
+from approval.http.deps import SessionDep
+from approval.http.paging import PAGE_SIZE, Limit, Offset
+from approval.http.refusals import REFUSALS
 from approval.store.queries import escalated_open_tasks, overdue_cases
 from approval.store.schema import CaseRow, ReviewTaskRow
 

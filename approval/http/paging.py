@@ -1,6 +1,7 @@
 """Paging of every list, in the API and the console alike: ``limit`` rows from ``offset``,
 both bounded, so an out-of-range value is a 422 naming the parameter, never a query the
-store cannot run."""
+store cannot run. One definition here, below both faces, so that a page of the API and a page
+of the console are the same page."""
 
 from __future__ import annotations
 

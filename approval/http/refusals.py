@@ -1,0 +1,55 @@
+"""A refusal over HTTP: its status by the refusal's kind, the body every refusal of the API has
+(``{"detail": {"field", "reason"}}``) and the answers each route declares in the OpenAPI
+schema. The API answers a refusal with this status and body; the console shows the refused
+page with the same status."""
+
+from __future__ import annotations
+
+from fastapi import status
+from pydantic import BaseModel
+
+from approval.domain.errors import DomainError
+from approval.service import RefusedError
+
+STATUS_OF_REFUSAL = {
+    "PermissionDeniedError": status.HTTP_403_FORBIDDEN,
+    "UnknownCaseError": status.HTTP_404_NOT_FOUND,
+    "StageError": status.HTTP_409_CONFLICT,
+    "TaskClosedError": status.HTTP_409_CONFLICT,
+    "ExtensionRefusedError": status.HTTP_409_CONFLICT,
+    "PiecemealNoticeError": status.HTTP_409_CONFLICT,
+    "RefusedError": status.HTTP_409_CONFLICT,
+}
+"""HTTP status by the refusal's kind; any other domain refusal is invalid input (422)."""
+
+
+def refusal_kind(error: DomainError) -> str:
+    """The kind of a refusal: the rule's own, also for one the case refused."""
+    return error.kind if isinstance(error, RefusedError) else type(error).__name__
+
+
+def refusal_status(error: DomainError) -> int:
+    """The HTTP status of a domain refusal (STATUS_OF_REFUSAL; else 422)."""
+    return STATUS_OF_REFUSAL.get(refusal_kind(error), status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+class Problem(BaseModel):
+    """What is wrong: the field at fault and why."""
+
+    field: str
+    reason: str
+
+
+class ProblemOut(BaseModel):
+    """Every refusal's body."""
+
+    detail: Problem
+
+
+def problem_answers(*codes: int) -> dict[int | str, dict[str, object]]:
+    """The OpenAPI answers of a route that may refuse with ``codes``, each a ProblemOut."""
+    return {code: {"model": ProblemOut} for code in codes}
+
+
+REFUSALS = problem_answers(401, 403, 404, 409, 422)
+"""The refusals of a route that acts on or reads a case for an authenticated user."""
