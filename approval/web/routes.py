@@ -22,7 +22,6 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from approval.api.routes.inbox import inbox_calendar, remaining_working_days, task_light
 from approval.auditing.narrative import timeline
 from approval.calendar_source import calendar_of_events
 from approval.domain.calendar import SHANGHAI
@@ -48,6 +47,7 @@ from approval.http.limiting import client_key, rate_limits
 from approval.http.paging import PAGE_SIZE, Limit, Offset
 from approval.http.refusals import refusal_status
 from approval.service import CaseService
+from approval.store.lights import calendar_through, remaining_working_days, task_light
 from approval.store.queries import flagged_tasks, open_cases
 from approval.store.repository import (
     department_inbox,
@@ -589,7 +589,7 @@ async def inbox_page(
         session, actor.department or "", states, limit=limit, offset=offset
     )
     now = datetime.now(UTC)
-    calendar = inbox_calendar(service.settings, [task for task, _ in rows], now)
+    calendar = calendar_through(service.settings, (task.last_day for task, _ in rows), now)
     remaining = {task.case_no: remaining_working_days(task, calendar, now) for task, _ in rows}
     lights = {task.case_no: task_light(task, remaining[task.case_no]) for task, _ in rows}
     return page(
