@@ -2,9 +2,12 @@
 every refusal answered as ``{"detail": {"field": ..., "reason": ...}}`` with a 4xx status,
 never a 500 for bad input. An outage is told as one: Temporal, the worker or the store out of
 reach is a 503 with ``Retry-After`` and a machine ``code`` (``engine_unavailable``,
-``store_unavailable``); past a rate limit, 429 (``rate_limited``). The console (/web) shows the
-same answers as a Chinese page with the same status. Every answer carries the security
-headers of approval.api.headers.
+``store_unavailable``); past a rate limit, 429 (``rate_limited``). Every answer carries the
+security headers of approval.api.headers.
+
+The app serves the console too (approval.web, under /web), which shows the same answers as a
+Chinese page with the same status: this module mounts the console's router and answers its
+refusals; the console never imports the API (both stand on approval.http).
 
 Run it with any ASGI server, e.g. ``uvicorn --factory approval.api.app:create_app`` (the
 same as ``approval.runtime:api_app``): the settings are checked before it serves, as in every
@@ -38,7 +41,8 @@ from approval.http.refusals import refusal_status
 from approval.service import CaseService, EngineUnavailableError
 from approval.store.engine import engine_settings, open_store
 from approval.validation import first_problem
-from approval.web.routes import is_console, problem_page
+from approval.web.access import HANDLERS as CONSOLE_HANDLERS
+from approval.web.rendering import is_console, problem_page
 from approval.web.routes import router as web_router
 from approval.web.security import ConsoleRefusal
 
@@ -208,4 +212,5 @@ HANDLERS = {
     DBAPIError: _store_error,
     RateLimitedError: _rate_limited,
     ConsoleRefusal: _console_refusal,
+    **CONSOLE_HANDLERS,
 }

@@ -1,0 +1,135 @@
+"""The case page: stage, deadlines and lights, each department's task, the decision, the
+notices, the timeline and the forms the person's role may post now (approval.web.case_actions);
+the auditor also sees the compliance check. A form's refusal is the page again with its line.
+A reviewer reads only the cases its department has a task on (R22), as in the API."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from approval.auditing.narrative import timeline
+from approval.calendar_source import calendar_of_events
+from approval.domain.check_code import check_code
+from approval.domain.compliance import RuleResult, as_recorded, check_case
+from approval.domain.errors import DomainError
+from approval.domain.models import Actor, Role
+from approval.domain.status import CaseStatus
+from approval.http.deps import ServiceDep, SessionDep, require_role, reviewer_with_task
+from approval.service import CaseService
+from approval.store.repository import events_of, notices_of
+from approval.web.access import SignedIn, or_forbidden
+from approval.web.case_actions import CASE_ACTIONS, FIELD_LABELS
+from approval.web.pages.inbox import decide
+from approval.web.rendering import page, refusal_code, refusal_line
+
+router = APIRouter()
+
+
+async def case_page(
+    request: Request,
+    service: CaseService,
+    session: Session,
+    actor: Actor,
+    case_no: str,
+    code: int = status.HTTP_200_OK,
+    error: str | None = None,
+    done: str | None = None,
+) -> HTMLResponse:
+    """The case: stage, deadlines and lights, tasks, decision, notices, timeline, and the
+    actions the actor's role may take; the auditor also sees the compliance check."""
+    try:
+        case = await service.status(case_no)
+    except DomainError as refusal:
+        return page(
+            request, "error.html", actor, refusal_code(refusal), error=refusal_line(refusal)
+        )
+    session.expire_all()
+    rows = events_of(session, case_no)
+    recorded = as_recorded(rows)
+    compliance: list[RuleResult] = []
+    if actor.role is Role.AUDITOR and recorded:
+        compliance = check_case(recorded, calendar_of_events(service.settings, recorded))
+    return page(
+        request,
+        "case.html",
+        actor,
+        code,
+        case=case,
+        clocks=_clocks(case),
+        entries=timeline(rows),
+        notices=notices_of(session, case_no),
+        compliance=compliance,
+        actions={n: a for n, a in CASE_ACTIONS.items() if a.offered(actor, case)},
+        matter=next((m for m in service.catalogue.matters if m.code == case.matter_code), None),
+        check_code=check_code(case_no, service.settings.audit_key_bytes)
+        if actor.role is Role.CLERK
+        else None,
+        error=error,
+        done=done,
+        key=f"web-{uuid.uuid4().hex}",
+    )
+
+
+def _clocks(case: CaseStatus) -> list[tuple[str, Any]]:
+    """The case's clocks worth showing, with their Chinese names."""
+    named = (
+        ("受理期限（告知/受理）", case.intake_clock),
+        ("办理时限", case.case_clock),
+        ("送达期限", case.delivery_clock),
+    )
+    return [(name, clock) for name, clock in named if clock is not None]
+
+
+@router.get("/cases/{case_no}", response_class=HTMLResponse)
+async def show_case(
+    case_no: str, request: Request, actor: SignedIn, service: ServiceDep, session: SessionDep
+) -> Response:
+    """The case page; a reviewer's only where its department has a task (R22)."""
+    await or_forbidden(actor, reviewer_with_task(service, session, case_no, actor, "read_status"))
+    return await case_page(request, service, session, actor, case_no)
+
+
+def action_refusal(label: str, error: DomainError | ValidationError) -> str:
+    """A refusal of a case-page form in Chinese naming the field, then the engine's line."""
+    line = refusal_line(error)
+    field = line.split(": ", 1)[0]
+    named = FIELD_LABELS.get(field.split(".")[0], field)
+    return f"未能{label}：{named}不符合要求（{line}）"
+
+
+@router.post("/cases/{case_no}/{action}", response_class=HTMLResponse)
+async def case_action(
+    case_no: str,
+    action: str,
+    request: Request,
+    actor: SignedIn,
+    service: ServiceDep,
+    session: SessionDep,
+) -> Response:
+    """A form of the case page (CASE_ACTIONS), or a department's decision from its inbox;
+    the role check is the API's (R22) and a refusal is the page again with its line."""
+    if action == "decision":
+        return await decide(case_no, request, service, session, actor)
+    form_action = CASE_ACTIONS.get(action)
+    if form_action is None:
+        return page(
+            request, "error.html", actor, status.HTTP_404_NOT_FOUND, error="action: 无此操作"
+        )
+    roles = (form_action.role,)
+    await or_forbidden(
+        actor, require_role(service, session, case_no, actor, form_action.action, roles)
+    )
+    try:
+        command = await form_action.command(actor, await request.form())
+        await service.act(case_no, command)
+    except (DomainError, ValidationError) as error:
+        line = action_refusal(form_action.label, error)
+        return await case_page(request, service, session, actor, case_no, refusal_code(error), line)
+    done = f"已{form_action.label}"
+    return await case_page(request, service, session, actor, case_no, done=done)
