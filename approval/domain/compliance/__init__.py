@@ -1,9 +1,10 @@
 """Checking a case's record against the statutory rules, from the record alone.
 
-An auditor hands over the recorded events of one case (``RecordedEvent``: from the store's
-``case_events`` rows or from the domain's ``CaseEvent``) and a working-day calendar; each rule
-that can be checked from the record gives a ``RuleResult``: pass, fail or not applicable, with
-evidence lines that cite the events by their seq and their dates (Asia/Shanghai).
+An auditor hands over the recorded events of one case (the typed events of
+approval.domain.events, ``CaseEvent``, or the store's ``case_events`` rows, typed with
+``as_events``) and a working-day calendar; each rule that can be checked from the record gives
+a ``RuleResult``: pass, fail or not applicable, with evidence lines that cite the events by
+their seq and their dates (Asia/Shanghai).
 
 Periods are counted again here with the calendar, independently of the engine's clocks: the
 received event states the periods the case runs under (``periods``), the other events say when
@@ -16,25 +17,12 @@ Pure: no I/O, no clock, no Temporal, no SQLAlchemy.
 from approval.domain.compliance.check import check_case, failed
 from approval.domain.compliance.evidence import RULE_TITLES, RuleResult, Verdict
 from approval.domain.compliance.moments import TIMER_LATENCY, when
-from approval.domain.compliance.record import (
-    CASE_DUE_EVENTS,
-    DEADLINE_EVENTS,
-    DECISIONS,
-    HUMAN_ANSWERS,
-    Periods,
-    RecordedEvent,
-    as_recorded,
-    ref,
-)
+from approval.domain.compliance.record import CASE_DUE_EVENTS, RecordedEvent, as_recorded, ref
 
 __all__ = [
     "CASE_DUE_EVENTS",
-    "DEADLINE_EVENTS",
-    "DECISIONS",
-    "HUMAN_ANSWERS",
     "RULE_TITLES",
     "TIMER_LATENCY",
-    "Periods",
     "RecordedEvent",
     "RuleResult",
     "Verdict",

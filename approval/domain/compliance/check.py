@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from approval.domain.calendar import WorkingCalendar
 from approval.domain.compliance.consistency import _check_r21
@@ -11,14 +11,18 @@ from approval.domain.compliance.evidence import RuleResult, Verdict
 from approval.domain.compliance.intake import _check_r3
 from approval.domain.compliance.meeting import _check_r10
 from approval.domain.compliance.periods import _replay_case_clock, _replay_tasks
-from approval.domain.compliance.record import RecordedEvent, _Record
+from approval.domain.compliance.record import _Record
 from approval.domain.compliance.review import _check_r9, _check_r11, _check_r12
+from approval.domain.events import CaseEventBase, StoredEvent, as_events
 
 
-def check_case(events: Sequence[RecordedEvent], calendar: WorkingCalendar) -> list[RuleResult]:
+def check_case(
+    events: Iterable[CaseEventBase | StoredEvent], calendar: WorkingCalendar
+) -> list[RuleResult]:
     """Check the record of one case against R3, R9, R10, R11, R12, R13, R14, R16 and R21 (the
-    record consistent with itself), in that order."""
-    record = _Record(sorted(events, key=lambda e: e.seq), calendar)
+    record consistent with itself), in that order. ``events`` are typed events or store rows,
+    in any order (a row that no event class accounts for raises pydantic's ValidationError)."""
+    record = _Record(as_events(events), calendar)
     tasks = _replay_tasks(record)
     case_clock = _replay_case_clock(record)
     return [

@@ -9,30 +9,49 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from approval.domain.compliance.evidence import RuleResult, _Findings
-from approval.domain.compliance.record import (
-    ABSENCE_CONSENT,
-    DECISIONS,
-    RecordedEvent,
-    _Record,
-    ref,
+from approval.domain.compliance.record import _Record, ref
+from approval.domain.events import (
+    DECISION_EVENTS,
+    CaseApproved,
+    CaseEventBase,
+    CaseRejected,
+    DepartmentEvent,
+    ReviewApproved,
+    ReviewDeemedApproved,
+    ReviewDeemedApprovedInAbsence,
+    ReviewEscalated,
+    ReviewRejected,
+    ReviewSupplementRequested,
+    ReviewTaskCancelled,
+    ReviewTaskDispatched,
+    SupplementForwarded,
+    WithdrawalNotified,
 )
 
 TASK_DECISIONS = (
-    "ReviewApproved",
-    "ReviewRejected",
-    "ReviewSupplementRequested",
-    "ReviewDeemedApproved",
-    ABSENCE_CONSENT,
+    ReviewApproved,
+    ReviewRejected,
+    ReviewSupplementRequested,
+    ReviewDeemedApproved,
+    ReviewDeemedApprovedInAbsence,
 )
 """What closes a round of a department's task: its opinion, or the engine's in its stead."""
-AGREEMENTS = ("ReviewApproved", "ReviewDeemedApproved", ABSENCE_CONSENT)
+AGREEMENTS = (ReviewApproved, ReviewDeemedApproved, ReviewDeemedApprovedInAbsence)
 TASK_EVENTS = (
     *TASK_DECISIONS,
-    "ReviewEscalated",
-    "ReviewTaskCancelled",
-    "WithdrawalNotified",
+    ReviewEscalated,
+    ReviewTaskCancelled,
+    WithdrawalNotified,
 )
 """Events about a department's task once it was dispatched."""
+ROUNDED = (
+    ReviewTaskDispatched,
+    ReviewDeemedApprovedInAbsence,
+    ReviewTaskCancelled,
+    WithdrawalNotified,
+    SupplementForwarded,
+)
+"""Events that state the round of the department's task they are about."""
 
 
 @dataclass
@@ -40,12 +59,12 @@ class _Task:
     """One department's task as the record shows it: the round it is in and what closed it."""
 
     department: str
-    dispatched: RecordedEvent
+    dispatched: ReviewTaskDispatched
     round: int = 1
-    decided: RecordedEvent | None = None
+    decided: DepartmentEvent | None = None
     """The decision of the current round, if any."""
-    cancelled: RecordedEvent | None = None
-    decisions: list[RecordedEvent] = field(default_factory=list)
+    cancelled: ReviewTaskCancelled | None = None
+    decisions: list[DepartmentEvent] = field(default_factory=list)
 
 
 def _check_r21(record: _Record) -> RuleResult:
@@ -55,13 +74,13 @@ def _check_r21(record: _Record) -> RuleResult:
     found = _Findings("R21")
     tasks: dict[str, _Task] = {}
     for e in record.events:
-        if e.type == "ReviewTaskDispatched":
+        if isinstance(e, ReviewTaskDispatched):
             _dispatch(found, record, tasks, e)
-        elif e.type == "SupplementForwarded":
+        elif isinstance(e, SupplementForwarded):
             _forward(found, tasks, e)
-        elif e.type in TASK_EVENTS:
+        elif isinstance(e, TASK_EVENTS):
             _on_task(found, tasks, e)
-        elif e.type in DECISIONS:
+        elif isinstance(e, DECISION_EVENTS):
             _check_decision(found, record, tasks, e)
     for task in tasks.values():
         decided = "; ".join(ref(d) for d in task.decisions) or "none"
@@ -72,12 +91,10 @@ def _check_r21(record: _Record) -> RuleResult:
     return found.result()
 
 
-def _department(e: RecordedEvent) -> str:
-    return str(e.payload.get("department", ""))
-
-
-def _dispatch(found: _Findings, record: _Record, tasks: dict[str, _Task], e: RecordedEvent) -> None:
-    dept = _department(e)
+def _dispatch(
+    found: _Findings, record: _Record, tasks: dict[str, _Task], e: ReviewTaskDispatched
+) -> None:
+    dept = e.department
     reviews = record.periods.reviews if record.periods is not None else None
     if reviews is not None and dept not in reviews:
         found.bad(
@@ -93,16 +110,15 @@ def _dispatch(found: _Findings, record: _Record, tasks: dict[str, _Task], e: Rec
     _check_round(found, tasks[dept], e, 1)
 
 
-def _task_of(found: _Findings, tasks: dict[str, _Task], e: RecordedEvent) -> _Task | None:
+def _task_of(found: _Findings, tasks: dict[str, _Task], e: DepartmentEvent) -> _Task | None:
     """The department's task an event is about; a finding when it has none."""
-    dept = _department(e)
-    task = tasks.get(dept)
+    task = tasks.get(e.department)
     if task is None:
-        found.bad(f"{ref(e)}: {dept or 'no department'} has no task on this case")
+        found.bad(f"{ref(e)}: {e.department} has no task on this case")
     return task
 
 
-def _forward(found: _Findings, tasks: dict[str, _Task], e: RecordedEvent) -> None:
+def _forward(found: _Findings, tasks: dict[str, _Task], e: SupplementForwarded) -> None:
     task = _task_of(found, tasks, e)
     if task is None:
         return
@@ -110,14 +126,14 @@ def _forward(found: _Findings, tasks: dict[str, _Task], e: RecordedEvent) -> Non
     task.round, task.decided = task.round + 1, None
 
 
-def _on_task(found: _Findings, tasks: dict[str, _Task], e: RecordedEvent) -> None:
+def _on_task(found: _Findings, tasks: dict[str, _Task], e: DepartmentEvent) -> None:
     task = _task_of(found, tasks, e)
     if task is None:
         return
     _check_round(found, task, e, task.round)
-    if e.type == "ReviewTaskCancelled":
+    if isinstance(e, ReviewTaskCancelled):
         task.cancelled = e
-    if e.type not in TASK_DECISIONS:
+    if not isinstance(e, TASK_DECISIONS):
         return
     label = f"{task.department} round {task.round}"
     if task.cancelled is not None:
@@ -131,24 +147,29 @@ def _on_task(found: _Findings, tasks: dict[str, _Task], e: RecordedEvent) -> Non
         task.decisions.append(e)
 
 
-def _check_round(found: _Findings, task: _Task, e: RecordedEvent, expected: int) -> None:
+def _check_round(found: _Findings, task: _Task, e: CaseEventBase, expected: int) -> None:
     """An event that states its round states the one the record has the task in."""
-    stated = e.payload.get("round")
-    if isinstance(stated, int) and not isinstance(stated, bool) and stated != expected:
+    if not isinstance(e, ROUNDED):
+        return
+    stated = e.round
+    if stated != expected:
         found.bad(
             f"{ref(e)}: states round {stated} of {task.department}; the record has round {expected}"
         )
 
 
 def _check_decision(
-    found: _Findings, record: _Record, tasks: dict[str, _Task], decision: RecordedEvent
+    found: _Findings,
+    record: _Record,
+    tasks: dict[str, _Task],
+    decision: CaseApproved | CaseRejected,
 ) -> None:
     reviews = record.periods.reviews if record.periods is not None else {}
     if not tasks:
         if reviews:
             found.bad(f"{ref(decision)}: a decision, but no review task is in the record")
         return
-    if decision.type != "CaseApproved":
+    if not isinstance(decision, CaseApproved):
         return
     disagreeing = [
         f"{dept} has no task in the record" for dept in sorted(set(reviews) - set(tasks))
@@ -160,7 +181,7 @@ def _check_decision(
                 f"{task.department} round {task.round} (dispatched at {ref(task.dispatched)}) "
                 "was never approved or deemed approved"
             )
-        elif closed.type not in AGREEMENTS:
+        elif not isinstance(closed, AGREEMENTS):
             disagreeing.append(f"{task.department} round {task.round} ended in {ref(closed)}")
     claim = f"{ref(decision)}: states that every department agreed (各部门均审查同意)"
     for problem in disagreeing:

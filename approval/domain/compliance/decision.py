@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
-
-from pydantic import ValidationError
+from collections.abc import Mapping, Sequence
 
 from approval.domain.compliance.evidence import RuleResult, _Findings
-from approval.domain.compliance.moments import (
-    TIMER_LATENCY,
-    _day,
-    _end_of,
-    _parse_day,
-    when,
-)
+from approval.domain.compliance.moments import TIMER_LATENCY, _day, _end_of, when
 from approval.domain.compliance.periods import _CaseClock
-from approval.domain.compliance.record import (
-    ABSENCE_CONSENT,
-    Periods,
-    RecordedEvent,
-    _Record,
-    _text,
-    ref,
-)
+from approval.domain.compliance.record import _Record, _text, ref
 from approval.domain.documents import render_notice
+from approval.domain.events import (
+    CaseApproved,
+    CaseEventBase,
+    CaseLapsed,
+    CaseRejected,
+    CaseWithdrawn,
+    CertificateIssued,
+    DeliveryOverdue,
+    NoticeIssued,
+    ReceivedPeriods,
+    ResultDelivered,
+    ReviewDeemedApproved,
+    ReviewDeemedApprovedInAbsence,
+    ReviewRejected,
+)
 from approval.domain.notices import Notice, NoticeKind
 
 _AUDIT_CENTRE = "审计复核"
@@ -53,11 +53,11 @@ def _check_r13(record: _Record, clock: _CaseClock | None) -> RuleResult:
         f"{ref(clock.accepted)}: accepted as of {_day(clock.as_of)}, committed "
         f"{periods.committed_wd} WD → last day {clock.first_last_day}"
     )
-    stated = _parse_day(clock.accepted.payload.get("due"))
-    if stated is not None and stated != clock.first_last_day:
+    stated = clock.accepted.due
+    if stated != clock.first_last_day:
         found.note(
             f"{ref(clock.accepted)} states the last day {stated}"
-            f"{' (provisional)' if clock.accepted.payload.get('provisional') else ''}; "
+            f"{' (provisional)' if clock.accepted.provisional else ''}; "
             f"the calendar now counts {clock.first_last_day}"
         )
     _check_extensions(found, record, clock, periods)
@@ -66,29 +66,29 @@ def _check_r13(record: _Record, clock: _CaseClock | None) -> RuleResult:
 
 
 def _check_extensions(
-    found: _Findings, record: _Record, clock: _CaseClock, periods: Periods
+    found: _Findings, record: _Record, clock: _CaseClock, periods: ReceivedPeriods
 ) -> None:
     for index, (e, last_day, left) in enumerate(clock.extensions):
-        extra = e.payload.get("extra_wd")
+        extra, reason = e.extra_wd, _text(e.reason)
         if index:
             found.bad(f"{ref(e)}: a second extension (the first was {ref(clock.extensions[0][0])})")
         if extra != periods.extension_wd:
             found.bad(f"{ref(e)}: extended by {extra} WD, not by {periods.extension_wd} WD")
-        if not _text(e.payload.get("reason")):
+        if not reason:
             found.bad(f"{ref(e)}: the extension states no reason")
         written = [
             (n, facts)
             for n, facts in record.notices(NoticeKind.EXTENSION_NOTICE)
-            if n.seq > e.seq and _text(facts.get("reason")) == _text(e.payload.get("reason"))
+            if n.seq > e.seq and _text(facts.reason) == reason
         ]
         if not written:
             found.bad(f"{ref(e)}: the reason was not sent to the applicant (no extension notice)")
             continue
         notice, facts = written[0]
-        stated = _parse_day(facts.get("due"))
+        stated = facts.due
         if stated is not None and last_day is not None and stated != last_day:
             found.bad(f"{ref(notice)}: states the last day {stated}; counted: {last_day}")
-        if index == 0 and extra == periods.extension_wd and _text(e.payload.get("reason")):
+        if index == 0 and extra == periods.extension_wd and reason:
             after = f"last day {last_day}" if last_day else f"{left} WD left while stopped"
             found.ok(f"{ref(e)}: extended once by {extra} WD → {after}; told in {ref(notice)}")
 
@@ -100,7 +100,7 @@ def _check_decision_time(found: _Findings, record: _Record, clock: _CaseClock) -
     last_day, decision = clock.decision_last_day, record.decision
     due = _end_of(last_day) if last_day else None
     if decision is None:
-        closed = next((e for e in record.of_type("CaseWithdrawn", "CaseLapsed")), None)
+        closed = next(iter(record.of_type(CaseWithdrawn, CaseLapsed)), None)
         if closed is not None:
             found.ok(f"{ref(closed)}: closed without a decision")
         elif due is not None and (reached := record.passed(due)) is not None:
@@ -149,8 +149,8 @@ def _check_r14(record: _Record) -> RuleResult:
     if decision is None:
         return found.result()
     before = [e for e in record.events if e.seq < decision.seq]
-    rejected = {str(e.payload.get("department")): e for e in before if e.type == "ReviewRejected"}
-    if decision.type == "CaseRejected":
+    rejected = {e.department: e for e in before if isinstance(e, ReviewRejected)}
+    if isinstance(decision, CaseRejected):
         _check_rejection(found, record, decision, rejected)
     else:
         for dept, e in sorted(rejected.items()):
@@ -162,15 +162,14 @@ def _check_r14(record: _Record) -> RuleResult:
 def _check_rejection(
     found: _Findings,
     record: _Record,
-    decision: RecordedEvent,
-    rejected: dict[str, RecordedEvent],
+    decision: CaseRejected,
+    rejected: dict[str, ReviewRejected],
 ) -> None:
-    stated = decision.payload.get("rejections")
-    stated = stated if isinstance(stated, dict) else {}
+    stated = decision.rejections
     if not rejected:
         found.bad(f"{ref(decision)}: rejected, but no department rejected")
     for dept, e in sorted(rejected.items()):
-        reasons = _text(e.payload.get("reasons"))
+        reasons = _text(e.reasons)
         if dept not in stated:
             found.bad(f"{ref(decision)}: leaves out {dept}, who rejected at {ref(e)}")
         elif _text(stated[dept]) != reasons or not reasons:
@@ -186,16 +185,16 @@ def _check_rejection(
     if written is None:
         return
     notice_event, facts = written
-    given = Counter(_text(r.get("reasons")) for r in facts.get("rejections", []) or [])
-    expected = Counter(_text(e.payload.get("reasons")) for e in rejected.values())
+    given = Counter(_text(r.reasons) for r in facts.rejections)
+    expected = Counter(_text(e.reasons) for e in rejected.values())
     if given != expected:
         missing = sorted((expected - given).elements())
         found.bad(f"{ref(notice_event)}: the written decision leaves out the reasons {missing}")
     else:
         found.ok(f"{ref(notice_event)}: the written decision gives every department's reasons")
     try:
-        body = render_notice(Notice.model_validate(facts), _AUDIT_CENTRE).body
-    except (ValidationError, ValueError) as error:
+        body = render_notice(facts, _AUDIT_CENTRE).body
+    except ValueError as error:
         found.bad(f"{ref(notice_event)}: the written decision cannot be rendered: {error}")
         return
     if "行政复议" in body and "行政诉讼" in body:
@@ -207,27 +206,22 @@ def _check_rejection(
 def _check_approval(
     found: _Findings,
     record: _Record,
-    decision: RecordedEvent,
-    before: list[RecordedEvent],
+    decision: CaseApproved,
+    before: Sequence[CaseEventBase],
 ) -> None:
-    deemed: dict[str, RecordedEvent] = {}
-    for listed, event_type in (
-        ("deemed_departments", "ReviewDeemedApproved"),
-        ("absent_departments", ABSENCE_CONSENT),
+    deemed: dict[str, CaseEventBase] = {}
+    for listed, stated, kind in (
+        ("deemed_departments", decision.deemed_departments, ReviewDeemedApproved),
+        ("absent_departments", decision.absent_departments, ReviewDeemedApprovedInAbsence),
     ):
-        found_of_kind = {
-            str(e.payload.get("department")): e for e in before if e.type == event_type
-        }
-        _check_deemed_list(found, decision, listed, event_type, found_of_kind)
+        found_of_kind = {e.department: e for e in before if isinstance(e, kind)}
+        _check_deemed_list(found, decision, listed, set(stated), kind.__name__, found_of_kind)
         deemed.update(found_of_kind)
     written = _written_decision(found, record, decision, NoticeKind.APPROVAL_DECISION)
     if written is None:
         return
     notice_event, facts = written
-    named = [
-        *(facts.get("deemed_departments", []) or []),
-        *(facts.get("absent_departments", []) or []),
-    ]
+    named = [*facts.deemed_departments, *facts.absent_departments]
     if len(named) != len(deemed):
         found.bad(
             f"{ref(notice_event)}: the written decision names {len(named)} deemed "
@@ -239,13 +233,14 @@ def _check_approval(
 
 def _check_deemed_list(
     found: _Findings,
-    decision: RecordedEvent,
+    decision: CaseApproved,
     listed: str,
+    stated: set[str],
     event_type: str,
-    deemed: dict[str, RecordedEvent],
+    deemed: Mapping[str, CaseEventBase],
 ) -> None:
-    """The decision's ``listed`` departments are exactly those the record deemed so."""
-    stated = {str(d) for d in decision.payload.get(listed, []) or []}
+    """The decision's ``listed`` departments (``stated``) are exactly those the record deemed
+    so."""
     for dept, e in sorted(deemed.items()):
         if dept not in stated:
             found.bad(f"{ref(decision)}: {listed} leaves out {dept}, deemed at {ref(e)}")
@@ -263,7 +258,7 @@ def _check_r16(record: _Record) -> RuleResult:
     """R16: after an approval the certificate is issued and delivered within the delivery period,
     or the delivery is recorded overdue when that period ends."""
     found = _Findings("R16")
-    approval = next(iter(record.of_type("CaseApproved")), None)
+    approval = next(iter(record.of_type(CaseApproved)), None)
     if approval is None:
         return found.result()
     if record.periods is None:
@@ -273,11 +268,11 @@ def _check_r16(record: _Record) -> RuleResult:
     last_day = record.last_day(approval.at, wd)
     due = _end_of(last_day)
     found.note(f"{ref(approval)}: delivery due within {wd} WD, last day {last_day}")
-    overdue = [e for e in record.of_type("DeliveryOverdue") if e.seq > approval.seq]
+    overdue = [e for e in record.of_type(DeliveryOverdue) if e.seq > approval.seq]
     for e in overdue:
         if e.at < due:
             found.bad(f"{ref(e)}: recorded overdue before the period ended (last day {last_day})")
-    delivered = next((e for e in record.of_type("ResultDelivered") if e.seq > approval.seq), None)
+    delivered = next((e for e in record.of_type(ResultDelivered) if e.seq > approval.seq), None)
     if delivered is None:
         reached = record.passed(due)
         if reached is None:
@@ -291,7 +286,7 @@ def _check_r16(record: _Record) -> RuleResult:
             )
         return found.result()
     certificate = next(
-        (e for e in record.of_type("CertificateIssued") if approval.seq < e.seq < delivered.seq),
+        (e for e in record.of_type(CertificateIssued) if approval.seq < e.seq < delivered.seq),
         None,
     )
     if certificate is None:
@@ -315,8 +310,8 @@ DECISION_TITLES = {
 
 
 def _written_decision(
-    found: _Findings, record: _Record, decision: RecordedEvent, kind: NoticeKind
-) -> tuple[RecordedEvent, dict[str, Any]] | None:
+    found: _Findings, record: _Record, decision: CaseApproved | CaseRejected, kind: NoticeKind
+) -> tuple[NoticeIssued, Notice] | None:
     """The written decision of ``kind`` issued after ``decision``; a finding when there is none."""
     written = [(e, n) for e, n in record.notices(kind) if e.seq > decision.seq]
     if not written:

@@ -5,10 +5,21 @@ from __future__ import annotations
 from datetime import date
 
 from approval.domain.compliance.evidence import RuleResult, _Findings
-from approval.domain.compliance.moments import _end_of, _parse_instant, when
-from approval.domain.compliance.record import RecordedEvent, _codes, _Record, ref
+from approval.domain.compliance.moments import _aware, _end_of, when
+from approval.domain.compliance.record import _codes, _Record, ref
+from approval.domain.events import (
+    ApplicationAccepted,
+    ApplicationDeemedAccepted,
+    ApplicationNotAccepted,
+    ApplicationReceived,
+    CaseEventBase,
+    CaseLapsed,
+    CaseWithdrawn,
+    OneTimeNoticeIssued,
+    SupplementReceived,
+)
 
-_WINDOW_ANSWERS = ("OneTimeNoticeIssued", "ApplicationAccepted", "ApplicationNotAccepted")
+_WINDOW_ANSWERS = (OneTimeNoticeIssued, ApplicationAccepted, ApplicationNotAccepted)
 
 
 def _check_r3(record: _Record) -> RuleResult:
@@ -19,7 +30,7 @@ def _check_r3(record: _Record) -> RuleResult:
     found = _Findings("R3")
     received, periods = record.received, record.periods
     if received is None and (
-        not record.events or record.events[0].type == "ApplicationNotAccepted"
+        not record.events or isinstance(record.events[0], ApplicationNotAccepted)
     ):
         if record.events:
             found.note(f"{ref(record.events[0])}: refused at once, nothing was received (R1)")
@@ -28,17 +39,17 @@ def _check_r3(record: _Record) -> RuleResult:
         found.bad(f"cannot check the window: {record.periods_problem}")
         return found.result()
     wd = periods.notice_wd
-    start: RecordedEvent | None = received
+    start: CaseEventBase | None = received
     decided = False
     for e in record.events:
         if e.seq <= received.seq or decided:
             continue
         if start is None:
-            if e.type == "SupplementReceived":
+            if isinstance(e, SupplementReceived):
                 start = e
             continue
         last_day = record.last_day(start.at, wd)
-        if e.type in _WINDOW_ANSWERS:
+        if isinstance(e, _WINDOW_ANSWERS):
             if e.at < _end_of(last_day):
                 found.ok(f"{ref(e)}: within {wd} WD of {ref(start)} (last day {last_day})")
             else:
@@ -46,12 +57,12 @@ def _check_r3(record: _Record) -> RuleResult:
                     f"{ref(e)}: after the {wd} WD window of {ref(start)} ended "
                     f"(last day {last_day}), and no deemed acceptance was recorded"
                 )
-            decided = e.type != "OneTimeNoticeIssued"
+            decided = not isinstance(e, OneTimeNoticeIssued)
             start = None
-        elif e.type == "ApplicationDeemedAccepted":
+        elif isinstance(e, ApplicationDeemedAccepted):
             _check_deemed_acceptance(found, e, start, last_day, wd)
             decided, start = True, None
-        elif e.type in ("CaseWithdrawn", "CaseLapsed"):
+        elif isinstance(e, CaseWithdrawn | CaseLapsed):
             found.note(f"{ref(e)}: the check ended without an answer")
             decided, start = True, None
     if start is not None and not decided:
@@ -69,9 +80,13 @@ def _check_r3(record: _Record) -> RuleResult:
 
 
 def _check_deemed_acceptance(
-    found: _Findings, e: RecordedEvent, start: RecordedEvent, last_day: date, wd: int
+    found: _Findings,
+    e: ApplicationDeemedAccepted,
+    start: CaseEventBase,
+    last_day: date,
+    wd: int,
 ) -> None:
-    as_of = _parse_instant(e.payload.get("as_of"))
+    as_of = _aware(e.as_of)
     if e.at < _end_of(last_day):
         found.bad(f"{ref(e)}: deemed accepted before the window ended (last day {last_day})")
     elif as_of != start.at:
@@ -84,13 +99,13 @@ def _check_deemed_acceptance(
         )
 
 
-def _check_intake_notices(found: _Findings, record: _Record, received: RecordedEvent) -> None:
-    notices = record.of_type("OneTimeNoticeIssued")
+def _check_intake_notices(found: _Findings, record: _Record, received: ApplicationReceived) -> None:
+    notices = record.of_type(OneTimeNoticeIssued)
     if not notices:
         return
     first, *later = notices
-    first_codes = _codes(first.payload.get("items"))
-    missing = [str(c) for c in received.payload.get("missing", []) or []]
+    first_codes = _codes(first.items)
+    missing = list(received.missing)
     left_out = sorted(set(missing) - set(first_codes))
     if left_out:
         found.bad(
@@ -99,7 +114,7 @@ def _check_intake_notices(found: _Findings, record: _Record, received: RecordedE
     else:
         found.ok(f"{ref(first)}: the first notice lists every missing item {sorted(first_codes)}")
     for e in later:
-        new = sorted(set(_codes(e.payload.get("items"))) - set(first_codes))
+        new = sorted(set(_codes(e.items)) - set(first_codes))
         if new:
             found.bad(f"{ref(e)}: a later notice names {new}, not in the first notice")
         else:

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from approval.domain.compliance.evidence import RuleResult, _Findings
 from approval.domain.compliance.periods import _Tasks
-from approval.domain.compliance.record import ABSENCE_CONSENT, RecordedEvent, _Record, ref
+from approval.domain.compliance.record import _Record, ref
+from approval.domain.events import JointMeetingRecorded, ReviewDeemedApprovedInAbsence
+from approval.domain.models import Role
 
 
 def _check_r10(record: _Record, tasks: _Tasks) -> RuleResult:
     """R10: at each recorded joint review meeting every absent department whose review was
     open is deemed to agree, by the engine, citing the meeting; nobody else is deemed so."""
     found = _Findings("R10")
-    meetings = {e.seq: e for e in record.of_type("JointMeetingRecorded")}
-    consents = record.of_type(ABSENCE_CONSENT)
+    meetings = {e.seq: e for e in record.of_type(JointMeetingRecorded)}
+    consents = record.of_type(ReviewDeemedApprovedInAbsence)
     for meeting in meetings.values():
         _check_meeting(found, tasks, meeting, consents)
     for consent in consents:
-        dept = str(consent.payload.get("department"))
-        meeting_ = meetings.get(_int(consent.payload.get("meeting_seq")))
+        dept = consent.department
+        meeting_ = meetings.get(consent.meeting_seq)
         if meeting_ is None or dept not in _absent(meeting_):
             found.bad(
                 f"{ref(consent)}: {dept} deemed by absence, but no meeting recorded it absent"
@@ -26,7 +28,10 @@ def _check_r10(record: _Record, tasks: _Tasks) -> RuleResult:
 
 
 def _check_meeting(
-    found: _Findings, tasks: _Tasks, meeting: RecordedEvent, consents: list[RecordedEvent]
+    found: _Findings,
+    tasks: _Tasks,
+    meeting: JointMeetingRecorded,
+    consents: list[ReviewDeemedApprovedInAbsence],
 ) -> None:
     absent = _absent(meeting)
     found.note(f"{ref(meeting)}: joint review meeting, absent {sorted(absent) or 'none'}")
@@ -39,28 +44,18 @@ def _check_meeting(
         found.note(f"{dept} was absent with no open review: nothing to deem")
     for dept in sorted(absent & open_reviews):
         consent = next(
-            (
-                c
-                for c in consents
-                if c.payload.get("department") == dept
-                and c.payload.get("meeting_seq") == meeting.seq
-            ),
+            (c for c in consents if c.department == dept and c.meeting_seq == meeting.seq),
             None,
         )
         if consent is None:
             found.bad(
                 f"{ref(meeting)}: {dept} was absent with its review open, not deemed to agree"
             )
-        elif consent.actor_role != "system":
-            found.bad(f"{ref(consent)}: recorded by {consent.actor_role}, not by the engine")
+        elif consent.actor.role is not Role.SYSTEM:
+            found.bad(f"{ref(consent)}: recorded by {consent.actor.role.value}, not by the engine")
         else:
             found.ok(f"{ref(consent)}: {dept}, absent from the meeting, deemed to agree")
 
 
-def _absent(meeting: RecordedEvent) -> set[str]:
-    return {str(d) for d in meeting.payload.get("absent", []) or []}
-
-
-def _int(value: object) -> int:
-    """A seq from the record; 0 (no event) for anything else."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+def _absent(meeting: JointMeetingRecorded) -> set[str]:
+    return set(meeting.absent)

@@ -28,20 +28,6 @@ def _end_of(last_day: date) -> datetime:
     return datetime.combine(last_day + _ONE_DAY, time(), tzinfo=SHANGHAI)
 
 
-def _parse_instant(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.utcoffset() is not None else None
-
-
-def _parse_day(value: object) -> date | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
+def _aware(moment: datetime | None) -> datetime | None:
+    """A moment the record states, if it states its offset (a naive one cannot be placed)."""
+    return moment if moment is not None and moment.utcoffset() is not None else None

@@ -4,150 +4,82 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
-
-from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from typing import TypeAlias, TypeVar
 
 from approval.domain.calendar import WorkingCalendar
 from approval.domain.compliance.moments import _day, when
-from approval.domain.events import CaseEventBase
-from approval.domain.notices import NoticeKind
-
-DECISIONS = ("CaseApproved", "CaseRejected")
-HUMAN_ANSWERS = ("ReviewApproved", "ReviewRejected", "ReviewSupplementRequested")
-DEADLINE_EVENTS = (
-    "ApplicationDeemedAccepted",
-    "ReviewDeemedApproved",
-    "ReviewEscalated",
-    "CasePeriodExpired",
-    "DeliveryOverdue",
+from approval.domain.events import (
+    DECISION_EVENTS,
+    ApplicationAccepted,
+    ApplicationDeemedAccepted,
+    ApplicationReceived,
+    CaseApproved,
+    CaseEvent,
+    CaseEventBase,
+    CaseRejected,
+    NoticeIssued,
+    ReceivedPeriods,
+    as_events,
 )
-"""Events that only the passing of a period may cause."""
+from approval.domain.models import NoticeItem
+from approval.domain.notices import Notice, NoticeKind
 
+E = TypeVar("E", bound=CaseEventBase)
 
-ABSENCE_CONSENT = "ReviewDeemedApprovedInAbsence"
-"""A department deemed to agree by absence from a joint review meeting (R10)."""
-EXCLUDED_PERIOD = "excluded_period"
-"""The ``after`` of a ClocksResumed that ends an excluded period (art. 45, R12)."""
-
-CASE_DUE_EVENTS = ("ApplicationAccepted", "ApplicationDeemedAccepted")
+CASE_DUE_EVENTS = (ApplicationAccepted, ApplicationDeemedAccepted)
 """Events that state the case's last day in their ``due``."""
 
 
-class RecordedEvent(BaseModel):
-    """One recorded event of a case, as the checks read it.
+RecordedEvent: TypeAlias = CaseEvent
+"""An event of a case as the checks read it. Kept for the auditing module (approval.auditing)
+until it reads ``CaseEvent``; it will go then."""
 
-    Built from a store row with ``RecordedEvent.model_validate(row)`` (its ``occurred_at`` is
-    read as ``at``), or from a domain event with ``RecordedEvent.from_case_event(event)``.
-    """
-
-    model_config = ConfigDict(frozen=True, from_attributes=True, populate_by_name=True)
-
-    seq: int = Field(ge=1)
-    type: str
-    at: AwareDatetime = Field(validation_alias=AliasChoices("at", "occurred_at"))
-    actor_role: str
-    actor_id: str
-    actor_department: str | None = None
-    payload: dict[str, Any] = Field(default_factory=dict)
-
-    @classmethod
-    def from_case_event(cls, event: CaseEventBase) -> RecordedEvent:
-        """The event as the store records it (payload as JSON data)."""
-        return cls(
-            seq=event.seq,
-            type=event.type,
-            at=event.at,
-            actor_role=event.actor.role.value,
-            actor_id=event.actor.id,
-            actor_department=event.actor.department,
-            payload=event.payload(),
-        )
+as_recorded = as_events
+"""Events or store rows as typed events in seq order (``approval.domain.events.as_events``).
+Kept for the auditing module (approval.auditing) until it reads ``CaseEvent``; it will go
+then."""
 
 
-def as_recorded(events: Iterable[object]) -> list[RecordedEvent]:
-    """Domain events, store rows or recorded events, as recorded events in seq order."""
-    return sorted((_adapt(e) for e in events), key=lambda e: e.seq)
-
-
-def _adapt(event: object) -> RecordedEvent:
-    if isinstance(event, RecordedEvent):
-        return event
-    if isinstance(event, CaseEventBase):
-        return RecordedEvent.from_case_event(event)
-    return RecordedEvent.model_validate(event)
-
-
-class Periods(BaseModel):
-    """The periods a case runs under, as its ApplicationReceived event states them."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    notice_wd: int = Field(ge=0)
-    supplement_days: int = Field(ge=0)
-    committed_wd: int = Field(ge=0)
-    statutory_wd: int = Field(ge=0)
-    extension_wd: int = Field(ge=0)
-    delivery_wd: int = Field(ge=0)
-    silent_consent: bool
-    reviews: dict[str, int]
-    reviews_capped: bool = False
-    """Department periods end no later than the case's deadline (the rule since the
-    cap-review-periods patch)."""
-
-
-def ref(event: RecordedEvent) -> str:
+def ref(event: CaseEventBase) -> str:
     """An event as evidence cites it: ``seq 7 ReviewApproved 2026-03-02 10:00``."""
     return f"seq {event.seq} {event.type} {when(event.at)}"
 
 
-def _codes(items: object) -> list[str]:
-    """The material codes of a list of notice items (``[{code, reason}]``)."""
-    if not isinstance(items, list):
-        return []
-    return [str(i.get("code")) for i in items if isinstance(i, dict)]
+def _codes(items: Iterable[NoticeItem]) -> list[str]:
+    """The material codes of notice items."""
+    return [i.code for i in items]
 
 
-def _text(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
+def _text(value: str | None) -> str:
+    return value.strip() if value is not None else ""
 
 
 class _Record:
     """The events of one case in seq order, with the facts every check needs."""
 
-    def __init__(self, events: list[RecordedEvent], calendar: WorkingCalendar) -> None:
+    def __init__(self, events: list[CaseEvent], calendar: WorkingCalendar) -> None:
         self.events = events
         self.calendar = calendar
-        self.received = next((e for e in events if e.type == "ApplicationReceived"), None)
-        self.periods: Periods | None = None
-        self.periods_problem = "no ApplicationReceived event"
-        if self.received is not None:
-            try:
-                self.periods = Periods.model_validate(self.received.payload.get("periods"))
-            except ValidationError as error:
-                self.periods_problem = (
-                    f"{ref(self.received)} does not state the periods ({error.errors()[0]['msg']})"
-                )
-        self.acceptance = next(
-            (e for e in events if e.type in ("ApplicationAccepted", "ApplicationDeemedAccepted")),
-            None,
+        self.received = next((e for e in events if isinstance(e, ApplicationReceived)), None)
+        self.periods: ReceivedPeriods | None = (
+            self.received.periods if self.received is not None else None
         )
-        self.decision = next((e for e in events if e.type in DECISIONS), None)
+        self.periods_problem = "no ApplicationReceived event"
+        self.acceptance = next((e for e in events if isinstance(e, CASE_DUE_EVENTS)), None)
+        self.decision: CaseApproved | CaseRejected | None = next(
+            (e for e in events if isinstance(e, DECISION_EVENTS)), None
+        )
 
     @property
-    def last(self) -> RecordedEvent | None:
+    def last(self) -> CaseEvent | None:
         return self.events[-1] if self.events else None
 
-    def of_type(self, *types: str) -> list[RecordedEvent]:
-        return [e for e in self.events if e.type in types]
+    def of_type(self, *kinds: type[E]) -> list[E]:
+        return [e for e in self.events if isinstance(e, kinds)]
 
-    def notices(self, kind: NoticeKind) -> list[tuple[RecordedEvent, dict[str, Any]]]:
-        found = []
-        for e in self.of_type("NoticeIssued"):
-            notice = e.payload.get("notice")
-            if isinstance(notice, dict) and notice.get("kind") == kind.value:
-                found.append((e, notice))
-        return found
+    def notices(self, kind: NoticeKind) -> list[tuple[NoticeIssued, Notice]]:
+        """The written notices of ``kind``, each with its facts as issued."""
+        return [(e, e.notice) for e in self.of_type(NoticeIssued) if e.notice.kind is kind]
 
     def last_day(self, start: datetime, wd: int) -> date:
         """The last working day of a period of ``wd`` WD counted from the day after ``start``."""
@@ -157,7 +89,7 @@ class _Record:
         """Working days left after ``moment``'s day up to ``last_day`` (0 once it is past)."""
         return self.calendar.working_days_between(_day(moment), last_day)
 
-    def passed(self, due: datetime) -> RecordedEvent | None:
+    def passed(self, due: datetime) -> CaseEvent | None:
         """The last event, if the record reaches ``due``: the period ended within the record."""
         last = self.last
         return last if last is not None and last.at >= due else None

@@ -5,14 +5,24 @@ from __future__ import annotations
 from approval.domain.compliance.evidence import RuleResult, _Findings
 from approval.domain.compliance.moments import _day, when
 from approval.domain.compliance.periods import _CaseClock, _stop_windows, _TaskPeriod, _Tasks
-from approval.domain.compliance.record import (
+from approval.domain.compliance.record import _codes, _Record, _text, ref
+from approval.domain.events import (
     DEADLINE_EVENTS,
-    RecordedEvent,
-    _codes,
-    _Record,
-    _text,
-    ref,
+    ActionRefused,
+    ClocksResumed,
+    ClocksStopped,
+    ConsolidatedNoticeIssued,
+    ExcludedPeriodOpened,
+    NoticeIssued,
+    ReviewApproved,
+    ReviewDeemedApproved,
+    ReviewEscalated,
+    ReviewSupplementRequested,
+    ReviewTaskDispatched,
+    SupplementForwarded,
+    SupplementReceived,
 )
+from approval.domain.models import Role
 from approval.domain.notices import NoticeKind
 
 # ---- R9 silent consent -----------------------------------------------------------------------
@@ -25,7 +35,7 @@ def _check_r9(record: _Record, tasks: _Tasks) -> RuleResult:
     found = _Findings("R9")
     periods = record.periods
     if periods is None:
-        if record.of_type("ReviewTaskDispatched"):
+        if record.of_type(ReviewTaskDispatched):
             found.bad(f"cannot check the review periods: {record.periods_problem}")
         return found.result()
     silent = periods.silent_consent
@@ -35,15 +45,15 @@ def _check_r9(record: _Record, tasks: _Tasks) -> RuleResult:
     for period in tasks.periods:
         _check_task_period(found, record, period, silent)
     for e, why in tasks.orphans:
-        if e.type == "ReviewApproved":
+        if isinstance(e, ReviewApproved):
             found.bad(f"{ref(e)}: a plain approval although {why}")
         else:
             found.bad(f"{ref(e)}: {why}")
-    for e in record.of_type("ReviewApproved"):
-        dept = e.payload.get("department")
-        if e.actor_role != "reviewer" or e.actor_department != dept:
+    for e in record.of_type(ReviewApproved):
+        dept, actor = e.department, e.actor
+        if actor.role is not Role.REVIEWER or actor.department != dept:
             found.bad(
-                f"{ref(e)}: approval of {dept} recorded by {e.actor_role} {e.actor_id}: a "
+                f"{ref(e)}: approval of {dept} recorded by {actor.role.value} {actor.id}: a "
                 "deemed approval must be recorded as ReviewDeemedApproved"
             )
     return found.result()
@@ -64,23 +74,23 @@ def _check_task_period(
         else:
             found.ok(f"so far on time: {ends} is still running")
         return
-    if closed.type in ("ReviewDeemedApproved", "ReviewEscalated"):
-        expected = "ReviewDeemedApproved" if silent else "ReviewEscalated"
-        if closed.type != expected:
-            found.bad(f"{ref(closed)}: {ends} ended unanswered and should give {expected}")
+    if isinstance(closed, ReviewDeemedApproved | ReviewEscalated):
+        expected = ReviewDeemedApproved if silent else ReviewEscalated
+        if not isinstance(closed, expected):
+            found.bad(f"{ref(closed)}: {ends} ended unanswered and should give {expected.__name__}")
         elif closed.at < due and period.stopped_by is None:
             found.bad(f"{ref(closed)}: before {ends} ended")
         elif closed.at < due:
             found.note(f"{ref(closed)}: before the resumed {ends} ended (see R12)")
-        elif closed.payload.get("overdue") is not True:
+        elif not closed.overdue:
             found.bad(f"{ref(closed)}: the department is not recorded as overdue")
-        elif closed.actor_role != "system":
-            found.bad(f"{ref(closed)}: recorded by {closed.actor_role}, not by the engine")
+        elif closed.actor.role is not Role.SYSTEM:
+            found.bad(f"{ref(closed)}: recorded by {closed.actor.role.value}, not by the engine")
         elif closed.at >= due:
             verb = "deemed approved" if silent else "escalated to the supervisor"
             found.ok(f"{ref(closed)}: {ends} ended unanswered; {verb}, recorded as overdue")
         return
-    if closed.at >= due and closed.type != "ClocksStopped":
+    if closed.at >= due and not isinstance(closed, ClocksStopped):
         found.bad(
             f"{ref(closed)}: {ends} had ended before this, and no "
             f"{'deemed approval' if silent else 'escalation'} was recorded at its end"
@@ -98,12 +108,12 @@ def _check_r11(record: _Record, tasks: _Tasks) -> RuleResult:
     first notice no request names a new item; the supplement is forwarded to those who asked."""
     found = _Findings("R11")
     first_codes: list[str] | None = None
-    asked: dict[str, tuple[RecordedEvent, list[str]]] = {}
-    notice_open: RecordedEvent | None = None
+    asked: dict[str, tuple[ReviewSupplementRequested, list[str]]] = {}
+    notice_open: ConsolidatedNoticeIssued | None = None
     notified: list[str] = []
     for e in record.events:
-        if e.type == "ReviewSupplementRequested":
-            dept, codes = str(e.payload.get("department")), _codes(e.payload.get("items"))
+        if isinstance(e, ReviewSupplementRequested):
+            dept, codes = e.department, _codes(e.items)
             asked[dept] = (e, codes)
             if first_codes is not None:
                 new = sorted(set(codes) - set(first_codes))
@@ -111,32 +121,32 @@ def _check_r11(record: _Record, tasks: _Tasks) -> RuleResult:
                     found.bad(f"{ref(e)}: {dept} asks for {new}, not in the first notice")
                 else:
                     found.ok(f"{ref(e)}: {dept} asks again only for items of the first notice")
-        elif e.type == "ConsolidatedNoticeIssued":
+        elif isinstance(e, ConsolidatedNoticeIssued):
             if notice_open is not None:
                 found.bad(
                     f"{ref(e)}: a second consolidated notice in the round of {ref(notice_open)}"
                 )
             _check_consolidated_notice(found, record, tasks, e, asked)
             if first_codes is None:
-                first_codes = _codes(e.payload.get("items"))
-            notice_open, notified = e, [str(d) for d in e.payload.get("departments", []) or []]
+                first_codes = _codes(e.items)
+            notice_open, notified = e, list(e.departments)
             asked = {}
-        elif e.type == "SupplementReceived" and notice_open is not None:
+        elif isinstance(e, SupplementReceived) and notice_open is not None:
             _check_forwarding(found, record, e, notified)
-        elif e.type == "ClocksResumed":
+        elif isinstance(e, ClocksResumed):
             notice_open = None
-        elif e.type == "ActionRefused" and "R11" in _text(e.payload.get("reason")):
-            found.ok(f"{ref(e)}: refused and recorded — {_text(e.payload.get('reason'))}")
+        elif isinstance(e, ActionRefused) and "R11" in _text(e.reason):
+            found.ok(f"{ref(e)}: refused and recorded — {_text(e.reason)}")
     return found.result()
 
 
 def _check_forwarding(
-    found: _Findings, record: _Record, supplement: RecordedEvent, notified: list[str]
+    found: _Findings, record: _Record, supplement: SupplementReceived, notified: list[str]
 ) -> None:
-    resumed = next((r for r in record.of_type("ClocksResumed") if r.seq > supplement.seq), None)
+    resumed = next((r for r in record.of_type(ClocksResumed) if r.seq > supplement.seq), None)
     forwarded = {
-        str(f.payload.get("department"))
-        for f in record.of_type("SupplementForwarded")
+        f.department
+        for f in record.of_type(SupplementForwarded)
         if supplement.seq < f.seq and (resumed is None or f.seq < resumed.seq)
     }
     not_forwarded = sorted(set(notified) - forwarded)
@@ -150,11 +160,11 @@ def _check_consolidated_notice(
     found: _Findings,
     record: _Record,
     tasks: _Tasks,
-    notice: RecordedEvent,
-    asked: dict[str, tuple[RecordedEvent, list[str]]],
+    notice: ConsolidatedNoticeIssued,
+    asked: dict[str, tuple[ReviewSupplementRequested, list[str]]],
 ) -> None:
-    codes = set(_codes(notice.payload.get("items")))
-    departments = {str(d) for d in notice.payload.get("departments", []) or []}
+    codes = set(_codes(notice.items))
+    departments = set(notice.departments)
     problems: list[str] = []
     for dept, (request, requested) in sorted(asked.items()):
         left_out = sorted(set(requested) - codes)
@@ -171,19 +181,19 @@ def _check_consolidated_notice(
         if p.opened.seq < notice.seq and (p.closed is None or p.closed.seq > notice.seq)
     ]
     written = [
-        e
+        (e, facts)
         for e, facts in record.notices(NoticeKind.CONSOLIDATED_NOTICE)
-        if e.seq > notice.seq and set(_codes(facts.get("items"))) == codes
+        if e.seq > notice.seq and set(_codes(facts.items)) == codes
     ]
     if not written:
         problems.append("no written consolidated notice with these items was issued")
     for problem in problems:
         found.bad(f"{ref(notice)}: {problem}")
     if not problems:
-        notice_no = written[0].payload["notice"].get("notice_no")
+        written_event, facts = written[0]
         found.ok(
             f"{ref(notice)}: one notice of {sorted(codes)} for {sorted(departments)}, "
-            f"written as {notice_no} ({ref(written[0])})"
+            f"written as {facts.notice_no} ({ref(written_event)})"
         )
 
 
@@ -212,12 +222,12 @@ def _check_r12(record: _Record, tasks: _Tasks, clock: _CaseClock | None) -> Rule
             found.ok(f"no deadline fired from {ref(stopped)} to {until}")
         told = [
             e
-            for e in record.of_type("NoticeIssued")
+            for e in record.of_type(NoticeIssued)
             if e.seq > stopped.seq and (resumed is None or e.seq < resumed.seq)
         ]
         if not told:
             found.bad(f"{ref(stopped)}: no written notice to the applicant during the stop")
-    for opened in record.of_type("ExcludedPeriodOpened"):
+    for opened in record.of_type(ExcludedPeriodOpened):
         _check_excluded_period_notice(found, record, opened)
     if clock is not None:
         _check_case_clock_resumptions(found, record, clock)
@@ -227,15 +237,17 @@ def _check_r12(record: _Record, tasks: _Tasks, clock: _CaseClock | None) -> Rule
     return found.result()
 
 
-def _check_excluded_period_notice(found: _Findings, record: _Record, opened: RecordedEvent) -> None:
+def _check_excluded_period_notice(
+    found: _Findings, record: _Record, opened: ExcludedPeriodOpened
+) -> None:
     """An excluded period is told to the applicant in writing with its expected length."""
-    expected = opened.payload.get("expected_wd")
+    expected = opened.expected_wd
     told = [
         e
         for e, facts in record.notices(NoticeKind.EXCLUDED_PERIOD_NOTICE)
-        if e.seq > opened.seq and facts.get("expected_wd") == expected
+        if e.seq > opened.seq and facts.expected_wd == expected
     ]
-    procedure = opened.payload.get("procedure")
+    procedure = opened.procedure.value
     if told:
         found.ok(f"{ref(opened)}: {procedure}, expected {expected} WD, told at {ref(told[0])}")
     else:
@@ -279,7 +291,7 @@ def _check_resumed_task(found: _Findings, period: _TaskPeriod) -> None:
     closed = period.closed
     if stated is not None and stated != period.due:
         found.bad(f"{story}, but the record states {when(stated)}")
-    elif closed is not None and closed.type in DEADLINE_EVENTS and closed.at < period.due:
+    elif closed is not None and isinstance(closed, DEADLINE_EVENTS) and closed.at < period.due:
         found.bad(
             f"{story}, but {ref(closed)} came before it: the task resumed with fewer working "
             "days than it had left"
