@@ -39,13 +39,28 @@ class CaseResult(Frozen):
 
 
 class RecordRequest(Frozen):
-    """The events of one step of a case and the case's status after it, for the store."""
+    """The events of one step of a case, for the store (which computes its read model from
+    them, approval.store.read_model)."""
 
     case_no: str
     centre: str
     events: tuple[CaseEvent, ...]
-    status: CaseStatus
     last_seq: int
+    status: CaseStatus | None = None
+    """The case's status after the step: carried by the steps recorded before the read model
+    was computed from the events, and kept so that their histories decode and rebuild."""
+
+
+class ActResult(Frozen):
+    """What the caller of an action is told once its events are in the store, so that what it
+    reads next shows its own write (R23): the case's stage and the events the action recorded
+    (seq ``last_seq - len(recorded) + 1`` to ``last_seq``)."""
+
+    case_no: str
+    stage: Stage
+    last_seq: int
+    recorded: tuple[str, ...]
+    """The types of the events the action recorded, in order."""
 
 
 class DepartmentMessageKind(StrEnum):

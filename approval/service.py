@@ -29,7 +29,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from approval.calendar_source import configured_calendar_data
 from approval.config import Settings
-from approval.contracts import DATA_CONVERTER, CaseInput
+from approval.contracts import DATA_CONVERTER, ActResult, CaseInput
 from approval.domain.calendar import SHANGHAI
 from approval.domain.catalogue import Catalogue
 from approval.domain.documents import render_notice
@@ -128,10 +128,10 @@ class CaseWorkflowClient:
 
     async def act(
         self, case_no: str, command: CaseCommand, request_id: str | None = None
-    ) -> CaseStatus:
-        """Send a human action to the case; a refusal raises RefusedError naming the field,
-        an outage EngineUnavailableError. The same ``request_id`` sent twice has one effect
-        (R23)."""
+    ) -> ActResult:
+        """Send a human action to the case; once its events are in the store, the case's stage
+        and what it recorded. A refusal raises RefusedError naming the field, an outage
+        EngineUnavailableError. The same ``request_id`` sent twice has one effect (R23)."""
         handle = self._handle(case_no)
         update = handle.execute_update(CaseWorkflow.act, command, id=request_id)
         try:
@@ -140,6 +140,14 @@ class CaseWorkflowClient:
             raise _refusal(failure.cause) from None
         except RPCError as error:
             raise await self._rpc_refusal(case_no, error) from None
+
+    async def act_and_read(
+        self, case_no: str, command: CaseCommand, request_id: str | None = None
+    ) -> CaseStatus:
+        """``act``, then the case's full status, which shows the action (read your write),
+        counted as of the case's own time: the action's step."""
+        await self.act(case_no, command, request_id)
+        return await self._query_status(case_no, None)
 
     async def _answer(self, call: Awaitable[T], what: str) -> T:
         """The call's answer, or EngineUnavailableError when it does not come in time (the
@@ -174,9 +182,14 @@ class CaseWorkflowClient:
             raise await self._rpc_refusal(case_no, error) from None
 
     async def status(self, case_no: str, as_of: datetime | None = None) -> CaseStatus:
-        """The case's full status (Query)."""
+        """The case's full status (Query), its working days left counted at ``as_of``
+        (default: now)."""
+        return await self._query_status(case_no, as_of or datetime.now(UTC))
+
+    async def _query_status(self, case_no: str, as_of: datetime | None) -> CaseStatus:
+        """The status Query; ``as_of`` None counts at the case's last step."""
         handle = self._handle(case_no)
-        query = handle.query(CaseWorkflow.status, as_of or datetime.now(UTC))
+        query = handle.query(CaseWorkflow.status, as_of)
         try:
             return await self._answer(query, "案件状态查询超时")
         except RPCError as error:
@@ -318,7 +331,7 @@ class CaseService(CaseWorkflowClient):
 
     async def act(
         self, case_no: str, command: CaseCommand, request_id: str | None = None
-    ) -> CaseStatus:
+    ) -> ActResult:
         """As CaseWorkflowClient.act; a refused attempt is also kept in the case's record (R21)."""
         try:
             return await super().act(case_no, command, request_id)

@@ -465,10 +465,10 @@ async def test_worker_killed_with_sigkill_cases_complete_without_duplicates(
     service = CaseService(client, settings, catalogue, sessions)
 
     async def approve(case_no: str, department: str) -> CaseStatus:
-        return await service.act(case_no, _approval(department))
+        return await service.act_and_read(case_no, _approval(department))
 
     async def accept(case_no: str) -> CaseStatus:
-        return await service.act(case_no, Accept(actor=CLERK))
+        return await service.act_and_read(case_no, Accept(actor=CLERK))
 
     with workers(env, tmp_path) as started:
         background: list[asyncio.Task[CaseStatus]] = []

@@ -241,7 +241,7 @@ async def test_a_new_case_tells_every_reviewing_department_the_decision(
     case_no = await _accepted_case(engine, catalogue)
     await engine.act(case_no, reject("JJ", "设置位置影响交通安全"))
     await engine.act(case_no, approve("CGJ"))
-    status = await engine.act(case_no, approve("ZRZY"))
+    status = await engine.act_and_read(case_no, approve("ZRZY"))
     assert status.decision is not None and not status.decision.approved
     told = await _decision_messages(sessions, case_no, 3)
     assert sorted(m.department for m in told) == ["CGJ", "JJ", "ZRZY"]

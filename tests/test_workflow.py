@@ -185,7 +185,7 @@ async def test_R6_no_supplement_closes_the_case_as_withdrawn(
     """R3, R6: the one-time notice lists the missing item; with no supplement in 30 days the
     case closes as withdrawn and the applicant is told."""
     case_no = await submit(engine, catalogue, GHXK, leave_out=("RFSJ",))
-    status = await engine.act(case_no, IssueNotice(actor=CLERK))
+    status = await engine.act_and_read(case_no, IssueNotice(actor=CLERK))
     assert status.open_notice_items == ["RFSJ"]
     await time_skipping_env.sleep(timedelta(days=32))
     status = await engine.status(case_no)
@@ -206,12 +206,14 @@ async def test_R11_R12_consolidated_notice_stops_every_clock_until_the_supplemen
     for department in ("ZRZY", "RFB"):
         await engine.act(case_no, request(department, item("SJFA", "总平面图比例不符")))
     await engine.act(case_no, approve("ZJJ"))
-    status = await engine.act(case_no, approve("CGJ"))
+    status = await engine.act_and_read(case_no, approve("CGJ"))
     assert status.stage is Stage.AWAITING_SUPPLEMENT and status.open_notice_items == ["SJFA"]
     left_before = {t.department: t.clock.remaining_wd for t in status.tasks if t.clock}
     await time_skipping_env.sleep(timedelta(days=20))
     assert (await engine.status(case_no)).stage is Stage.AWAITING_SUPPLEMENT
-    status = await engine.act(case_no, Supplement(actor=CLERK, materials=(material("SJFA"),)))
+    status = await engine.act_and_read(
+        case_no, Supplement(actor=CLERK, materials=(material("SJFA"),))
+    )
     assert status.stage is Stage.IN_REVIEW
     left_after = {t.department: t.clock.remaining_wd for t in status.tasks if t.clock}
     assert left_after == left_before
@@ -229,7 +231,7 @@ async def test_R12_an_excluded_period_holds_every_deadline_until_it_closes(
     the applicant has the written notice; after the supervisor closes it the departments'
     periods run again from the days they had left, and silence is then deemed consent (R9)."""
     case_no = await accepted(engine, catalogue)
-    opened = await engine.act(
+    opened = await engine.act_and_read(
         case_no,
         OpenExcludedPeriod(
             actor=SUPERVISOR,
@@ -245,7 +247,9 @@ async def test_R12_an_excluded_period_holds_every_deadline_until_it_closes(
     assert all(t.state is TaskState.PENDING for t in held.tasks)
     assert "excluded_period_notice" in notice_kinds(sessions, case_no)
 
-    resumed = await engine.act(case_no, CloseExcludedPeriod(actor=SUPERVISOR, result="方案可行"))
+    resumed = await engine.act_and_read(
+        case_no, CloseExcludedPeriod(actor=SUPERVISOR, result="方案可行")
+    )
     assert {t.department: t.clock.remaining_wd for t in resumed.tasks if t.clock} == left_before
     await time_skipping_env.sleep(timedelta(days=20))
     final = await engine.status(case_no)
@@ -264,7 +268,7 @@ async def test_R10_absent_departments_are_deemed_to_agree_and_the_case_is_decide
     meeting = RecordMeeting(
         actor=SUPERVISOR, present=("ZRZY", "ZJJ"), absent=("RFB", "CGJ"), minutes="会议纪要"
     )
-    status = await engine.act(case_no, meeting)
+    status = await engine.act_and_read(case_no, meeting)
 
     assert status.decision is not None and status.decision.approved
     assert status.decision.absent_departments == ("RFB", "CGJ")
@@ -293,7 +297,7 @@ async def test_R11_new_item_after_the_consolidated_notice_is_refused(
 async def test_R13_one_extension_then_refused(engine: CaseService, catalogue: Catalogue) -> None:
     """R13: a supervisor extends a joint case once by 15 WD; a second extension is refused."""
     case_no = await accepted(engine, catalogue)
-    status = await engine.act(case_no, Extend(actor=SUPERVISOR, reason="需组织专家论证"))
+    status = await engine.act_and_read(case_no, Extend(actor=SUPERVISOR, reason="需组织专家论证"))
     assert status.extended and status.case_clock is not None
     assert status.case_clock.period_wd == catalogue.matter(GHXK).committed_period_wd + 15
     with pytest.raises(RefusedError, match="extend: the case was already extended once"):
@@ -310,7 +314,7 @@ async def test_R18_withdrawal_cancels_tasks_tells_departments_and_ends_the_case(
     and ends the workflow, so no timer of the case can fire; afterwards it is refused."""
     case_no = await accepted(engine, catalogue)
     await engine.act(case_no, approve("ZRZY"))
-    status = await engine.act(case_no, Withdraw(actor=CLERK))
+    status = await engine.act_and_read(case_no, Withdraw(actor=CLERK))
     assert status.stage is Stage.WITHDRAWN
     assert {t.department: t.state for t in status.tasks}["ZJJ"] is TaskState.CANCELLED
     assert await messages_of(sessions, case_no, "cancel", 4) == ["CGJ", "RFB", "ZJJ", "ZRZY"]
@@ -331,18 +335,18 @@ async def test_R14_R15_R16_fee_certificate_and_delivery(
     approval and its overdue is recorded; delivery completes the case."""
     case_no = await accepted(engine, catalogue, TRANSFER)
     await engine.act(case_no, approve("SW"))
-    status = await engine.act(case_no, approve("ZJJ"))
+    status = await engine.act_and_read(case_no, approve("ZJJ"))
     assert task(status, "ZRZY") is TaskState.PENDING  # released by its declared dependencies (R7)
-    status = await engine.act(case_no, approve("ZRZY"))
+    status = await engine.act_and_read(case_no, approve("ZRZY"))
     assert status.stage is Stage.AWAITING_FEE
     with pytest.raises(RefusedError, match="amount_yuan"):
         await engine.act(case_no, CollectFee(actor=CLERK, amount_yuan=Decimal(1), receipt_no="R-1"))
     fee = CollectFee(actor=CLERK, amount_yuan=Decimal("80.00"), receipt_no="R-1")
-    status = await engine.act(case_no, fee)
+    status = await engine.act_and_read(case_no, fee)
     assert status.stage is Stage.AWAITING_DELIVERY and status.certificate_no
     await time_skipping_env.sleep(timedelta(days=20))
     assert "DeliveryOverdue" in event_types(sessions, case_no)
-    status = await engine.act(case_no, Deliver(actor=CLERK))
+    status = await engine.act_and_read(case_no, Deliver(actor=CLERK))
     assert status.stage is Stage.COMPLETED
     assert notice_kinds(sessions, case_no).count("certificate") == 1
 
@@ -353,7 +357,7 @@ async def test_R14_rejection_gives_reasons_and_appeal_rights(
     """R14: once every task is resolved, one rejection rejects the case in writing with the
     department's reasons and the right to reconsideration or litigation."""
     case_no = await accepted(engine, catalogue)
-    status = await engine.act(
+    status = await engine.act_and_read(
         case_no,
         Decide(
             actor=reviewer("RFB"),
@@ -364,7 +368,7 @@ async def test_R14_rejection_gives_reasons_and_appeal_rights(
     )
     assert status.decision is None  # the others have not answered yet
     for department in ("ZRZY", "ZJJ", "CGJ"):
-        status = await engine.act(case_no, approve(department))
+        status = await engine.act_and_read(case_no, approve(department))
     assert status.decision is not None and not status.decision.approved
     with sessions() as session:
         letter = next(n for n in notices_of(session, case_no) if n.kind == "rejection_decision")

@@ -15,7 +15,13 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.departments import DepartmentActivities
     from activities.store import StoreActivities
-    from approval.contracts import CaseInput, CaseResult, DepartmentMessage, RecordRequest
+    from approval.contracts import (
+        ActResult,
+        CaseInput,
+        CaseResult,
+        DepartmentMessage,
+        RecordRequest,
+    )
     from approval.domain.calendar import WorkingCalendar
     from approval.domain.case import Case
     from approval.domain.errors import DomainError
@@ -136,12 +142,12 @@ class CaseWorkflow:
         return not self._records_from_history and workflow.patched(RECORD_STEPS_LOCALLY)
 
     def _step(self, events: list[CaseEvent]) -> RecordRequest:
-        """What the store is given for a step: its events and the case's status now."""
+        """What the store is given for a step: its events (the store computes the read model
+        from them)."""
         return RecordRequest(
             case_no=self._input.case_no,
             centre=self._input.centre,
             events=tuple(events),
-            status=self._status(workflow.now()),
             last_seq=events[-1].seq,
         )
 
@@ -175,18 +181,26 @@ class CaseWorkflow:
         return self._status(as_of or workflow.now())
 
     @workflow.update
-    async def act(self, command: CaseCommand) -> CaseStatus:
+    async def act(self, command: CaseCommand) -> ActResult:
         """Every human action (accept, notice, supplement, decide, extend, withdraw, fee,
-        deliver …); ``command.kind`` says which. Returns the status once the action's events
-        are in the store, so the caller reads its own writes."""
+        deliver …); ``command.kind`` says which. Answers once the action's events are in the
+        store, so that the caller reads its own writes; the status is read where it is shown
+        (the ``status`` Query, the store's read model)."""
         self._case.advance_time(workflow.now())
+        first = self._case.state.last_seq + 1
         try:
             self._case.handle(command, workflow.now())
         except DomainError as error:
             raise _refusal(error) from error
-        recorded = self._case.state.last_seq
-        await workflow.wait_condition(lambda: self._recorded_seq >= recorded)
-        return self._status(workflow.now())
+        state = self._case.state
+        result = ActResult(
+            case_no=state.case_no,
+            stage=state.stage,
+            last_seq=state.last_seq,
+            recorded=tuple(e.type for e in self._case.outbox if e.seq >= first),
+        )
+        await workflow.wait_condition(lambda: self._recorded_seq >= result.last_seq)
+        return result
 
     @act.validator
     def _check_act(self, command: CaseCommand) -> None:

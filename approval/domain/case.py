@@ -159,6 +159,9 @@ class Case:
                 materials=tuple(sorted(state.materials)),
                 documents=_documents(state.materials.values()),
                 missing=case.missing_materials(),
+                matter_name=matter.name,
+                applicant_name=applicant.name,
+                review_names={r.department: r.name for r in matter.reviews},
             )
         )
         return case
@@ -461,8 +464,12 @@ class Case:
             ClocksResumed(
                 **self._stamp(now, ENGINE),
                 case_due=_due_of(state.case_clock),
+                case_provisional=_provisional_of(state.case_clock),
                 after="excluded_period",
                 task_dues={t.department: _due_of(t.clock) for t in pending},
+                task_provisional={
+                    t.department: p for t in pending if (p := _provisional_of(t.clock)) is not None
+                },
             )
         )
         self._progress(now)
@@ -635,6 +642,7 @@ class Case:
                         due=task.clock.deadline.due,
                         provisional=task.clock.deadline.provisional,
                         materials=tuple(sorted(self.state.materials)),
+                        period_wd=task.clock.period_wd,
                     )
                 )
 
@@ -728,9 +736,16 @@ class Case:
                     department=task.department,
                     round=task.round,
                     due=_due_of(task.clock),
+                    provisional=_provisional_of(task.clock),
                 )
             )
-        self._record(ClocksResumed(**self._stamp(now, ENGINE), case_due=_due_of(state.case_clock)))
+        self._record(
+            ClocksResumed(
+                **self._stamp(now, ENGINE),
+                case_due=_due_of(state.case_clock),
+                case_provisional=_provisional_of(state.case_clock),
+            )
+        )
         self._progress(now)
 
     def _stop_clocks(self, now: datetime, **why: Any) -> None:
@@ -916,6 +931,11 @@ def _documents(materials: Iterable[SubmittedMaterial]) -> dict[str, Document]:
 def _due_of(clock: Clock | None) -> datetime | None:
     """A running clock's deadline, for the record."""
     return clock.deadline.due if clock and clock.deadline else None
+
+
+def _provisional_of(clock: Clock | None) -> bool | None:
+    """Whether a running clock's deadline is provisional (R17)."""
+    return clock.deadline.provisional if clock and clock.deadline else None
 
 
 def _last_day(end: datetime | None) -> date | None:

@@ -114,6 +114,11 @@ class ApplicationReceived(CaseEventBase):
     materials: tuple[str, ...]
     documents: dict[str, Document] = Field(default_factory=dict)
     missing: tuple[str, ...]
+    matter_name: str | None = None
+    applicant_name: str | None = None
+    review_names: dict[str, str] = Field(default_factory=dict)
+    """Each reviewing department's name, by code. These three are stated since the read
+    model is computed from the events (older receipts do not state them)."""
 
 
 class _Acceptance(CaseEventBase):
@@ -179,6 +184,9 @@ class ReviewTaskDispatched(DepartmentEvent):
     due: Moment
     provisional: bool
     materials: tuple[str, ...]
+    period_wd: int | None = None
+    """The period's length in working days, for the light (R19); stated since the read
+    model is computed from the events."""
 
 
 class ReviewApproved(DepartmentEvent):
@@ -246,6 +254,9 @@ class SupplementForwarded(DepartmentEvent):
     type: Literal["SupplementForwarded"] = "SupplementForwarded"
     round: int
     due: Moment | None = None
+    provisional: bool | None = None
+    """Whether ``due`` is provisional (stated since the read model is computed from the
+    events)."""
 
 
 class ConsolidatedNoticeIssued(CaseEventBase):
@@ -273,6 +284,10 @@ class ClocksResumed(CaseEventBase):
     """Set when an excluded period ended (otherwise a supplement came)."""
     task_dues: dict[str, Moment | None] = Field(default_factory=dict)
     """The departments' new deadlines, after an excluded period."""
+    case_provisional: bool | None = None
+    task_provisional: dict[str, bool] = Field(default_factory=dict)
+    """Whether those deadlines are provisional (stated since the read model is computed
+    from the events)."""
 
 
 class ExcludedPeriodOpened(CaseEventBase):

@@ -19,7 +19,9 @@ from approval.contracts import DepartmentMessage
 from approval.domain.events import ApplicationReceived, Document, SupplementReceived
 from approval.domain.models import SubmittedMaterial
 from approval.domain.state import CLOSED_STAGES, OPEN_TASK_STATES
-from approval.store.repository import FRESH, department_messages_of, events_of, typed
+from approval.store.audit_log import events_of, typed
+from approval.store.database import FRESH
+from approval.store.department_messages import department_messages_of
 from approval.store.schema import CaseEventRow, CaseRow, DepartmentMessageRow, ReviewTaskRow
 
 OPEN_STATES = sorted(s.value for s in OPEN_TASK_STATES)
@@ -207,3 +209,58 @@ def _documents_received(messages: Sequence[DepartmentMessageRow]) -> list[Submit
         for message in messages
         for material in DepartmentMessage.model_validate(message.payload).materials
     ]
+
+
+# ---- the desks: a case's rows, a department's inbox --------------------------------------
+
+
+def case_row(session: Session, case_no: str) -> CaseRow | None:
+    """The read-model row of a case, or None if it was never recorded."""
+    stmt = select(CaseRow).where(CaseRow.case_no == case_no)
+    return session.scalars(stmt.execution_options(**FRESH)).one_or_none()
+
+
+def task_rows(session: Session, case_no: str) -> list[ReviewTaskRow]:
+    """The review tasks of a case, by department code."""
+    stmt = (
+        select(ReviewTaskRow)
+        .where(ReviewTaskRow.case_no == case_no)
+        .order_by(ReviewTaskRow.department)
+    )
+    return list(session.scalars(stmt.execution_options(**FRESH)))
+
+
+def has_task(session: Session, case_no: str, department: str) -> bool:
+    """Whether ``department`` has a review task on the case (any state)."""
+    stmt = select(ReviewTaskRow.case_no).where(
+        ReviewTaskRow.case_no == case_no, ReviewTaskRow.department == department
+    )
+    return session.scalars(stmt.execution_options(**FRESH)).first() is not None
+
+
+def department_inbox(
+    session: Session, department: str, states: Sequence[str], *, limit: int, offset: int
+) -> tuple[int, list[tuple[ReviewTaskRow, CaseRow]]]:
+    """A department's review tasks in ``states`` with their cases, earliest deadline first:
+    ``(total, page)``. The page's case numbers are chosen from the inbox index alone, then
+    joined to their rows (bench/README.md, Inbox query)."""
+    where = (ReviewTaskRow.department == department, ReviewTaskRow.state.in_(list(states)))
+    total = session.scalar(select(func.count()).select_from(ReviewTaskRow).where(*where)) or 0
+    deadline_order = (ReviewTaskRow.due_at.is_(None), ReviewTaskRow.due_at, ReviewTaskRow.case_no)
+    page = (
+        select(ReviewTaskRow.case_no)
+        .where(*where)
+        .order_by(*deadline_order)
+        .limit(limit)
+        .offset(offset)
+        .subquery()
+    )
+    stmt = (
+        select(ReviewTaskRow, CaseRow)
+        .join(page, page.c.case_no == ReviewTaskRow.case_no)
+        .join(CaseRow, CaseRow.case_no == ReviewTaskRow.case_no)
+        .where(ReviewTaskRow.department == department)
+        .order_by(*deadline_order)
+    )
+    rows = session.execute(stmt.execution_options(**FRESH)).all()
+    return total, [(task, case) for task, case in rows]

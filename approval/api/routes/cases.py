@@ -86,7 +86,7 @@ async def accept(
     case_no: CaseNo, actor: Annotated[Actor, clerk("accept")], service: ServiceDep
 ) -> CaseStatus:
     """Accept the application (受理): voucher and parallel tasks (R5, R7)."""
-    return await service.act(case_no, Accept(actor=actor))
+    return await service.act_and_read(case_no, Accept(actor=actor))
 
 
 @router.post("/{case_no}/refuse", response_model=CaseStatus)
@@ -99,7 +99,7 @@ async def refuse(
     """Do not accept a received application (不予受理, R1): the case closes and the applicant
     is given the non-acceptance voucher with the reason and the competent organ (R5)."""
     command = Refuse(actor=actor, reason=body.reason, competent_organ=body.competent_organ)
-    return await service.act(case_no, command)
+    return await service.act_and_read(case_no, command)
 
 
 @router.post("/{case_no}/notice", response_model=CaseStatus)
@@ -111,7 +111,7 @@ async def issue_notice(
 ) -> CaseStatus:
     """Issue the one-time notice (一次性告知书, R3)."""
     defective = body.defective if body else ()
-    return await service.act(case_no, IssueNotice(actor=actor, defective=defective))
+    return await service.act_and_read(case_no, IssueNotice(actor=actor, defective=defective))
 
 
 @router.post("/{case_no}/supplement", response_model=CaseStatus)
@@ -122,7 +122,7 @@ async def supplement(
     service: ServiceDep,
 ) -> CaseStatus:
     """Record the applicant's supplement (补正)."""
-    return await service.act(case_no, Supplement(actor=actor, materials=body.materials))
+    return await service.act_and_read(case_no, Supplement(actor=actor, materials=body.materials))
 
 
 @router.post("/{case_no}/withdraw", response_model=CaseStatus)
@@ -134,7 +134,7 @@ async def withdraw(
 ) -> CaseStatus:
     """Withdraw the application before the decision (R18)."""
     command = Withdraw(actor=actor, reason=body.reason) if body else Withdraw(actor=actor)
-    return await service.act(case_no, command)
+    return await service.act_and_read(case_no, command)
 
 
 @router.post("/{case_no}/fee", response_model=CaseStatus)
@@ -143,7 +143,7 @@ async def collect_fee(
 ) -> CaseStatus:
     """Collect the fee at the window, once (R15)."""
     command = CollectFee(actor=actor, amount_yuan=body.amount_yuan, receipt_no=body.receipt_no)
-    return await service.act(case_no, command)
+    return await service.act_and_read(case_no, command)
 
 
 @router.post("/{case_no}/deliver", response_model=CaseStatus)
@@ -155,7 +155,7 @@ async def deliver(
 ) -> CaseStatus:
     """Hand over the certificate or decision (送达, R16)."""
     command = Deliver(actor=actor, method=body.method) if body else Deliver(actor=actor)
-    return await service.act(case_no, command)
+    return await service.act_and_read(case_no, command)
 
 
 @router.post("/{case_no}/decision", response_model=CaseStatus)
@@ -178,7 +178,7 @@ async def decide(
         reasons=body.reasons,
         items=body.items,
     )
-    return await service.act(case_no, command, request_id=idempotency_key)
+    return await service.act_and_read(case_no, command, request_id=idempotency_key)
 
 
 @router.post("/{case_no}/extend", response_model=CaseStatus)
@@ -189,7 +189,7 @@ async def extend(
     service: ServiceDep,
 ) -> CaseStatus:
     """Extend the case's period once, with a reason sent to the applicant (R13)."""
-    return await service.act(case_no, Extend(actor=actor, reason=body.reason))
+    return await service.act_and_read(case_no, Extend(actor=actor, reason=body.reason))
 
 
 @router.post("/{case_no}/excluded-period", response_model=CaseStatus)
@@ -202,7 +202,7 @@ async def open_excluded_period(
     """Open an excluded period (听证、检验、鉴定、专家评审…, art. 45): every clock stops and the
     applicant is told in writing its expected length (R12)."""
     command = OpenExcludedPeriod(actor=actor, **body.model_dump())
-    return await service.act(case_no, command)
+    return await service.act_and_read(case_no, command)
 
 
 @router.post("/{case_no}/excluded-period/close", response_model=CaseStatus)
@@ -214,7 +214,7 @@ async def close_excluded_period(
 ) -> CaseStatus:
     """Close the excluded period with its result: every clock resumes with the working days
     it had left (R12)."""
-    return await service.act(case_no, CloseExcludedPeriod(actor=actor, result=body.result))
+    return await service.act_and_read(case_no, CloseExcludedPeriod(actor=actor, result=body.result))
 
 
 @router.post("/{case_no}/meetings", response_model=CaseStatus)
@@ -226,4 +226,4 @@ async def record_meeting(
 ) -> CaseStatus:
     """Record a joint review meeting with its attendance: an absent department with an open
     task is deemed to agree, the meeting being the reason (缺席默认, R10)."""
-    return await service.act(case_no, RecordMeeting(actor=actor, **body.model_dump()))
+    return await service.act_and_read(case_no, RecordMeeting(actor=actor, **body.model_dump()))
