@@ -22,6 +22,8 @@ from approval.api.app import create_app
 from approval.calendar_source import configured_calendar_data
 from approval.config import Settings
 from approval.domain.calendar import SHANGHAI, WorkingCalendar
+from approval.domain.labels import STAGE_LABELS, TASK_LABELS
+from approval.domain.status import CaseStatus
 from approval.service import CaseService
 from approval.store.repository import create_users_with_tokens, events_of
 from approval.web.security import COOKIE, CSRF_COOKIE, CSRF_HEADER, csrf_key, csrf_token
@@ -292,6 +294,97 @@ async def test_supervisor_board_lists_open_cases_with_lights(web: Login) -> None
     board = await (await web("supervisor")).get("/web/board")
     assert board.status_code == 200
     assert case_no in board.text and "● 绿" in board.text
+
+
+BoardLine = tuple[str, str, str | None, list[tuple[str, str, str | None]]]
+"""A line of the board: stage, last day, light, and each task's department, state, light."""
+
+
+def board_lines(page: httpx.Response) -> dict[str, BoardLine]:
+    """The board's lines by case: the stage (with 超期), the last day, the light, and each
+    task's department, state and light, as shown."""
+    table = page.text.split('id="board"')[1].split("</table>")[0]
+    lines = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", table, re.S):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        found = re.search(r"371600-\d{8}-\d{6}", cells[0]) if len(cells) == 7 else None
+        if found is None:
+            continue
+        tasks = []
+        for part in filter(None, cells[6].split("；")):
+            department, shown = part.split(" ", 1)
+            tasks.append((department, shown.split(" <span")[0], _light(shown)))
+        stage = html.unescape(re.sub(r"<[^>]+>", "", cells[3])).strip()
+        lines[found.group(0)] = (stage, cells[4].strip(), _light(cells[5]), tasks)
+    return lines
+
+
+def _light(cell: str) -> str | None:
+    found = re.search(r'class="light-(\w+)"', cell)
+    return found.group(1) if found else None
+
+
+def line_of(status: CaseStatus) -> BoardLine:
+    """The board's line of a case as its status (the workflow's Query) tells it."""
+    clock = status.case_clock or status.intake_clock
+    stage = STAGE_LABELS[status.stage] + (" 超期" if status.case_overdue else "")
+    last_day = str(clock.last_day) if clock and clock.last_day else "—"
+    tasks = [
+        (t.department, TASK_LABELS[t.state], t.clock.light.value if t.clock else None)
+        for t in status.tasks
+    ]
+    return stage, last_day, clock.light.value if clock else None, tasks
+
+
+async def no_workflow_query(case_no: str, as_of: datetime | None = None) -> CaseStatus:
+    """In place of the engine's status Query where a page must not ask a workflow."""
+    raise AssertionError(f"the page asked the workflow of {case_no}")
+
+
+async def test_R19_the_board_shows_from_the_store_what_each_case_s_status_shows(
+    web: Login, engine: CaseService
+) -> None:
+    """R19: the board reads the store, asking no case's workflow, and shows what the case's
+    status (the workflow's Query) shows: received (the window's clock, also restarted by a
+    supplement), told once (no clock), in review (the case's period; a waiting task without
+    a light), extended (R13), in an excluded period and awaiting a supplement (paused, R12);
+    tasks in the matter's order."""
+    clerk = await web("clerk")
+    supervisor = await web("supervisor")
+    complete = ("SQS", "PMT", "GLZD", "JKZM")
+    received = await received_case(clerk, SPJY, complete)
+    noticed = await received_case(clerk, SPJY, complete[1:])
+    await clerk.post(f"/web/cases/{noticed}/notice", data={"defective": ""})
+    resupplied = await received_case(clerk, SPJY, complete[1:])
+    await clerk.post(f"/web/cases/{resupplied}/notice", data={"defective": ""})
+    await clerk.post(f"/web/cases/{resupplied}/supplement", data={"sha_SQS": sha("SQS")})
+    in_review = await accepted_case(clerk)
+    waiting = await received_case(clerk, BDC, ("SQS", "MMHT"))
+    await clerk.post(f"/web/cases/{waiting}/accept")
+    extended = await accepted_case(clerk)
+    await supervisor.post(f"/web/cases/{extended}/extend", data={"reason": "需组织专家论证"})
+    excluded = await accepted_case(clerk)
+    form = {"procedure": "testing", "reason": "需检测样品", "expected_wd": "5"}
+    await supervisor.post(f"/web/cases/{excluded}/exclude", data=form)
+    asked = await accepted_case(clerk)
+    for reviewer, data in (
+        ("rev-SCJG", {"outcome": "request_supplement", "items": "SQS=申请书签章不全"}),
+        ("rev-CGJ", {"outcome": "approve"}),
+    ):
+        decided = await (await web(reviewer)).post(f"/web/cases/{asked}/decision", data=data)
+        assert decided.status_code == 200, decided.text
+
+    cases = (received, noticed, resupplied, in_review, waiting, extended, excluded, asked)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "status", no_workflow_query)
+        lines = board_lines(await supervisor.get("/web/board"))
+
+    for case_no in cases:
+        assert lines[case_no] == line_of(await engine.status(case_no)), case_no
+    stages = {lines[case_no][0] for case_no in cases}
+    assert {"已收件，待审查材料", "补正中（计时暂停）", "特别程序中（计时暂停）"} <= stages
+    assert lines[waiting][3][0] == ("ZRZY", "等待前置审查", None)
+    assert lines[asked][2] == "paused"
 
 
 async def test_R3_the_clerk_issues_the_one_time_notice_from_the_case_page(web: Login) -> None:

@@ -6,6 +6,7 @@ API's and the console's) and the supervisor's board."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from approval.calendar_source import calendar_spanning
@@ -47,3 +48,19 @@ def task_light(task: ReviewTaskRow, remaining: int | None) -> Light:
         return Light.NONE
     stopped = task.due_at is None
     return light_for(task.period_wd, remaining, stopped=stopped, expired=task.overdue)
+
+
+@dataclass(frozen=True)
+class ShownClock:
+    """A clock as a list shows it: its last day (None while stopped) and its light."""
+
+    last_day: date | None
+    light: Light
+
+
+def task_clock(task: ReviewTaskRow, calendar: WorkingCalendar, now: datetime) -> ShownClock | None:
+    """The task's clock as the case's status shows it: none unless the task is open with a
+    period (a waiting task has none yet, a decided one none any more)."""
+    if task.period_wd is None:
+        return None
+    return ShownClock(task.last_day, task_light(task, remaining_working_days(task, calendar, now)))
