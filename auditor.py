@@ -10,7 +10,7 @@ or malformed case number), 3 Temporal cannot be reached (nothing could be anchor
 --store-only`` checks the chains alone).
 """
 
-from approval.auditing.cli import main
+from approval.cli.auditor import main
 
 if __name__ == "__main__":
     main()

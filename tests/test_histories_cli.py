@@ -20,7 +20,7 @@ from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.testing import WorkflowEnvironment
 
 from approval.config import PROJECT_ROOT
-from approval.runtime import open_store
+from approval.store.engine import open_store
 from approval.store.repository import department_messages_of, events_of
 from tests.processes import (
     CLERK_ACCOUNT,

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from approval.auditing.narrative import TimelineEntry, timeline
-from approval.cli.timeline_labels import EVENT_LABELS
+from approval.auditing.labels import EVENT_LABELS
+from approval.auditing.timeline import TimelineEntry, facts, timeline
 from approval.config import PROJECT_ROOT
 from approval.domain.case import Case
 from approval.domain.errors import DomainError
-from approval.domain.events import EVENT_TYPES, CaseEvent
+from approval.domain.events import EVENT_CLASSES, EVENT_TYPES, CaseEvent
 from approval.domain.models import Decide, Deliver, Extend, RefusedAttempt, Supplement
-from approval.runtime import open_store
+from approval.store.engine import open_store
 from approval.store.repository import events_of, record_events
 from tests.domain_fixtures import (
     GHXK,
@@ -187,6 +187,12 @@ def test_every_event_type_of_the_case_has_a_chinese_label() -> None:
     """Every kind of event (approval.domain.events) has a Chinese label in the timeline."""
     assert len(EVENT_TYPES) >= 35
     assert set(EVENT_LABELS) >= EVENT_TYPES
+
+
+def test_every_event_class_has_its_facts_told() -> None:
+    """Every event class (approval.domain.events) has its own function telling its facts."""
+    untold = [c.__name__ for c in EVENT_CLASSES if facts.dispatch(c) is facts.dispatch(object)]
+    assert untold == []
 
 
 def test_R21_the_timeline_reads_store_rows_like_domain_events(tmp_path: Path) -> None:

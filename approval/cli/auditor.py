@@ -6,8 +6,7 @@ import logging
 
 import typer
 
-from approval.cli.app import run_typer
-from approval.cli.common import cli_settings
+from approval.cli.common import cli_settings, run_typer
 from approval.logs import configure_logging
 
 app = typer.Typer(
@@ -20,9 +19,9 @@ app = typer.Typer(
 
 def main() -> None:
     """Entry point of auditor.py."""
-    from approval.auditing import histories, integrity, narrative
+    from approval.cli import audit_histories, audit_integrity, audit_story
 
     configure_logging(json=cli_settings().log_json, level=logging.WARNING)
-    for module in (histories, narrative, integrity):
+    for module in (audit_histories, audit_story, audit_integrity):
         module.register(app)
     run_typer(app)

@@ -1,4 +1,5 @@
-"""Chinese labels for the auditor's timeline: event types, actor roles and notice kinds."""
+"""The auditor's Chinese labels: event types, actor roles and notice kinds (the timeline), and
+the verdicts of the compliance check."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ EVENT_LABELS: dict[str, str] = {
     "JointMeetingRecorded": "联合审查会议",
     "ReviewDeemedApprovedInAbsence": "缺席默认同意",
 }
-"""Every event type of a case (approval.domain.case), in Chinese."""
+"""Every event type of a case (approval.domain.events), in Chinese."""
 
 ROLE_LABELS: dict[str, str] = {
     Role.CLERK.value: "窗口工作人员",
