@@ -215,7 +215,7 @@ class EngineDown:
     async def _down(self, *_args: Any, **_kwargs: Any) -> NoReturn:
         raise EngineUnavailableError("temporal: connection refused")
 
-    submit = act = status = keep_refusal = _down
+    submit = act = act_and_read = status = keep_refusal = _down
 
 
 def test_an_outage_is_exit_status_3_in_one_line_and_records_nothing(
