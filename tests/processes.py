@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 from approval.api.app import create_app
 from approval.cli.app import app as starter_app
 from approval.config import PROJECT_ROOT, Settings, get_settings
-from approval.runtime import open_store
+from approval.store.engine import open_store
 from approval.store.repository import create_users_with_tokens
 
 STARTER = PROJECT_ROOT / "starter.py"

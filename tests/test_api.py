@@ -23,8 +23,8 @@ from approval.auditing.integrity import verify_store
 from approval.cli import users
 from approval.config import Settings, get_settings
 from approval.domain.catalogue import Catalogue
-from approval.runtime import open_store
 from approval.service import CaseService
+from approval.store.engine import open_store
 from approval.store.repository import (
     create_user,
     create_users_with_tokens,
