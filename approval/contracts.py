@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
+from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import PydanticPayloadConverter, ToJsonOptions
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, PayloadCodec
 
 from approval.domain.calendar import CalendarData
 from approval.domain.catalogue import Frozen, Matter
@@ -14,6 +18,7 @@ from approval.domain.events import CaseEvent
 from approval.domain.models import Actor, Application, SubmittedMaterial
 from approval.domain.state import Decision, Stage
 from approval.domain.status import CaseStatus
+from approval.payload_dictionary import DICTIONARY_1
 
 
 class CaseInput(Frozen):
@@ -53,14 +58,11 @@ class RecordRequest(Frozen):
 
 class ActResult(Frozen):
     """What the caller of an action is told once its events are in the store, so that what it
-    reads next shows its own write (R23): the case's stage and the events the action recorded
-    (seq ``last_seq - len(recorded) + 1`` to ``last_seq``)."""
+    reads next shows its own write (R23): the case's stage, and the seq of the last event the
+    action recorded."""
 
-    case_no: str
     stage: Stage
     last_seq: int
-    recorded: tuple[str, ...]
-    """The types of the events the action recorded, in order."""
 
 
 class DepartmentMessageKind(StrEnum):
@@ -84,6 +86,11 @@ class DepartmentMessage(Frozen):
     materials: tuple[SubmittedMaterial, ...] = ()
     due: datetime | None = None
     reason: str | None = None
+    as_of_seq: int | None = None
+    """The seq of the event the message tells of. A task or supplement sent with it crosses
+    Temporal without its materials: the activity takes them from the record as it stood at
+    that event (they are in the case's history once already, with the receipt and each
+    supplement)."""
 
 
 class _PayloadConverter(PydanticPayloadConverter):
@@ -95,6 +102,52 @@ class _PayloadConverter(PydanticPayloadConverter):
         super().__init__(ToJsonOptions(exclude_unset=True))
 
 
-DATA_CONVERTER = DataConverter(payload_converter_class=_PayloadConverter)
+class Compression(PayloadCodec):
+    """zlib with the preset dictionary of the engine's payloads (approval.payload_dictionary)
+    for every payload of ``MIN_BYTES`` or more: a step's events, a case's input, a department
+    message take a third to a half of their room in the history. A payload without the
+    encoding (older histories, small payloads) reads as it is."""
+
+    ENCODING = b"binary/zlib;dictionary=1"
+    MIN_BYTES = 64
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """Each payload, compressed where that makes it smaller."""
+        return [self.compress(p) for p in payloads]
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """Each payload as it was before ``encode``."""
+        return [self.decompress(p) for p in payloads]
+
+    @classmethod
+    def compress(cls, payload: Payload) -> Payload:
+        """The payload compressed, or itself when small or when compressing does not help."""
+        if payload.ByteSize() < cls.MIN_BYTES:
+            return payload
+        packer = zlib.compressobj(zlib.Z_BEST_COMPRESSION, zdict=DICTIONARY_1)
+        data = packer.compress(payload.SerializeToString()) + packer.flush()
+        if len(data) >= payload.ByteSize():
+            return payload
+        return Payload(metadata={"encoding": cls.ENCODING}, data=data)
+
+    @classmethod
+    def decompress(cls, payload: Payload) -> Payload:
+        """A compressed payload restored; any other as it is."""
+        if payload.metadata.get("encoding") != cls.ENCODING:
+            return payload
+        unpacker = zlib.decompressobj(zdict=DICTIONARY_1)
+        return Payload.FromString(unpacker.decompress(payload.data) + unpacker.flush())
+
+
+DATA_CONVERTER = DataConverter(
+    payload_converter_class=_PayloadConverter, payload_codec=Compression()
+)
 """The converter of every client and worker of the engine (it reads what the default pydantic
 converter wrote, so older histories decode unchanged)."""
+
+
+def from_history(payloads: Sequence[Payload], types: Sequence[type]) -> list[Any]:
+    """Payloads as a history holds them (compressed or not), decoded into ``types``: for the
+    auditors' tools, which read histories without a worker."""
+    plain = [Compression.decompress(p) for p in payloads]
+    return DATA_CONVERTER.payload_converter.from_payloads(plain, list(types))

@@ -41,8 +41,8 @@ def decides(events: Sequence[CaseEvent]) -> bool:
 
 def department_messages(state: CaseState, events: Sequence[CaseEvent]) -> list[DepartmentMessage]:
     """One message per dispatched task, forwarded supplement or cancelled task; every
-    department gets the same full set of materials (R7)."""
-    materials = tuple(state.materials[code] for code in sorted(state.materials))
+    department gets the same full set of materials (R7), which the sending activity takes from
+    the record as of the message's event (``as_of_seq``)."""
     messages = []
     for event in events:
         if not isinstance(event, ROUTED):
@@ -62,9 +62,9 @@ def department_messages(state: CaseState, events: Sequence[CaseEvent]) -> list[D
                 round=event.round,
                 matter_code=state.matter.code,
                 matter_name=state.matter.name,
-                materials=() if kind is DepartmentMessageKind.CANCEL else materials,
                 due=due,
                 reason=reason,
+                as_of_seq=event.seq,
             )
         )
     return messages

@@ -99,7 +99,7 @@ def build_worker(
         endpoints = DepartmentEndpoints.from_settings(get_settings())
         departments = department_system(client, sessions, stub_behaviours, endpoints)
     store = StoreActivities(sessions, audit_key)
-    activities = DepartmentActivities(departments)
+    activities = DepartmentActivities(departments, sessions)
     return Worker(
         client,
         task_queue=task_queue,

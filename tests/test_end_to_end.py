@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from approval.config import Settings
+from approval.contracts import DATA_CONVERTER
 from approval.domain.catalogue import Catalogue
 from approval.domain.models import (
     Accept,
@@ -90,7 +90,7 @@ async def client(dev_env: WorkflowEnvironment) -> Client:
     return await Client.connect(
         _address(dev_env.client),
         namespace=namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
 
 

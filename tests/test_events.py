@@ -4,6 +4,7 @@ their classes and their payloads are, byte for byte, what the audit chain signed
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from approval.contracts import DATA_CONVERTER
+from approval.contracts import DATA_CONVERTER, Compression, from_history
 from approval.domain.audit import canonical_body, event_body
 from approval.domain.events import (
     CASE_EVENT,
@@ -26,6 +27,7 @@ from approval.domain.events import (
     stored_event,
 )
 from approval.domain.models import Actor, Role
+from approval.payload_dictionary import DICTIONARY_1
 
 GOLDEN = Path(__file__).parent / "golden"
 CLERK = Actor(role=Role.CLERK, id="clerk-01")
@@ -136,7 +138,7 @@ def test_a_row_of_no_known_kind_is_refused() -> None:
         )
 
 
-def test_a_field_not_given_is_not_written_anywhere() -> None:
+async def test_a_field_not_given_is_not_written_anywhere() -> None:
     """An event crosses Temporal with exactly the fields it was given: ClocksStopped without a
     procedure, CaseApproved without absent departments, a notice without its unused facts —
     so the payload in the workflow equals the payload the store receives."""
@@ -146,22 +148,31 @@ def test_a_field_not_given_is_not_written_anywhere() -> None:
         CaseApproved(seq=2, at=at, actor=CLERK, deemed_departments=("ZRZY",)),
     ]
     for event in events:
-        (payload,) = DATA_CONVERTER.payload_converter.to_payloads([event])
-        (crossed,) = DATA_CONVERTER.payload_converter.from_payloads([payload], [type(event)])
+        (payload,) = await DATA_CONVERTER.encode([event])
+        (crossed,) = await DATA_CONVERTER.decode([payload], [type(event)])
         assert crossed == event
         assert crossed.payload() == event.payload()
     assert events[0].payload() == {}
     assert events[1].payload() == {"deemed_departments": ["ZRZY"]}
 
 
-def test_a_notice_crosses_with_the_facts_it_states() -> None:
-    """A NoticeIssued decoded from a golden history and sent again keeps its payload."""
+async def test_a_notice_crosses_compressed_with_the_facts_it_states() -> None:
+    """A NoticeIssued decoded from a golden history and sent again keeps its payload; being
+    over Compression.MIN_BYTES it crosses zlib-compressed and smaller, and the auditors'
+    reader (from_history) decodes it as the worker does."""
     recorded = next(r for _, r in FIRST_FORM if r["type"] == "NoticeIssued")
     event = CASE_EVENT.validate_python(recorded)
     assert isinstance(event, NoticeIssued)
-    (payload,) = DATA_CONVERTER.payload_converter.to_payloads([event])
-    (crossed,) = DATA_CONVERTER.payload_converter.from_payloads([payload], [NoticeIssued])
+    plain = DATA_CONVERTER.payload_converter.to_payloads([event])
+    (payload,) = await DATA_CONVERTER.encode([event])
+    assert payload.metadata["encoding"] == Compression.ENCODING
+    assert payload.ByteSize() < plain[0].ByteSize()
+    (crossed,) = await DATA_CONVERTER.decode([payload], [NoticeIssued])
     assert crossed.payload() == recorded["data"]
+    (read,) = from_history([payload], [NoticeIssued])
+    assert read == crossed
+    (unencoded,) = from_history(plain, [NoticeIssued])
+    assert unencoded == crossed
 
 
 def test_receipt_states_its_periods_typed() -> None:
@@ -176,3 +187,11 @@ def test_receipt_states_its_periods_typed() -> None:
     assert isinstance(event, ApplicationReceived)
     assert event.periods.reviews_capped is False
     assert "reviews_capped" not in event.payload()["periods"]
+
+
+def test_the_payload_dictionary_is_frozen() -> None:
+    """Histories compressed with dictionary 1 decode only with it: its bytes never change."""
+    assert (
+        hashlib.sha256(DICTIONARY_1).hexdigest()
+        == "e0020f076dfd37fe3b45bc511c98cd9a202f87298f2fa9a949244adc49dc81d8"
+    )

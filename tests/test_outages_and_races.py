@@ -15,10 +15,10 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from approval.api.app import create_app
 from approval.config import Settings
+from approval.contracts import DATA_CONVERTER
 from approval.domain.catalogue import Catalogue
 from approval.environments import running_worker
 from approval.service import CaseService
@@ -67,7 +67,7 @@ async def test_R21_with_temporal_stopped_a_decision_is_a_503_and_no_refusal_is_k
     """R21: the Temporal server is stopped while a case is in review; the reviewer's decision
     answers 503 with Retry-After naming the engine, and nothing is written: no ActionRefused,
     no decision. With the server back, the same request (same Idempotency-Key) decides once."""
-    temporal = await Client.connect(own_server.address, data_converter=pydantic_data_converter)
+    temporal = await Client.connect(own_server.address, data_converter=DATA_CONVERTER)
     service = CaseService(temporal, settings, catalogue, sessions, answer_within_s=ANSWER_WITHIN_S)
     people = [("clerk", "clerk", None), ("rev-ZRZY", "reviewer", "ZRZY")]
     client, headers = _api_of(service, sessions, *people)
@@ -117,7 +117,7 @@ async def api_on_dev(
     """The app on an engine of a dev server of the test's own (the store's case numbers
     start at 1 on each backend, so a shared server would already hold them), with a clerk and
     a ZRZY reviewer."""
-    temporal = await Client.connect(own_server.address, data_converter=pydantic_data_converter)
+    temporal = await Client.connect(own_server.address, data_converter=DATA_CONVERTER)
     service = CaseService(temporal, settings, catalogue, sessions)
     people = [("clerk", "clerk", None), ("rev-ZRZY", "reviewer", "ZRZY")]
     client, headers = _api_of(service, sessions, *people)

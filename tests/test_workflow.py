@@ -10,13 +10,13 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from approval.calendar_source import load_calendar_data
 from approval.config import Settings, get_settings
+from approval.contracts import DATA_CONVERTER
 from approval.domain.calendar import WorkingCalendar
 from approval.domain.catalogue import Catalogue
 from approval.domain.compliance import as_recorded, check_case
@@ -482,7 +482,7 @@ async def test_recorded_history_replays_deterministically(
     await engine.act(case_no, Supplement(actor=CLERK, materials=(material("SJFA"),)))
     await time_skipping_env.sleep(timedelta(days=20))
     history = await time_skipping_env.client.get_workflow_handle(case_no).fetch_history()
-    replayer = Replayer(workflows=[CaseWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[CaseWorkflow], data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None
     assert (await engine.status(case_no)).decision is not None
@@ -510,7 +510,7 @@ async def test_R3_R13_a_deemed_acceptance_still_decides_by_the_committed_date(
     failing = [(r.rule, r.evidence) for r in check_case(events, calendar) if r.verdict == "fail"]
     assert verdicts["R13"] == "pass" and verdicts["R9"] == "pass", failing
     history = await time_skipping_env.client.get_workflow_handle(case_no).fetch_history()
-    replayer = Replayer(workflows=[CaseWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[CaseWorkflow], data_converter=DATA_CONVERTER)
     assert (
         await replayer.replay_workflow(history, raise_on_replay_failure=False)
     ).replay_failure is None

@@ -187,18 +187,12 @@ class CaseWorkflow:
         store, so that the caller reads its own writes; the status is read where it is shown
         (the ``status`` Query, the store's read model)."""
         self._case.advance_time(workflow.now())
-        first = self._case.state.last_seq + 1
         try:
             self._case.handle(command, workflow.now())
         except DomainError as error:
             raise _refusal(error) from error
         state = self._case.state
-        result = ActResult(
-            case_no=state.case_no,
-            stage=state.stage,
-            last_seq=state.last_seq,
-            recorded=tuple(e.type for e in self._case.outbox if e.seq >= first),
-        )
+        result = ActResult(stage=state.stage, last_seq=state.last_seq)
         await workflow.wait_condition(lambda: self._recorded_seq >= result.last_seq)
         return result
 

@@ -32,7 +32,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 
 from approval.config import Settings
-from approval.contracts import DATA_CONVERTER, RecordRequest
+from approval.contracts import RecordRequest, from_history
 from approval.domain.audit import Finding, Tampering, chained_hashes, verify_chain
 from approval.domain.events import ActionRefused, ApplicationNotAccepted, CaseEvent
 from approval.service import EngineUnavailableError, connect
@@ -96,7 +96,7 @@ def _steps(history: WorkflowHistory) -> Iterator[tuple[RecordRequest, bool]]:
 
 
 def _step_of(payloads: Sequence[Payload]) -> RecordRequest:
-    (request,) = DATA_CONVERTER.payload_converter.from_payloads(payloads, [RecordRequest])
+    (request,) = from_history(payloads, [RecordRequest])
     assert isinstance(request, RecordRequest)
     return request
 
@@ -105,8 +105,7 @@ def _is_local_store_write(name: str, details: Mapping[str, Payloads]) -> bool:
     """A completed local activity that wrote a step to the store."""
     if name != LOCAL_ACTIVITY_MARKER or "result" not in details or "data" not in details:
         return False
-    converter = DATA_CONVERTER.payload_converter
-    (meta,) = converter.from_payloads(details["data"].payloads, [dict])
+    (meta,) = from_history(details["data"].payloads, [dict])
     return isinstance(meta, dict) and meta.get("activity_type") == LOCAL_RECORD_ACTIVITY
 
 

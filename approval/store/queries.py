@@ -169,16 +169,18 @@ class CaseMaterials:
     materials: list[CaseMaterial]
 
 
-def case_materials(session: Session, case_no: str) -> CaseMaterials:
-    """The materials of a case, by code, from its audit log: which event brought each and the
-    document it brought (reference and SHA-256). Cases recorded before the events named their
-    documents take them from the department messages (what the departments received)."""
+def case_materials(session: Session, case_no: str, up_to_seq: int | None = None) -> CaseMaterials:
+    """The materials of a case, by code, from its audit log (up to ``up_to_seq``, if given):
+    which event brought each and the document it brought (reference and SHA-256). Cases
+    recorded before the events named their documents take them from the department messages
+    (what the departments received)."""
     matter_code: str | None = None
     found: dict[str, CaseMaterial] = {}
     events = [
         event
         for event in map(typed, events_of(session, case_no))
         if isinstance(event, ApplicationReceived | SupplementReceived)
+        and (up_to_seq is None or event.seq <= up_to_seq)
     ]
     if not all("documents" in event.model_fields_set for event in events):
         messages = department_messages_of(session, case_no=case_no)
@@ -191,6 +193,16 @@ def case_materials(session: Session, case_no: str) -> CaseMaterials:
             found.setdefault(code, CaseMaterial(code)).deliveries.append(delivery)
         _take_documents(found, event.documents)
     return CaseMaterials(matter_code, sorted(found.values(), key=lambda m: m.code))
+
+
+def materials_as_of(session: Session, case_no: str, seq: int) -> tuple[SubmittedMaterial, ...]:
+    """Every material of the case with its latest document as of event ``seq``, by code: what
+    a department is sent with its task (R7)."""
+    return tuple(
+        SubmittedMaterial(code=m.code, document_ref=m.document_ref, sha256=m.sha256)
+        for m in case_materials(session, case_no, seq).materials
+        if m.document_ref is not None and m.sha256 is not None
+    )
 
 
 def _take_documents(

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from approval.domain.events import ApplicationReceived, CaseEvent
 from approval.domain.projection import CaseView, TaskView, received
 from approval.domain.status import CaseStatus, TaskStatus
-from approval.store.schema import CaseRow, ReviewTaskRow
 from approval.store.database import FRESH, upsert_if_newer
+from approval.store.schema import CaseRow, ReviewTaskRow
 
 CASE_COLUMNS = tuple(c.name for c in CaseRow.__table__.columns)
 TASK_COLUMNS = tuple(

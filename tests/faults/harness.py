@@ -28,11 +28,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 
 from approval.auditing.integrity import Anchor, crosscheck, differences, rebuild, verify_case
 from approval.config import Settings
+from approval.contracts import DATA_CONVERTER
 from approval.domain.catalogue import Catalogue
 from approval.domain.errors import DomainError
 from approval.domain.models import (
@@ -128,7 +128,7 @@ class DevServer:
 
     async def _answers(self) -> bool:
         try:
-            client = await Client.connect(self.address, data_converter=pydantic_data_converter)
+            client = await Client.connect(self.address, data_converter=DATA_CONVERTER)
             await client.workflow_service.get_system_info(GetSystemInfoRequest())
         except (RuntimeError, RPCError):
             return False
@@ -388,7 +388,7 @@ async def fault_run(
         server.start()
         await server.wait_ready()
         await running.start(workers)
-        client = await Client.connect(server.address, data_converter=pydantic_data_converter)
+        client = await Client.connect(server.address, data_converter=DATA_CONVERTER)
         service = CaseService(
             client, settings, catalogue, open_store(store_urls[0]), answer_within_s=ANSWER_WITHIN_S
         )
