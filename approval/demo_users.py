@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from approval.domain.catalogue import Catalogue
 from approval.domain.models import Role
-from approval.store.repository import create_user, issue_token, user_by_name
+from approval.store.users import create_user, issue_token, user_by_name
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,8 @@ from approval.domain.models import (
 )
 from approval.domain.notices import Notice, NoticeKind
 from approval.domain.status import CaseStatus
-from approval.store.repository import allocate_case_number, next_seq, record_events
+from approval.store.audit_log import next_seq, record_events
+from approval.store.numbering import allocate_case_number
 from approval.store.schema import CaseEventRow
 from workflows.case_workflow import CaseWorkflow
 

@@ -27,7 +27,7 @@ from approval.domain.audit import verify_chain
 from approval.domain.events import CaseEvent, ReviewApproved
 from approval.domain.models import Actor, Role
 from approval.runtime import open_store
-from approval.store.repository import events_of, record_events
+from approval.store.audit_log import events_of, record_events
 
 GOLDEN_DIR = PROJECT_ROOT / "tests" / "golden"
 KEY = DEVELOPMENT_AUDIT_KEY.encode()

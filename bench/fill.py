@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from approval.domain.calendar import SHANGHAI
 from approval.domain.catalogue import DepartmentReview, Matter
 from approval.domain.state import Stage, TaskState
-from approval.store.repository import insert_ignoring_duplicates
+from approval.store.database import insert_ignoring_duplicates
 from approval.store.schema import CaseRow, ReviewTaskRow
 from bench.common import catalogue as bench_catalogue
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from approval.domain.state import OPEN_TASK_STATES
 from approval.runtime import open_store
-from approval.store.repository import department_inbox
+from approval.store.queries import department_inbox
 from bench.common import load_now, machine, percentiles
 from bench.fill import FillSummary, default_postgres_url, fill_store, postgres_schema, store_version
 

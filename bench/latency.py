@@ -34,7 +34,7 @@ from temporalio.client import Client
 
 from approval.config import PROJECT_ROOT
 from approval.domain.catalogue import Matter
-from approval.store.repository import create_user, issue_token
+from approval.store.users import create_user, issue_token
 from bench.common import (
     Engine,
     accepted_case,

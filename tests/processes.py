@@ -30,7 +30,7 @@ from approval.api.app import create_app
 from approval.cli.app import app as starter_app
 from approval.config import PROJECT_ROOT, Settings, get_settings
 from approval.store.engine import open_store
-from approval.store.repository import create_users_with_tokens
+from approval.store.users import create_users_with_tokens
 
 STARTER = PROJECT_ROOT / "starter.py"
 WORKER = PROJECT_ROOT / "worker.py"

@@ -24,15 +24,10 @@ from approval.cli import users
 from approval.config import Settings, get_settings
 from approval.domain.catalogue import Catalogue
 from approval.service import CaseService
+from approval.store.audit_log import events_of
 from approval.store.engine import open_store
-from approval.store.repository import (
-    create_user,
-    create_users_with_tokens,
-    events_of,
-    hash_token,
-    issue_token,
-)
 from approval.store.schema import ApiTokenRow
+from approval.store.users import create_user, create_users_with_tokens, hash_token, issue_token
 from tests.domain_fixtures import material
 from tests.test_workflow import messages_of, recorded
 

@@ -23,7 +23,7 @@ from approval.config import Settings
 from approval.domain.catalogue import Catalogue
 from approval.domain.compliance import RULE_TITLES
 from approval.service import EngineUnavailableError
-from approval.store.repository import events_of
+from approval.store.audit_log import events_of
 from approval.store.schema import CaseEventRow, CaseRow
 from tests import test_api
 from tests.test_api import DEPARTMENTS, Api, accepted_case, closed

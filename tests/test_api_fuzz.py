@@ -30,7 +30,7 @@ from approval.domain.catalogue import Catalogue
 from approval.domain.check_code import check_code
 from approval.domain.models import CASE_NUMBER_PATTERN
 from approval.service import CaseService
-from approval.store.repository import create_users_with_tokens
+from approval.store.users import create_users_with_tokens
 from tests.domain_fixtures import material
 
 Json = Any

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from approval.domain.catalogue import Catalogue
-from approval.store.repository import events_of, notices_of
+from approval.store.audit_log import events_of, notices_of
 from tests import test_api
 from tests.test_api import REFUSE, SUPPLEMENT, Api, application, closed
 

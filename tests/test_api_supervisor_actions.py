@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 
 from approval.domain.catalogue import Catalogue
-from approval.store.repository import events_of
+from approval.store.audit_log import events_of
 from tests.test_api import Api, accepted_case, api
 from tests.test_workflow import recorded
 

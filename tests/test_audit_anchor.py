@@ -51,8 +51,8 @@ from approval.domain.events import (
 )
 from approval.domain.models import Accept, Actor, Role
 from approval.service import CaseService
+from approval.store.audit_log import events_of, next_seq, record_events
 from approval.store.recording import record_step
-from approval.store.repository import events_of, next_seq, record_events
 from approval.store.schema import CaseEventRow, CaseRow
 from tests.domain_fixtures import GHXK, MONDAY, accepted_case, approve
 from tests.processes import CliResult, run_script

@@ -31,7 +31,9 @@ from approval.config import PROJECT_ROOT, Settings
 from approval.domain.catalogue import Catalogue
 from approval.domain.models import ExcludedProcedure, Outcome
 from approval.service import CaseService, EngineUnavailableError
-from approval.store.repository import case_known, create_users_with_tokens, events_of
+from approval.store.audit_log import events_of
+from approval.store.numbering import case_known
+from approval.store.users import create_users_with_tokens
 from tests.processes import CliResult, invoke_cli, serving
 
 CASE = "371600-20261201-000001"

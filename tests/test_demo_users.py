@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from approval.config import get_settings
 from approval.demo_users import ensure_demo_users
 from approval.domain.catalogue import Catalogue
-from approval.store.repository import (
+from approval.store.schema import ApiTokenRow
+from approval.store.users import (
     create_user,
     hash_token,
     issue_token,
     legacy_token_hash,
     user_by_token,
 )
-from approval.store.schema import ApiTokenRow
 
 
 def test_R22_demo_users_are_created_once_and_every_start_issues_working_tokens(

@@ -33,7 +33,7 @@ from approval.domain.catalogue import Catalogue
 from approval.domain.models import Decide
 from approval.environments import running_worker
 from approval.service import CaseService
-from approval.store.repository import department_messages_of
+from approval.store.department_messages import department_messages_of
 from tests.processes import WORKER, process_env, run_script, serving
 from tests.test_workflow import GHXK, accepted
 

@@ -19,7 +19,7 @@ from approval.api.app import create_app
 from approval.config import Settings
 from approval.domain.catalogue import Catalogue
 from approval.http.paging import MAX_LIMIT, MAX_OFFSET
-from approval.store.repository import create_users_with_tokens
+from approval.store.users import create_users_with_tokens
 from tests.test_edges_outages import stand_in
 from tests.test_web import alert, console_client
 

@@ -16,7 +16,7 @@ from approval.api.app import create_app
 from approval.config import Settings
 from approval.domain.catalogue import Catalogue
 from approval.service import CaseService
-from approval.store.repository import events_of
+from approval.store.audit_log import events_of
 from tests import test_api
 from tests.test_api import Api, accepted_case
 from tests.test_web import SPJY, Login, alert, app, console_client, received_case, tokens, web

@@ -23,7 +23,7 @@ from approval.config import Settings
 from approval.domain.catalogue import Catalogue
 from approval.domain.models import Actor
 from approval.service import CaseService, EngineUnavailableError
-from approval.store.repository import create_users_with_tokens
+from approval.store.users import create_users_with_tokens
 from tests.test_web import console_client
 
 UNREACHABLE = {

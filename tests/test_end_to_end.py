@@ -44,12 +44,9 @@ from approval.domain.status import CaseStatus
 from approval.environments import running_worker
 from approval.runtime import open_store
 from approval.service import CaseService, CaseWorkflowClient
-from approval.store.repository import (
-    case_row,
-    department_messages_of,
-    events_of,
-    notices_of,
-)
+from approval.store.audit_log import events_of, notices_of
+from approval.store.department_messages import department_messages_of
+from approval.store.queries import case_row
 from approval.store.schema import CaseEventRow
 from tests.processes import (
     CliResult,

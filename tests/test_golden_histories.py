@@ -32,7 +32,7 @@ from approval.domain.events import CaseEvent
 from approval.domain.models import Accept, Actor, Applicant, Application, Role
 from approval.routing import decision_messages, department_messages
 from approval.service import CaseService
-from approval.store.repository import department_messages_of
+from approval.store.department_messages import department_messages_of
 from approval.store.schema import DepartmentMessageRow
 from tests.domain_fixtures import approve, material, reject
 from workflows.case_workflow import (

@@ -20,8 +20,9 @@ from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.testing import WorkflowEnvironment
 
 from approval.config import PROJECT_ROOT
+from approval.store.audit_log import events_of
+from approval.store.department_messages import department_messages_of
 from approval.store.engine import open_store
-from approval.store.repository import department_messages_of, events_of
 from tests.processes import (
     CLERK_ACCOUNT,
     CliResult,

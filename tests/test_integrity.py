@@ -27,7 +27,7 @@ from approval.config import DEVELOPMENT_AUDIT_KEY, PROJECT_ROOT
 from approval.domain.audit import GENESIS, Tampering
 from approval.domain.catalogue import Catalogue
 from approval.service import CaseService
-from approval.store.repository import events_of, record_events
+from approval.store.audit_log import events_of, record_events
 from approval.store.schema import CaseEventRow
 from tests.domain_fixtures import MONDAY, accepted_case, approve
 

@@ -16,6 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
+from approval.store.database import create_schema, make_engine
 from approval.store.migrations import (
     BASELINE_COLUMNS,
     BASELINE_REVISION,
@@ -26,7 +27,6 @@ from approval.store.migrations import (
     migrate,
     revisions,
 )
-from approval.store.repository import create_schema, make_engine
 from approval.store.schema import Base
 
 MODEL_TABLES = set(Base.metadata.tables)

@@ -22,7 +22,8 @@ from approval.contracts import DATA_CONVERTER
 from approval.domain.catalogue import Catalogue
 from approval.environments import running_worker
 from approval.service import CaseService
-from approval.store.repository import create_users_with_tokens, events_of
+from approval.store.audit_log import events_of
+from approval.store.users import create_users_with_tokens
 from tests.faults.harness import DevServer
 from tests.test_api import GHXK, Api, accepted_case, application
 

@@ -21,7 +21,7 @@ from approval.domain import check_code as codes
 from approval.domain.catalogue import Catalogue
 from approval.domain.check_code import check_code, legacy_check_code, matches, numbered_on
 from approval.service import CaseService
-from approval.store.repository import create_user, issue_token
+from approval.store.users import create_user, issue_token
 from tests.domain_fixtures import material
 
 GHXK = "JS-GHXK-001"

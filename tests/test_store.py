@@ -26,20 +26,17 @@ from approval.domain.models import CASE_NUMBER_PATTERN, ENGINE, Actor, Role
 from approval.domain.notices import Notice, NoticeKind
 from approval.domain.state import Decision, Stage, TaskState
 from approval.domain.status import CaseStatus, ClockStatus, Light, TaskStatus
-from approval.store.repository import (
-    allocate_case_number,
-    case_row,
+from approval.store.audit_log import events_of, notices_of
+from approval.store.database import (
     create_schema,
-    department_messages_of,
-    events_of,
     insert_ignoring_duplicates,
     make_engine,
     make_session_factory,
-    notices_of,
-    record_case,
-    record_department_message,
-    task_rows,
 )
+from approval.store.department_messages import department_messages_of, record_department_message
+from approval.store.numbering import allocate_case_number
+from approval.store.queries import case_row, task_rows
+from approval.store.recording import record_case
 from approval.store.schema import Base, CaseEventRow
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

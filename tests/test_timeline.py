@@ -27,8 +27,8 @@ from approval.domain.case import Case
 from approval.domain.errors import DomainError
 from approval.domain.events import EVENT_CLASSES, EVENT_TYPES, CaseEvent
 from approval.domain.models import Decide, Deliver, Extend, RefusedAttempt, Supplement
+from approval.store.audit_log import events_of, record_events
 from approval.store.engine import open_store
-from approval.store.repository import events_of, record_events
 from tests.domain_fixtures import (
     GHXK,
     accepted_case,

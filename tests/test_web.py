@@ -25,7 +25,8 @@ from approval.domain.calendar import SHANGHAI, WorkingCalendar
 from approval.domain.labels import STAGE_LABELS, TASK_LABELS
 from approval.domain.status import CaseStatus
 from approval.service import CaseService
-from approval.store.repository import create_users_with_tokens, events_of
+from approval.store.audit_log import events_of
+from approval.store.users import create_users_with_tokens
 from approval.web.security import COOKIE, CSRF_COOKIE, CSRF_HEADER, csrf_key, csrf_token
 from tests.test_workflow import recorded
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from approval.api.app import create_app
 from approval.config import Settings
 from approval.service import CaseService
-from approval.store.repository import create_users_with_tokens
+from approval.store.users import create_users_with_tokens
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -45,7 +45,8 @@ from approval.domain.state import Stage, TaskState
 from approval.domain.status import CaseStatus
 from approval.runtime import workflow_runner
 from approval.service import CaseService, RefusedError, UnknownCaseError
-from approval.store.repository import department_messages_of, events_of, notices_of
+from approval.store.audit_log import events_of, notices_of
+from approval.store.department_messages import department_messages_of
 from approval.store.schema import CaseEventRow
 from tests.domain_fixtures import approve, item, material, request, reviewer
 from workflows.case_workflow import CaseWorkflow

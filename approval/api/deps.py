@@ -13,7 +13,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from approval.domain.models import CASE_NUMBER_PATTERN, Actor, Role
 from approval.http.deps import ServiceDep, SessionDep, require_role, reviewer_with_task
 from approval.service import UnknownCaseError
-from approval.store.repository import case_known, user_by_token
+from approval.store.numbering import case_known
+from approval.store.users import user_by_token
 
 bearer = HTTPBearer(auto_error=False, description="an API token (approval.cli.users create)")
 

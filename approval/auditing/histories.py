@@ -26,7 +26,8 @@ from temporalio.worker import Replayer
 from approval.contracts import DATA_CONVERTER
 from approval.domain.errors import InvalidInputError
 from approval.service import UnknownCaseError, check_case_number
-from approval.store.repository import events_of, make_engine, make_session_factory
+from approval.store.audit_log import events_of
+from approval.store.database import make_engine, make_session_factory
 from approval.store.schema import CaseEventRow
 from workflows.case_workflow import CaseWorkflow
 

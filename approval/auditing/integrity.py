@@ -36,9 +36,10 @@ from approval.contracts import RecordRequest, from_history
 from approval.domain.audit import Finding, Tampering, chained_hashes, verify_chain
 from approval.domain.events import ActionRefused, ApplicationNotAccepted, CaseEvent
 from approval.service import EngineUnavailableError, connect
+from approval.store.audit_log import events_of
 from approval.store.engine import open_store
+from approval.store.queries import case_row
 from approval.store.recording import record_step
-from approval.store.repository import case_row, events_of
 from approval.store.schema import CaseEventRow, CaseRow, NoticeRow, ReviewTaskRow
 
 T = TypeVar("T")

@@ -32,8 +32,8 @@ from approval.cli import render
 from approval.cli.common import EXIT_UNAVAILABLE, fail, guarded
 from approval.config import get_settings
 from approval.service import EngineUnavailableError, check_case_number
+from approval.store.audit_log import events_of
 from approval.store.engine import open_store
-from approval.store.repository import events_of
 from approval.store.schema import CaseEventRow
 
 T = TypeVar("T")

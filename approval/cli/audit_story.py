@@ -28,8 +28,8 @@ from approval.domain.events import CaseEvent, as_events
 
 def recorded_events(case_no: str) -> list[CaseEvent]:
     """The audit log of ``case_no`` from the store, typed; exits 2 when nothing is recorded."""
+    from approval.store.audit_log import events_of
     from approval.store.engine import open_store
-    from approval.store.repository import events_of
 
     def read() -> list[CaseEvent]:
         with open_store(get_settings().store_url)() as session:

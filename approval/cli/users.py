@@ -15,7 +15,7 @@ from approval.cli.common import fail
 from approval.config import get_settings
 from approval.domain.models import Actor, Role
 from approval.store.engine import open_store
-from approval.store.repository import create_user, issue_token
+from approval.store.users import create_user, issue_token
 from approval.validation import problem_line
 
 API_ROLES = (Role.CLERK, Role.REVIEWER, Role.SUPERVISOR, Role.AUDITOR)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from approval.contracts import DepartmentMessage, DepartmentMessageKind
 from approval.departments import TransientDepartmentError, answer_request_id
 from approval.domain.models import Actor, Decide, NoticeItem, Outcome, Role
-from approval.store.repository import record_department_message
+from approval.store.department_messages import record_department_message
 
 log = structlog.get_logger(__name__)
 

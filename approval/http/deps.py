@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from approval.domain.errors import PermissionDeniedError
 from approval.domain.models import Actor, Role
 from approval.service import CaseService
-from approval.store.repository import case_known, has_task
+from approval.store.numbering import case_known
+from approval.store.queries import has_task
 
 
 def get_service(request: Request) -> CaseService:

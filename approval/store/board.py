@@ -18,8 +18,8 @@ from approval.domain.calendar import WorkingCalendar
 from approval.domain.catalogue import Matter
 from approval.domain.state import CLOSED_STAGES, Stage
 from approval.domain.status import Light, light_for
+from approval.store.database import FRESH
 from approval.store.lights import ShownClock
-from approval.store.repository import FRESH
 from approval.store.schema import CaseEventRow, CaseRow, ReviewTaskRow
 
 SUPPLEMENTED = "SupplementReceived"

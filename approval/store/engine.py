@@ -9,7 +9,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from approval.config import SettingError, Settings, get_settings, refuse_to_start
-from approval.store.repository import create_schema, make_engine, make_session_factory
+from approval.store.database import create_schema, make_engine, make_session_factory
 
 
 def open_store(url: str) -> sessionmaker[Session]:

@@ -2,7 +2,7 @@
 supervisor's escalations and overdue work (the API's /supervision and the web board), and the
 materials of a case as its record and the departments' systems hold them.
 
-Like approval.store.repository, nothing here commits: sessions belong to the caller.
+Like the rest of the store, nothing here commits: sessions belong to the caller.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from approval.config import Settings
 from approval.domain.models import Actor, Role
-from approval.store.repository import user_by_token
+from approval.store.users import user_by_token
 
 COOKIE = "approval_token"
 """The login cookie: the person's API token (HttpOnly)."""

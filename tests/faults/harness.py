@@ -50,11 +50,8 @@ from approval.domain.models import (
 from approval.environments import DEV_SERVER_ARGS, packaged_binary
 from approval.runtime import open_store
 from approval.service import CaseService, EngineUnavailableError
-from approval.store.repository import (
-    department_messages_of,
-    events_of,
-    notices_of,
-)
+from approval.store.audit_log import events_of, notices_of
+from approval.store.department_messages import department_messages_of
 from tests.processes import WorkerProcess, process_env
 
 T = TypeVar("T")

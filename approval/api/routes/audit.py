@@ -29,7 +29,8 @@ from approval.domain.models import Actor, Role
 from approval.http.deps import ServiceDep, SessionDep, SessionsDep
 from approval.http.refusals import REFUSALS
 from approval.service import UnknownCaseError
-from approval.store.repository import case_known, events_of
+from approval.store.audit_log import events_of
+from approval.store.numbering import case_known
 from approval.store.schema import CaseEventRow
 
 router = APIRouter(prefix="/audit/cases", tags=["audit"], responses=REFUSALS)

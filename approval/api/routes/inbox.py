@@ -16,7 +16,7 @@ from approval.http.deps import ServiceDep, SessionDep
 from approval.http.paging import PAGE_SIZE, Limit, Offset
 from approval.http.refusals import REFUSALS
 from approval.store.lights import calendar_through, remaining_working_days, task_light
-from approval.store.repository import department_inbox
+from approval.store.queries import department_inbox
 
 router = APIRouter(tags=["inbox"], responses=REFUSALS)
 

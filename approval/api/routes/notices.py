@@ -15,7 +15,7 @@ from approval.domain.models import Actor
 from approval.domain.notices import NoticeKind
 from approval.http.deps import SessionDep
 from approval.http.refusals import REFUSALS
-from approval.store.repository import notices_of
+from approval.store.audit_log import notices_of
 
 router = APIRouter(prefix="/cases", tags=["cases"], responses=REFUSALS)
 

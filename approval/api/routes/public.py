@@ -23,7 +23,7 @@ from approval.domain.state import Stage
 from approval.http.deps import SessionDep
 from approval.http.limiting import public_rate_limit
 from approval.http.refusals import problem_answers
-from approval.store.repository import case_row
+from approval.store.queries import case_row
 
 __all__ = ["PublicProgress", "check_code", "router"]
 

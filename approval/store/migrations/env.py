@@ -61,7 +61,7 @@ def run_online() -> None:
     if connection is not None:
         _configure(connection)
         return
-    from approval.store.repository import make_engine
+    from approval.store.database import make_engine
 
     engine = make_engine(_url())
     try:

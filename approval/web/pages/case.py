@@ -22,7 +22,7 @@ from approval.domain.models import Actor, Role
 from approval.domain.status import CaseStatus
 from approval.http.deps import ServiceDep, SessionDep, require_role, reviewer_with_task
 from approval.service import CaseService
-from approval.store.repository import events_of, notices_of
+from approval.store.audit_log import events_of, notices_of
 from approval.web.access import SignedIn, or_forbidden
 from approval.web.case_actions import CASE_ACTIONS, FIELD_LABELS
 from approval.web.pages.inbox import decide

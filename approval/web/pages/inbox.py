@@ -21,7 +21,7 @@ from approval.http.deps import ServiceDep, SessionDep, deciding_department, requ
 from approval.http.paging import PAGE_SIZE, Limit, Offset
 from approval.service import CaseService
 from approval.store.lights import calendar_through, remaining_working_days, task_light
-from approval.store.repository import department_inbox
+from approval.store.queries import department_inbox
 from approval.web.access import or_forbidden, person
 from approval.web.case_actions import notice_items
 from approval.web.pager import pager

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from approval.domain.models import Role
 from approval.http.deps import SessionDep
 from approval.http.limiting import client_key, rate_limits
-from approval.store.repository import user_by_token
+from approval.store.users import user_by_token
 from approval.web.access import SignedIn
 from approval.web.rendering import HERE, page, to_login
 from approval.web.security import COOKIE
