@@ -9,11 +9,11 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from approval.auditing.narrative import timeline
+from approval.auditing.timeline import timeline
 from approval.domain.case import Case
-from approval.domain.compliance import Verdict, as_recorded, check_case
+from approval.domain.compliance import Verdict, check_case
 from approval.domain.errors import InvalidInputError, PermissionDeniedError, StageError
-from approval.domain.events import CaseEvent
+from approval.domain.events import CaseEvent, as_events
 from approval.domain.models import (
     CloseExcludedPeriod,
     ExcludedProcedure,
@@ -82,7 +82,7 @@ def in_expert_review() -> Case:
 
 def recorded_verdicts(events: list[CaseEvent]) -> dict[str, Verdict]:
     """The auditor's verdicts on the whole record."""
-    return {r.rule: r.verdict for r in check_case(as_recorded(events), CALENDAR)}
+    return {r.rule: r.verdict for r in check_case(as_events(events), CALENDAR)}
 
 
 # ---- R12 excluded periods (art. 45) ------------------------------------------------------------
@@ -210,7 +210,7 @@ def test_R12_a_record_without_the_excluded_period_notice_fails() -> None:
     fails: the applicant was not told the expected length."""
     case = in_expert_review()
     events = [e for e in case.drain() if e.type != "NoticeIssued" or e.seq < 10]
-    results = {r.rule: r for r in check_case(as_recorded(events), CALENDAR)}
+    results = {r.rule: r for r in check_case(as_events(events), CALENDAR)}
 
     assert results["R12"].verdict is Verdict.FAIL
     assert any("expected length" in line for line in results["R12"].evidence)
@@ -282,7 +282,7 @@ def test_R10_a_record_hiding_an_absent_departments_consent_fails() -> None:
     case = accepted_case(GHXK)
     case.handle(meeting(("ZRZY", "ZJJ", "CGJ"), ("RFB",)), WEDNESDAY)
     events = [e for e in case.drain() if e.type != "ReviewDeemedApprovedInAbsence"]
-    results = {r.rule: r for r in check_case(as_recorded(events), CALENDAR)}
+    results = {r.rule: r for r in check_case(as_events(events), CALENDAR)}
 
     assert results["R10"].verdict is Verdict.FAIL
     assert any("RFB was absent" in line for line in results["R10"].evidence)

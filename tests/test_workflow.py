@@ -19,8 +19,9 @@ from approval.config import Settings, get_settings
 from approval.contracts import DATA_CONVERTER
 from approval.domain.calendar import WorkingCalendar
 from approval.domain.catalogue import Catalogue
-from approval.domain.compliance import as_recorded, check_case
+from approval.domain.compliance import check_case
 from approval.domain.errors import NotCompetentError, UnknownMatterError
+from approval.domain.events import as_events
 from approval.domain.models import (
     Accept,
     Actor,
@@ -504,7 +505,7 @@ async def test_R3_R13_a_deemed_acceptance_still_decides_by_the_committed_date(
     status = await engine.status(case_no)
     assert status.deemed_accepted and status.decision is not None and status.decision.approved
     with sessions() as session:
-        events = as_recorded(events_of(session, case_no))
+        events = as_events(events_of(session, case_no))
     year = events[0].at.year
     calendar = WorkingCalendar(load_calendar_data(range(year, year + 3), None))
     verdicts = {result.rule: result.verdict for result in check_case(events, calendar)}

@@ -9,11 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from approval.contracts import DepartmentMessageKind
 from approval.store.database import FRESH, insert_ignoring_duplicates
-from approval.store.schema import (
-    DepartmentMessageRow,
-    MessageKind,
-)
+from approval.store.schema import DepartmentMessageRow
 
 
 def record_department_message(
@@ -31,7 +29,7 @@ def record_department_message(
     row = {
         "department": department,
         "case_no": case_no,
-        "kind": MessageKind(kind).value,
+        "kind": DepartmentMessageKind(kind).value,
         "round": round,
         "received_at": received_at,
         "payload": payload,

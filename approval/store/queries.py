@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from approval.contracts import DepartmentMessage
 from approval.domain.events import ApplicationReceived, Document, SupplementReceived
 from approval.domain.models import SubmittedMaterial
-from approval.domain.state import CLOSED_STAGES, OPEN_TASK_STATES
+from approval.domain.state import OPEN_TASK_STATES
 from approval.store.audit_log import events_of, typed
 from approval.store.database import FRESH
 from approval.store.department_messages import department_messages_of
@@ -45,20 +45,6 @@ def flagged_tasks(session: Session, *, limit: int, offset: int) -> TaskPage:
     where = or_(ReviewTaskRow.overdue.is_(True), ReviewTaskRow.escalated.is_(True))
     order = (ReviewTaskRow.case_no, ReviewTaskRow.department)
     return _task_page(session, where, order, limit=limit, offset=offset)
-
-
-def open_cases(session: Session, *, limit: int, offset: int) -> tuple[int, list[str]]:
-    """The numbers of the cases not closed, oldest first: ``(total, page)``."""
-    where = CaseRow.stage.not_in(sorted(s.value for s in CLOSED_STAGES))
-    total = session.scalar(select(func.count()).select_from(CaseRow).where(where)) or 0
-    stmt = (
-        select(CaseRow.case_no)
-        .where(where)
-        .order_by(CaseRow.received_at, CaseRow.case_no)
-        .limit(limit)
-        .offset(offset)
-    )
-    return total, list(session.scalars(stmt.execution_options(**FRESH)).all())
 
 
 def _task_page(

@@ -9,7 +9,6 @@ offset and would otherwise hand back naive datetimes).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -56,15 +55,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
-
-
-class MessageKind(StrEnum):
-    """What the engine sends to a department's system."""
-
-    TASK = "task"
-    SUPPLEMENT = "supplement"
-    CANCEL = "cancel"
-    DECISION = "decision"
 
 
 class Base(DeclarativeBase):

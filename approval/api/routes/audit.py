@@ -21,10 +21,11 @@ from pydantic import BaseModel, ConfigDict
 
 from approval.api.deps import CaseNo, allowed
 from approval.auditing.integrity import histories_from_json, verify_anchored
-from approval.auditing.narrative import TimelineEntry, timeline
+from approval.auditing.timeline import TimelineEntry, timeline
 from approval.calendar_source import calendar_of_events
 from approval.domain.audit import Tampering
-from approval.domain.compliance import RuleResult, as_recorded, check_case, failed
+from approval.domain.compliance import RuleResult, check_case, failed
+from approval.domain.events import as_events
 from approval.domain.models import Actor, Role
 from approval.http.deps import ServiceDep, SessionDep, SessionsDep
 from approval.http.refusals import REFUSALS
@@ -161,7 +162,7 @@ async def read_check(
 ) -> ComplianceOut:
     """The record checked against the statutory rules, counted again with the working-day
     calendar (approval.domain.compliance)."""
-    recorded = as_recorded(rows)
+    recorded = as_events(rows)
     results = (
         check_case(recorded, calendar_of_events(service.settings, recorded)) if recorded else []
     )

@@ -17,16 +17,14 @@ Pure: no I/O, no clock, no Temporal, no SQLAlchemy.
 from approval.domain.compliance.check import check_case, failed
 from approval.domain.compliance.evidence import RULE_TITLES, RuleResult, Verdict
 from approval.domain.compliance.moments import TIMER_LATENCY, when
-from approval.domain.compliance.record import CASE_DUE_EVENTS, RecordedEvent, as_recorded, ref
+from approval.domain.compliance.record import CASE_DUE_EVENTS, ref
 
 __all__ = [
     "CASE_DUE_EVENTS",
     "RULE_TITLES",
     "TIMER_LATENCY",
-    "RecordedEvent",
     "RuleResult",
     "Verdict",
-    "as_recorded",
     "check_case",
     "failed",
     "ref",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import TypeAlias, TypeVar
+from typing import TypeVar
 
 from approval.domain.calendar import WorkingCalendar
 from approval.domain.compliance.moments import _day, when
@@ -19,7 +19,6 @@ from approval.domain.events import (
     CaseRejected,
     NoticeIssued,
     ReceivedPeriods,
-    as_events,
 )
 from approval.domain.models import NoticeItem
 from approval.domain.notices import Notice, NoticeKind
@@ -28,16 +27,6 @@ E = TypeVar("E", bound=CaseEventBase)
 
 CASE_DUE_EVENTS = (ApplicationAccepted, ApplicationDeemedAccepted)
 """Events that state the case's last day in their ``due``."""
-
-
-RecordedEvent: TypeAlias = CaseEvent
-"""An event of a case as the checks read it. Kept for the auditing module (approval.auditing)
-until it reads ``CaseEvent``; it will go then."""
-
-as_recorded = as_events
-"""Events or store rows as typed events in seq order (``approval.domain.events.as_events``).
-Kept for the auditing module (approval.auditing) until it reads ``CaseEvent``; it will go
-then."""
 
 
 def ref(event: CaseEventBase) -> str:

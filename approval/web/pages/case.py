@@ -13,11 +13,12 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from approval.auditing.narrative import timeline
+from approval.auditing.timeline import timeline
 from approval.calendar_source import calendar_of_events
 from approval.domain.check_code import check_code
-from approval.domain.compliance import RuleResult, as_recorded, check_case
+from approval.domain.compliance import RuleResult, check_case
 from approval.domain.errors import DomainError
+from approval.domain.events import as_events
 from approval.domain.models import Actor, Role
 from approval.domain.status import CaseStatus
 from approval.http.deps import ServiceDep, SessionDep, require_role, reviewer_with_task
@@ -51,7 +52,7 @@ async def case_page(
         )
     session.expire_all()
     rows = events_of(session, case_no)
-    recorded = as_recorded(rows)
+    recorded = as_events(rows)
     compliance: list[RuleResult] = []
     if actor.role is Role.AUDITOR and recorded:
         compliance = check_case(recorded, calendar_of_events(service.settings, recorded))
