@@ -11,13 +11,13 @@ import hashlib
 from collections.abc import Iterable
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from approval.calendar_source import load_calendar_data
 from approval.domain.calendar import SHANGHAI, WorkingCalendar
 from approval.domain.case import Case
 from approval.domain.catalogue import Catalogue, Matter, load_catalogue
-from approval.domain.events import CaseEvent
+from approval.domain.events import CaseEvent, CaseEventBase, DepartmentEvent, NoticeIssued
 from approval.domain.models import (
     Accept,
     Actor,
@@ -28,8 +28,11 @@ from approval.domain.models import (
     Role,
     SubmittedMaterial,
 )
+from approval.domain.notices import Notice, NoticeKind
 from approval.domain.state import Stage
 from approval.domain.status import CaseStatus, case_status
+
+E = TypeVar("E", bound=CaseEventBase)
 
 CATALOGUE_PATH = Path(__file__).resolve().parents[1] / "data" / "catalogue.yaml"
 CATALOGUE: Catalogue = load_catalogue(CATALOGUE_PATH)
@@ -185,20 +188,20 @@ def types(events: Iterable[CaseEvent]) -> list[str]:
     return [e.type for e in events]
 
 
-def of_type(events: Iterable[CaseEvent], type_: str) -> list[CaseEvent]:
-    """The events of one type, in order."""
-    return [e for e in events if e.type == type_]
+def of_type(events: Iterable[CaseEvent], kind: type[E]) -> list[E]:
+    """The events of one kind, in order."""
+    return [e for e in events if isinstance(e, kind)]
 
 
-def notices(events: Iterable[CaseEvent], kind: str | None = None) -> list[dict[str, Any]]:
-    """The notices issued (as their JSON facts), optionally only those of ``kind``."""
-    found: list[dict[str, Any]] = [e.data["notice"] for e in of_type(events, "NoticeIssued")]
-    return [n for n in found if kind is None or n["kind"] == kind]
+def notices(events: Iterable[CaseEvent], kind: NoticeKind | None = None) -> list[Notice]:
+    """The notices issued (their facts), optionally only those of ``kind``."""
+    found = [e.notice for e in of_type(events, NoticeIssued)]
+    return [n for n in found if kind is None or n.kind == kind]
 
 
-def departments_of(events: Iterable[CaseEvent], type_: str) -> list[str]:
-    """The ``department`` of each event of ``type_``, in order."""
-    return [str(e.data["department"]) for e in of_type(events, type_)]
+def departments_of(events: Iterable[CaseEvent], kind: type[DepartmentEvent]) -> list[str]:
+    """The ``department`` of each event of ``kind``, in order."""
+    return [e.department for e in of_type(events, kind)]
 
 
 def status(case: Case, now: datetime) -> CaseStatus:

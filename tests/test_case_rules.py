@@ -23,7 +23,21 @@ from approval.domain.errors import (
     StageError,
     TaskClosedError,
 )
-from approval.domain.events import CaseEvent
+from approval.domain.events import (
+    ApplicationDeemedAccepted,
+    ApplicationReceived,
+    CaseApproved,
+    CaseEvent,
+    CaseExtended,
+    CaseRejected,
+    ConsolidatedNoticeIssued,
+    OneTimeNoticeIssued,
+    ReviewDeemedApproved,
+    ReviewEscalated,
+    ReviewTaskCancelled,
+    ReviewTaskDispatched,
+    SupplementForwarded,
+)
 from approval.domain.models import (
     Accept,
     Actor,
@@ -37,7 +51,7 @@ from approval.domain.models import (
     Supplement,
     Withdraw,
 )
-from approval.domain.notices import NoticeKind
+from approval.domain.notices import DepartmentReason, NoticeKind
 from approval.domain.state import Stage, TaskState
 from approval.domain.status import Light
 from approval.routing import department_messages
@@ -121,8 +135,8 @@ def test_R2_shared_items_are_never_required() -> None:
     assert set(shared(GHXK)) == {"BDCQZ", "YYZZ"}
     case = received_case(GHXK)  # demanded materials only
 
-    received = of_type(case.outbox, "ApplicationReceived")[0]
-    assert received.data["missing"] == []
+    received = of_type(case.outbox, ApplicationReceived)[0]
+    assert received.missing == ()
     assert case.missing_materials() == []
     case.handle(Accept(actor=clerk()), MONDAY)
     assert stage_of(case) is Stage.IN_REVIEW
@@ -166,15 +180,11 @@ def test_R3_one_time_notice_lists_every_missing_item_and_the_defective_ones() ->
     events = case.drain()
 
     assert types(events) == ["OneTimeNoticeIssued", "NoticeIssued"]
-    listed = events[0].data["items"]
-    assert listed == [
-        {"code": "XMPZ", "reason": "未提交"},
-        {"code": "RFSJ", "reason": "未提交"},
-        {"code": "SQB", "reason": "未签章"},
-    ]
+    listed = of_type(events, OneTimeNoticeIssued)[0].items
+    assert listed == (item("XMPZ", "未提交"), item("RFSJ", "未提交"), item("SQB", "未签章"))
     (notice,) = notices(events, NoticeKind.ONE_TIME_NOTICE)
-    assert notice["items"] == listed
-    assert notice["due"] == "2026-04-01"
+    assert notice.items == listed
+    assert notice.due == date(2026, 4, 1)
     assert stage_of(case) is Stage.AWAITING_INTAKE_SUPPLEMENT
     assert case.state.first_intake_notice == ("XMPZ", "RFSJ", "SQB")
 
@@ -196,10 +206,10 @@ def test_R3_window_silence_for_5_wd_accepts_as_of_the_receipt_date() -> None:
     assert case.state.deemed_accepted
     assert case.state.accepted_as_of == case.state.received_at == MONDAY
     assert events[0].actor.id == "engine"
-    assert events[0].data["due"] == "2026-03-16"  # 10 WD from 2026-03-02
+    assert of_type(events, ApplicationDeemedAccepted)[0].due == date(2026, 3, 16)  # 10 WD
     (voucher,) = notices(events, NoticeKind.ACCEPTANCE_VOUCHER)
-    assert voucher["as_of"] == "2026-03-02"
-    assert voucher["due"] == "2026-03-16"
+    assert voucher.as_of == date(2026, 3, 2)
+    assert voucher.due == date(2026, 3, 16)
 
 
 def test_R3_window_silence_with_a_2_wd_notice_period() -> None:
@@ -217,7 +227,7 @@ def test_R3_window_silence_with_a_2_wd_notice_period() -> None:
     assert case.state.deemed_accepted
     assert case.state.accepted_as_of == case.state.received_at
     assert case.state.accepted_at == midnight(date(2026, 3, 5))
-    assert of_type(case.outbox, "ApplicationDeemedAccepted")[0].data["as_of"] == MONDAY.isoformat()
+    assert of_type(case.outbox, ApplicationDeemedAccepted)[0].as_of == MONDAY
 
 
 def test_R3_a_notice_stops_the_window_clock() -> None:
@@ -270,8 +280,8 @@ def test_R4_a_second_notice_about_a_defective_supplement_is_allowed() -> None:
         at(date(2026, 3, 4)),
     )
 
-    (event,) = of_type(case.drain(), "OneTimeNoticeIssued")
-    assert event.data["items"] == [{"code": "RFSJ", "reason": "补正材料未盖章"}]
+    (event,) = of_type(case.drain(), OneTimeNoticeIssued)
+    assert event.items == (item("RFSJ", "补正材料未盖章"),)
     assert stage_of(case) is Stage.AWAITING_INTAKE_SUPPLEMENT
 
 
@@ -289,11 +299,11 @@ def test_R5_acceptance_issues_a_voucher_with_the_committed_due_date() -> None:
 
     assert types(events)[:2] == ["ApplicationAccepted", "NoticeIssued"]
     (voucher,) = notices(events, NoticeKind.ACCEPTANCE_VOUCHER)
-    assert voucher["case_no"] == CASE_NO
-    assert voucher["issued_at"] == MONDAY.isoformat()
-    assert voucher["as_of"] == "2026-03-02"
-    assert voucher["due"] == "2026-03-16"
-    assert voucher["due_provisional"] is False
+    assert voucher.case_no == CASE_NO
+    assert voucher.issued_at == MONDAY
+    assert voucher.as_of == date(2026, 3, 2)
+    assert voucher.due == date(2026, 3, 16)
+    assert voucher.due_provisional is False
     assert not case.state.deemed_accepted
     assert case.state.accepted_as_of == MONDAY
 
@@ -306,8 +316,8 @@ def test_R5_R17_voucher_due_in_an_unknown_year_is_provisional() -> None:
 
     (voucher,) = notices(case.drain(), NoticeKind.ACCEPTANCE_VOUCHER)
 
-    assert voucher["due"] == "2027-01-04"  # weekends only in 2027
-    assert voucher["due_provisional"] is True
+    assert voucher.due == date(2027, 1, 4)  # weekends only in 2027
+    assert voucher.due_provisional is True
     assert status(case, received).provisional
 
 
@@ -324,9 +334,9 @@ def test_R5_refusal_issues_a_non_acceptance_voucher() -> None:
     events = case.drain()
 
     (voucher,) = notices(events, NoticeKind.NON_ACCEPTANCE_VOUCHER)
-    assert voucher["reason"] == "不属于本机关职权范围"
-    assert voucher["competent_organ"] == "山东省自然资源厅"
-    assert voucher["case_no"] == CASE_NO
+    assert voucher.reason == "不属于本机关职权范围"
+    assert voucher.competent_organ == "山东省自然资源厅"
+    assert voucher.case_no == CASE_NO
     assert stage_of(case) is Stage.NOT_ACCEPTED
     assert "ReviewTaskDispatched" not in types(events)
     assert case.next_due() is None
@@ -352,7 +362,7 @@ def test_R6_no_supplement_within_the_period_withdraws_the_case() -> None:
 
     assert types(events) == ["CaseLapsed", "NoticeIssued", "CaseClosed"]
     (lapse,) = notices(events, NoticeKind.LAPSE_NOTICE)
-    assert lapse["due"] == "2026-04-01"
+    assert lapse.due == date(2026, 4, 1)
     assert stage_of(case) is Stage.WITHDRAWN
     assert case.next_due() is None
 
@@ -367,7 +377,7 @@ def test_R6_no_supplement_during_review_withdraws_and_cancels_the_tasks() -> Non
     case.advance_time(due)
     events = case.drain()
 
-    assert sorted(departments_of(events, "ReviewTaskCancelled")) == ["RFB", "ZJJ"]
+    assert sorted(departments_of(events, ReviewTaskCancelled)) == ["RFB", "ZJJ"]
     assert "CaseLapsed" in types(events)
     assert stage_of(case) is Stage.WITHDRAWN
 
@@ -378,7 +388,7 @@ def test_R6_a_supplement_on_the_due_date_stated_in_the_notice_is_taken() -> None
     case = received_case(GHXK, materials=["SQB", "XMPZ", "SJFA"])
     case.handle(IssueNotice(actor=clerk()), MONDAY)
     (notice,) = notices(case.drain(), NoticeKind.ONE_TIME_NOTICE)
-    assert notice["due"] == "2026-04-01"
+    assert notice.due == date(2026, 4, 1)
     on_the_due_date = at(date(2026, 4, 1), 10)
 
     case.advance_time(on_the_due_date)
@@ -398,16 +408,16 @@ def test_R7_every_department_gets_its_task_at_acceptance_with_the_same_materials
     case.drain()
 
     case.handle(Accept(actor=clerk()), MONDAY)
-    dispatched = of_type(case.drain(), "ReviewTaskDispatched")
+    dispatched = of_type(case.drain(), ReviewTaskDispatched)
 
-    assert [e.data["department"] for e in dispatched] == GHXK_DEPARTMENTS
+    assert [e.department for e in dispatched] == GHXK_DEPARTMENTS
     assert {e.at for e in dispatched} == {MONDAY}
-    expected = sorted(demanded(GHXK))
-    assert all(e.data["materials"] == expected for e in dispatched)
-    assert all(e.data["round"] == 1 for e in dispatched)
-    due = {e.data["department"]: e.data["due"] for e in dispatched}
-    assert due["ZRZY"] == midnight(date(2026, 3, 13)).isoformat()  # 8 WD
-    assert due["ZJJ"] == due["RFB"] == due["CGJ"] == midnight(date(2026, 3, 10)).isoformat()
+    expected = tuple(sorted(demanded(GHXK)))
+    assert all(e.materials == expected for e in dispatched)
+    assert all(e.round == 1 for e in dispatched)
+    due = {e.department: e.due for e in dispatched}
+    assert due["ZRZY"] == midnight(date(2026, 3, 13))  # 8 WD
+    assert due["ZJJ"] == due["RFB"] == due["CGJ"] == midnight(date(2026, 3, 10))
     assert all(t.state is TaskState.PENDING for t in case.state.tasks.values())
 
 
@@ -419,19 +429,19 @@ def test_R7_a_dependent_department_waits_for_its_declared_dependency() -> None:
 
     case.handle(Accept(actor=clerk()), MONDAY)
     first = case.drain()
-    assert departments_of(first, "ReviewTaskDispatched") == ["ZRZY", "CGJ", "JJ"]
+    assert departments_of(first, ReviewTaskDispatched) == ["ZRZY", "CGJ", "JJ"]
     assert case.state.tasks["ZJJ"].state is TaskState.WAITING
     assert case.state.tasks["RFB"].state is TaskState.WAITING
 
     case.handle(approve("CGJ"), MONDAY)
-    assert departments_of(case.drain(), "ReviewTaskDispatched") == []
+    assert departments_of(case.drain(), ReviewTaskDispatched) == []
 
     tuesday = at(date(2026, 3, 3))
     case.handle(approve("ZRZY"), tuesday)
-    later = of_type(case.drain(), "ReviewTaskDispatched")
+    later = of_type(case.drain(), ReviewTaskDispatched)
 
-    assert [e.data["department"] for e in later] == ["ZJJ", "RFB"]
-    assert all(e.data["materials"] == first[-1].data["materials"] for e in later)
+    assert [e.department for e in later] == ["ZJJ", "RFB"]
+    assert all(e.materials == of_type(first, ReviewTaskDispatched)[-1].materials for e in later)
     clock = case.state.tasks["ZJJ"].clock
     assert clock is not None and clock.deadline is not None
     assert clock.deadline.last_day == date(2026, 3, 12)  # 7 WD from Tuesday 2026-03-03
@@ -446,8 +456,8 @@ def test_R7_R9_a_deemed_dependency_also_releases_the_dependants() -> None:
     case.advance_time(midnight(date(2026, 3, 6)))  # ZRZY's 3 WD end
     events = case.drain()
 
-    assert "ZRZY" in departments_of(events, "ReviewDeemedApproved")
-    assert departments_of(events, "ReviewTaskDispatched") == ["ZJJ", "RFB"]
+    assert "ZRZY" in departments_of(events, ReviewDeemedApproved)
+    assert departments_of(events, ReviewTaskDispatched) == ["ZJJ", "RFB"]
 
 
 # ---- R8 department period, closed tasks, permissions -----------------------------------------
@@ -532,8 +542,8 @@ def test_R9_silent_department_is_deemed_approved_and_overdue() -> None:
     task = case.state.tasks["CGJ"]
     assert task.state is TaskState.DEEMED_APPROVED
     assert task.overdue
-    (deemed,) = of_type(events, "ReviewDeemedApproved")
-    assert deemed.data == {"department": "CGJ", "overdue": True}
+    (deemed,) = of_type(events, ReviewDeemedApproved)
+    assert (deemed.department, deemed.overdue) == ("CGJ", True)
     assert "ReviewApproved" not in types(events)
     assert case.state.decision is not None
     assert case.state.decision.approved
@@ -554,7 +564,8 @@ def test_R9_without_silent_consent_the_task_is_escalated_and_stays_open() -> Non
     events = case.drain()
 
     assert types(events) == ["ReviewEscalated"]
-    assert events[0].data == {"department": "YJJ", "overdue": True}
+    (escalated,) = of_type(events, ReviewEscalated)
+    assert (escalated.department, escalated.overdue) == ("YJJ", True)
     task = case.state.tasks["YJJ"]
     assert task.state is TaskState.PENDING
     assert task.escalated and task.overdue
@@ -587,9 +598,9 @@ def test_R11_requests_are_sent_as_one_notice_once_every_department_answered() ->
     case.handle(approve("CGJ"), wednesday)
     events = case.drain()
 
-    (notice_event,) = of_type(events, "ConsolidatedNoticeIssued")
-    assert notice_event.data["departments"] == ["ZJJ", "RFB"]
-    assert [i["code"] for i in notice_event.data["items"]] == ["SJFA", "RFSJ"]
+    (notice_event,) = of_type(events, ConsolidatedNoticeIssued)
+    assert notice_event.departments == ("ZJJ", "RFB")
+    assert [i.code for i in notice_event.items] == ["SJFA", "RFSJ"]
     assert len(notices(events, NoticeKind.CONSOLIDATED_NOTICE)) == 1
     assert stage_of(case) is Stage.AWAITING_SUPPLEMENT
 
@@ -610,22 +621,22 @@ def test_R11_the_notice_waits_for_a_silent_department_until_its_period_ends() ->
     events = case.drain()
 
     assert types(events)[0] == "ReviewDeemedApproved"
-    (notice_event,) = of_type(events, "ConsolidatedNoticeIssued")
-    assert notice_event.data["departments"] == ["ZRZY"]
-    assert notice_event.data["items"] == [{"code": "XMPZ", "reason": "不符合法定形式"}]
+    (notice_event,) = of_type(events, ConsolidatedNoticeIssued)
+    assert notice_event.departments == ("ZRZY",)
+    assert notice_event.items == (item("XMPZ", "不符合法定形式"),)
 
 
 def test_R11_items_of_two_departments_for_the_same_code_are_merged() -> None:
     """R11: ZJJ and RFB both ask for SJFA: the notice lists SJFA once, with both reasons."""
     _, events = consolidated_ghxk()
 
-    (notice_event,) = of_type(events, "ConsolidatedNoticeIssued")
-    assert notice_event.data["items"] == [
-        {"code": "SJFA", "reason": "总平面图比例不符；缺人防区域标注"},
-        {"code": "RFSJ", "reason": "防护等级未注明"},
-    ]
+    (notice_event,) = of_type(events, ConsolidatedNoticeIssued)
+    assert notice_event.items == (
+        item("SJFA", "总平面图比例不符；缺人防区域标注"),
+        item("RFSJ", "防护等级未注明"),
+    )
     (notice,) = notices(events, NoticeKind.CONSOLIDATED_NOTICE)
-    assert notice["items"] == notice_event.data["items"]
+    assert notice.items == notice_event.items
 
 
 def test_R11_after_the_notice_a_request_for_a_new_item_is_refused() -> None:
@@ -682,7 +693,7 @@ def test_R12_every_clock_resumes_with_the_working_days_it_had_left() -> None:
     events = case.drain()
     after = status(case, monday)
 
-    assert departments_of(events, "SupplementForwarded") == ["ZJJ", "RFB"]
+    assert departments_of(events, SupplementForwarded) == ["ZJJ", "RFB"]
     assert "ClocksResumed" in types(events)
     assert after.case_clock is not None
     assert after.case_clock.remaining_wd == 8
@@ -725,11 +736,11 @@ def test_R13_a_joint_matter_is_extended_once_by_15_wd() -> None:
     case.handle(Extend(actor=supervisor(), reason="需现场踏勘"), thursday)
     events = case.drain()
 
-    (extended,) = of_type(events, "CaseExtended")
-    assert extended.data == {"extra_wd": 15, "reason": "需现场踏勘"}
+    (extended,) = of_type(events, CaseExtended)
+    assert (extended.extra_wd, extended.reason) == (15, "需现场踏勘")
     (notice,) = notices(events, NoticeKind.EXTENSION_NOTICE)
-    assert notice["reason"] == "需现场踏勘"
-    assert notice["due"] == "2026-04-07"
+    assert notice.reason == "需现场踏勘"
+    assert notice.due == date(2026, 4, 7)
     clock = status(case, thursday).case_clock
     assert clock is not None
     assert clock.last_day == date(2026, 4, 7)
@@ -753,7 +764,7 @@ def test_R13_a_single_organ_matter_is_extended_by_10_wd() -> None:
 
     case.handle(Extend(actor=supervisor(), reason="需补充调查"), MONDAY)
 
-    assert of_type(case.outbox, "CaseExtended")[0].data["extra_wd"] == 10
+    assert of_type(case.outbox, CaseExtended)[0].extra_wd == 10
     clock = case.state.case_clock
     assert clock is not None and clock.deadline is not None
     assert clock.deadline.last_day == date(2026, 3, 30)
@@ -812,17 +823,17 @@ def test_R14_any_rejection_rejects_the_case_with_every_rejecting_reason() -> Non
     case.handle(approve("CGJ"), at(date(2026, 3, 3)))
     events = case.drain()
 
-    (rejected,) = of_type(events, "CaseRejected")
-    assert rejected.data["rejections"] == {
+    (rejected,) = of_type(events, CaseRejected)
+    assert rejected.rejections == {
         "ZJJ": "不符合建筑间距要求",
         "RFB": "未按规定配建人防工程",
     }
     assert "CaseApproved" not in types(events)
     (notice,) = notices(events, NoticeKind.REJECTION_DECISION)
-    assert notice["rejections"] == [
-        {"department": "住房和城乡建设局", "reasons": "不符合建筑间距要求"},
-        {"department": "人民防空办公室", "reasons": "未按规定配建人防工程"},
-    ]
+    assert notice.rejections == (
+        DepartmentReason(department="住房和城乡建设局", reasons="不符合建筑间距要求"),
+        DepartmentReason(department="人民防空办公室", reasons="未按规定配建人防工程"),
+    )
     assert notices(events, NoticeKind.CERTIFICATE) == []
     assert case.state.decision is not None and not case.state.decision.approved
     assert stage_of(case) is Stage.AWAITING_DELIVERY
@@ -838,10 +849,10 @@ def test_R14_approval_lists_the_deemed_department() -> None:
     case.advance_time(midnight(date(2026, 3, 6)))
     events = case.drain()
 
-    (approved,) = of_type(events, "CaseApproved")
-    assert approved.data["deemed_departments"] == ["CGJ"]
+    (approved,) = of_type(events, CaseApproved)
+    assert approved.deemed_departments == ("CGJ",)
     (decision,) = notices(events, NoticeKind.APPROVAL_DECISION)
-    assert decision["deemed_departments"] == ["城市管理局"]
+    assert decision.deemed_departments == ("城市管理局",)
 
 
 # ---- R15 fee ---------------------------------------------------------------------------------
@@ -920,7 +931,7 @@ def test_R18_withdrawal_cancels_every_open_task_and_no_timer_fires_afterwards() 
     case.handle(Withdraw(actor=applicant_actor()), at(date(2026, 3, 3)))
     events = case.drain()
 
-    assert departments_of(events, "ReviewTaskCancelled") == ["ZRZY", "CGJ", "JJ"]
+    assert departments_of(events, ReviewTaskCancelled) == ["ZRZY", "CGJ", "JJ"]
     assert "CaseWithdrawn" in types(events)
     assert len(notices(events, NoticeKind.WITHDRAWAL_NOTICE)) == 1
     assert all(t.state is TaskState.CANCELLED for t in case.state.tasks.values())

@@ -13,7 +13,15 @@ from approval.auditing.timeline import timeline
 from approval.domain.case import Case
 from approval.domain.compliance import Verdict, check_case
 from approval.domain.errors import InvalidInputError, PermissionDeniedError, StageError
-from approval.domain.events import CaseEvent, as_events
+from approval.domain.events import (
+    CaseEvent,
+    ClocksResumed,
+    ExcludedPeriodOpened,
+    JointMeetingRecorded,
+    ReviewDeemedApprovedInAbsence,
+    ReviewTaskCancelled,
+    as_events,
+)
 from approval.domain.models import (
     CloseExcludedPeriod,
     ExcludedProcedure,
@@ -93,13 +101,13 @@ def test_R12_an_excluded_period_stops_every_clock_and_tells_the_applicant_its_le
     written notice naming the procedure and its expected length (10 WD → 2026-03-18)."""
     case = in_expert_review()
     events = case.drain()
-    opened = of_type(events, "ExcludedPeriodOpened")[0]
+    opened = of_type(events, ExcludedPeriodOpened)[0]
 
     assert types(events)[-3:] == ["ExcludedPeriodOpened", "ClocksStopped", "NoticeIssued"]
-    assert opened.data["expected_last_day"] == "2026-03-18"
-    (notice,) = notices(events, NoticeKind.EXCLUDED_PERIOD_NOTICE.value)
-    assert notice["procedure"] == "expert_review" and notice["expected_wd"] == 10
-    assert notice["due"] == "2026-03-18"
+    assert opened.expected_last_day == date(2026, 3, 18)
+    (notice,) = notices(events, NoticeKind.EXCLUDED_PERIOD_NOTICE)
+    assert notice.procedure is ExcludedProcedure.EXPERT_REVIEW and notice.expected_wd == 10
+    assert notice.due == date(2026, 3, 18)
     assert stage_of(case) is Stage.EXCLUDED_PERIOD
     seen = status(case, WEDNESDAY)
     assert seen.excluded_period is not None
@@ -133,9 +141,10 @@ def test_R12_after_the_excluded_period_every_clock_resumes_with_the_days_it_had_
     assert seen.case_clock is not None and seen.case_clock.last_day == date(2026, 4, 2)
     dues = {t.department: t.clock.last_day for t in seen.tasks if t.clock}
     assert dues["ZJJ"] == dues["RFB"] == dues["CGJ"] == date(2026, 3, 26)
-    resumed = events[-1].data
-    assert resumed["after"] == "excluded_period"
-    assert set(resumed["task_dues"]) == {"ZRZY", "ZJJ", "RFB", "CGJ"}
+    resumed = events[-1]
+    assert isinstance(resumed, ClocksResumed)
+    assert resumed.after == "excluded_period"
+    assert set(resumed.task_dues) == {"ZRZY", "ZJJ", "RFB", "CGJ"}
 
 
 def test_R11_R12_a_department_that_asked_stays_stopped_after_the_excluded_period() -> None:
@@ -149,7 +158,9 @@ def test_R11_R12_a_department_that_asked_stays_stopped_after_the_excluded_period
 
     assert zjj.state is TaskState.SUPPLEMENT_REQUESTED
     assert zjj.clock is not None and zjj.clock.stopped and zjj.clock.remaining_wd == 3
-    assert "ZJJ" not in case.drain()[-1].data["task_dues"]
+    resumed = case.drain()[-1]
+    assert isinstance(resumed, ClocksResumed)
+    assert "ZJJ" not in resumed.task_dues
 
 
 def test_R8_R12_no_department_decides_while_the_excluded_period_runs() -> None:
@@ -186,7 +197,7 @@ def test_R18_a_withdrawal_during_the_excluded_period_closes_the_case() -> None:
 
     assert stage_of(case) is Stage.WITHDRAWN
     assert case.state.excluded_period is None
-    assert len(departments_of(case.drain(), "ReviewTaskCancelled")) == 4
+    assert len(departments_of(case.drain(), ReviewTaskCancelled)) == 4
 
 
 def test_R12_R13_the_auditor_finds_the_excluded_period_in_order() -> None:
@@ -227,13 +238,13 @@ def test_R10_absent_departments_with_open_tasks_are_deemed_to_agree() -> None:
     case.drain()
     case.handle(meeting(("ZRZY", "ZJJ"), ("RFB", "CGJ")), WEDNESDAY)
     events = case.drain()
-    held = of_type(events, "JointMeetingRecorded")[0]
+    held = of_type(events, JointMeetingRecorded)[0]
     tasks = case.state.tasks
 
-    assert departments_of(events, "ReviewDeemedApprovedInAbsence") == ["RFB", "CGJ"]
+    assert departments_of(events, ReviewDeemedApprovedInAbsence) == ["RFB", "CGJ"]
     assert all(
-        e.data["meeting_seq"] == held.seq and e.actor.id == "engine"
-        for e in of_type(events, "ReviewDeemedApprovedInAbsence")
+        e.meeting_seq == held.seq and e.actor.id == "engine"
+        for e in of_type(events, ReviewDeemedApprovedInAbsence)
     )
     assert tasks["RFB"].state is TaskState.DEEMED_APPROVED and tasks["RFB"].absent_at_meeting
     assert not tasks["RFB"].overdue
@@ -254,8 +265,8 @@ def test_R10_R14_the_decision_names_the_absent_departments_apart() -> None:
     assert decision is not None and decision.approved
     assert decision.absent_departments == ("RFB", "CGJ")
     assert decision.deemed_departments == ()
-    (written,) = notices(events, NoticeKind.APPROVAL_DECISION.value)
-    assert len(written["absent_departments"]) == 2
+    (written,) = notices(events, NoticeKind.APPROVAL_DECISION)
+    assert len(written.absent_departments) == 2
     verdicts = recorded_verdicts(events)
     assert verdicts["R10"] is Verdict.PASS
     assert verdicts["R14"] is Verdict.PASS
