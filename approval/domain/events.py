@@ -68,11 +68,6 @@ class CaseEventBase(Tagged):
         fields = {k: v for k, v in value.items() if k != "data"}
         return fields | dict(value["data"])
 
-    @property
-    def data(self) -> dict[str, Any]:
-        """Transitional: the payload, for readers not yet reading the typed fields."""
-        return self.payload()
-
     def payload(self) -> dict[str, Any]:
         """The event's own fields as JSON data, as the store keeps and the chain signs them."""
         return self.model_dump(mode="json", exclude_unset=True, exclude=set(ENVELOPE))
