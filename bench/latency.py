@@ -9,7 +9,8 @@ process and a real SQLite store. Two ways in:
 
 Each is measured unloaded and under load (``--load`` background cases going through their full
 lifecycle meanwhile). Samples are taken one after another on accepted JS-GHXK-001 cases (four
-departments, no dependencies). Prints p50/p95/p99/max; asserts nothing.
+departments, no dependencies). Prints p50/p95/p99/max, and the p50 and p99 of both ways in
+as multiples of the floor of the same Temporal shape; asserts nothing.
 
     uv run --frozen python -m bench.latency [--samples 200] [--load 20]
 """
@@ -21,6 +22,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -173,25 +175,26 @@ def http_decide(client: httpx.AsyncClient, tokens: dict[str, str]) -> Decide:
 
 async def both_loads(
     name: str, engine: Engine, matter: Matter, decide: Decide, args: argparse.Namespace
-) -> None:
-    """Sample ``decide`` unloaded, then under load, and print both."""
+) -> list[float]:
+    """Sample ``decide`` unloaded, then under load; print both; return the unloaded times."""
     count = args.samples + args.warmup
     pairs = await decisions(engine, matter, count)
-    print(
-        f"{name}, unloaded: {percentiles(await sample(decide, pairs, args.warmup))}; {load_now()}"
-    )
+    unloaded = await sample(decide, pairs, args.warmup)
+    print(f"{name}, unloaded: {percentiles(unloaded)}; {load_now()}")
     pairs = await decisions(engine, matter, count)
     async with background_load(engine, matter, args.load):
         times = await sample(decide, pairs, args.warmup)
         print(f"{name}, {args.load} cases in flight: {percentiles(times)}; {load_now()}")
+    return unloaded
 
 
-async def skeleton_floor(client: Client, args: argparse.Namespace) -> None:
+async def skeleton_floor(client: Client, args: argparse.Namespace, *, local: bool) -> list[float]:
     """The bare-Temporal floor of a decision on the same server: one Update of a skeleton
-    case whose step is one local store-like activity doing nothing (bench.skeleton), timed
-    the same way, unloaded."""
+    case whose step is one store-like activity doing nothing (bench.skeleton), timed the same
+    way, unloaded. ``local``: the step's activity is a local one, the shape before the record
+    was written from the committed history; otherwise a regular one, the engine's shape."""
     total = args.samples + args.warmup
-    shape = CaseShape([[Flush(0)] for _ in range(total + 1)], local_store=True)
+    shape = CaseShape([[Flush(0)] for _ in range(total + 1)], local_store=local)
     queue = f"floor-{uuid.uuid4().hex[:8]}"
     with ThreadPoolExecutor(max_workers=8) as executor:
         async with skeleton_worker(client, queue, executor):
@@ -203,28 +206,51 @@ async def skeleton_floor(client: Client, args: argparse.Namespace) -> None:
                 started = time.perf_counter()
                 await handle.execute_update(SkeletonWorkflow.act, number)
                 times.append((time.perf_counter() - started) * 1000)
-    print(f"skeleton Update (floor), unloaded: {percentiles(times[args.warmup :])}; {load_now()}")
+    kind = "local activity, the shape before issue 9" if local else "regular activity"
+    print(f"skeleton Update (floor, {kind}), unloaded: {percentiles(times[args.warmup :])}")
+    return times[args.warmup :]
+
+
+def ratios(name: str, times: list[float], floor: list[float]) -> str:
+    """``name``'s p50 and p99 as multiples of the floor's."""
+    mine, theirs = _p(times), _p(floor)
+    return (
+        f"{name} / floor: p50 {mine[0] / theirs[0]:.2f}× (goal ≤ {GOALS[name]:.1f}×), "
+        f"p99 {mine[1] / theirs[1]:.2f}× (goal ≤ 2.0×)"
+    )
+
+
+def _p(times: list[float]) -> tuple[float, float]:
+    cuts = statistics.quantiles(times, n=100, method="inclusive")
+    return cuts[49], cuts[98]
+
+
+GOALS = {"client": 1.3, "http": 1.6}
 
 
 async def measure(args: argparse.Namespace) -> None:
-    """Both ways in, each unloaded and under load; and the bare-Temporal floor."""
+    """Both ways in, each unloaded and under load; the bare-Temporal floor of the same shape
+    (and of the earlier local-activity shape), and the ratios to it."""
     async with dev_server() as env, dev_engine(env) as engine:
-        await skeleton_floor(env.client, args)
+        floor = await skeleton_floor(env.client, args, local=False)
+        await skeleton_floor(env.client, args, local=True)
         matter = engine.service.catalogue.matter(MATTER)
         service = engine.service
 
         async def client_decide(case_no: str, department: str) -> object:
             return await service.act(case_no, approval_by(department))
 
-        await both_loads("client (CaseService.act)", engine, matter, client_decide, args)
+        client = await both_loads("client (CaseService.act)", engine, matter, client_decide, args)
         port = free_port()
         tokens = reviewer_tokens(engine, matter)
         with api_process(engine, port):
             base = f"http://127.0.0.1:{port}"
-            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-                await wait_until_up(client)
-                decide = http_decide(client, tokens)
-                await both_loads("http (POST /decision)", engine, matter, decide, args)
+            async with httpx.AsyncClient(base_url=base, timeout=30) as http_client:
+                await wait_until_up(http_client)
+                decide = http_decide(http_client, tokens)
+                http = await both_loads("http (POST /decision)", engine, matter, decide, args)
+        print(ratios("client", client, floor))
+        print(ratios("http", http, floor))
 
 
 def main() -> None:

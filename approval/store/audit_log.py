@@ -121,9 +121,20 @@ def _notice_row(case_no: str, document: Document, issued_at: datetime) -> dict[s
     }
 
 
-def events_of(session: Session, case_no: str) -> list[CaseEventRow]:
-    """The audit log of a case, in event order."""
+def events_of(
+    session: Session,
+    case_no: str,
+    *,
+    types: Sequence[str] | None = None,
+    up_to_seq: int | None = None,
+) -> list[CaseEventRow]:
+    """The audit log of a case, in event order; only the events of ``types`` and up to
+    ``up_to_seq``, where given."""
     stmt = select(CaseEventRow).where(CaseEventRow.case_no == case_no).order_by(CaseEventRow.seq)
+    if types is not None:
+        stmt = stmt.where(CaseEventRow.type.in_(list(types)))
+    if up_to_seq is not None:
+        stmt = stmt.where(CaseEventRow.seq <= up_to_seq)
     return list(session.scalars(stmt.execution_options(**FRESH)))
 
 

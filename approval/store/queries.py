@@ -25,6 +25,8 @@ from approval.store.department_messages import department_messages_of
 from approval.store.schema import CaseEventRow, CaseRow, DepartmentMessageRow, ReviewTaskRow
 
 OPEN_STATES = sorted(s.value for s in OPEN_TASK_STATES)
+MATERIAL_EVENTS = ("ApplicationReceived", "SupplementReceived")
+"""The events that bring materials to a case: the submission and each supplement (补正)."""
 DELIVERY_OVERDUE = "DeliveryOverdue"
 
 TaskPage = tuple[int, list[tuple[ReviewTaskRow, CaseRow]]]
@@ -162,11 +164,9 @@ def case_materials(session: Session, case_no: str, up_to_seq: int | None = None)
     (what the departments received)."""
     matter_code: str | None = None
     found: dict[str, CaseMaterial] = {}
+    rows = events_of(session, case_no, types=MATERIAL_EVENTS, up_to_seq=up_to_seq)
     events = [
-        event
-        for event in map(typed, events_of(session, case_no))
-        if isinstance(event, ApplicationReceived | SupplementReceived)
-        and (up_to_seq is None or event.seq <= up_to_seq)
+        e for e in map(typed, rows) if isinstance(e, ApplicationReceived | SupplementReceived)
     ]
     if not all("documents" in event.model_fields_set for event in events):
         messages = department_messages_of(session, case_no=case_no)

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from approval.domain.events import ApplicationReceived, CaseEvent
-from approval.domain.projection import CaseView, TaskView, received
+from approval.domain.projection import CaseView, received
 from approval.domain.status import CaseStatus, TaskStatus
-from approval.store.database import FRESH, upsert_if_newer
+from approval.store.database import upsert_if_newer
 from approval.store.schema import CaseRow, ReviewTaskRow
 
 CASE_COLUMNS = tuple(c.name for c in CaseRow.__table__.columns)
@@ -40,19 +40,12 @@ def project_step(session: Session, case_no: str, events: Sequence[CaseEvent]) ->
 
 def stored_view(session: Session, case_no: str) -> CaseView | None:
     """The case's rows as a view, or None before its receipt is recorded."""
-    case = session.scalars(
-        select(CaseRow).where(CaseRow.case_no == case_no).execution_options(**FRESH)
-    ).one_or_none()
+    cases, tasks = CaseRow.__table__, ReviewTaskRow.__table__
+    case = session.execute(select(cases).where(cases.c.case_no == case_no)).mappings().first()
     if case is None:
         return None
-    tasks = session.scalars(
-        select(ReviewTaskRow).where(ReviewTaskRow.case_no == case_no).execution_options(**FRESH)
-    )
-    view = {name: getattr(case, name) for name in CASE_COLUMNS}
-    view["tasks"] = {
-        t.department: TaskView(**{name: getattr(t, name) for name in TASK_COLUMNS}) for t in tasks
-    }
-    return CaseView.model_validate(view)
+    task_rows = session.execute(select(tasks).where(tasks.c.case_no == case_no)).mappings()
+    return CaseView.model_validate({**case, "tasks": {t["department"]: dict(t) for t in task_rows}})
 
 
 def write_view(session: Session, view: CaseView) -> None:
