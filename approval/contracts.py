@@ -124,7 +124,7 @@ class Compression(PayloadCodec):
         """The payload compressed, or itself when small or when compressing does not help."""
         if payload.ByteSize() < cls.MIN_BYTES:
             return payload
-        packer = zlib.compressobj(zlib.Z_BEST_COMPRESSION, zdict=DICTIONARY_1)
+        packer = zlib.compressobj(zdict=DICTIONARY_1)
         data = packer.compress(payload.SerializeToString()) + packer.flush()
         if len(data) >= payload.ByteSize():
             return payload

@@ -10,6 +10,7 @@ Sessions belong to the caller: nothing here commits. Use them as::
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Iterator, Sequence
@@ -129,7 +130,7 @@ def insert_ignoring_duplicates(
 
     Every row must have the same keys. Works on SQLite and PostgreSQL.
     """
-    stmt = _dialect_insert(session, _table_of(table)).on_conflict_do_nothing()
+    stmt = _insert_ignoring(_dialect_of(session), _table_of(table))
     # The rows go as parameters of one statement (executemany), not into it as a multi-row
     # VALUES: SQLAlchemy compiles a multi-row VALUES anew at every call, a parametrised
     # statement once (its cache), which profiling the store activity showed to matter.
@@ -141,25 +142,40 @@ def upsert_if_newer(
 ) -> None:
     """INSERT ``rows``; on a key conflict overwrite the stored row only when the new row's
     ``last_seq`` is at least the stored one, so a late retry cannot roll the read model back."""
-    target = _table_of(table)
-    stmt = _dialect_insert(session, target)
-    excluded = stmt.excluded
-    updates = {c.name: excluded[c.name] for c in target.columns if c.name not in keys}
-    upsert = stmt.on_conflict_do_update(
-        index_elements=list(keys), set_=updates, where=target.c.last_seq <= excluded.last_seq
-    )
+    upsert = _upsert_moving_forward(_dialect_of(session), _table_of(table), tuple(keys))
     for chunk in _chunks(rows):
         session.execute(upsert, chunk)  # parameters, not VALUES: compiled once (see above)
 
 
-def _dialect_insert(session: Session, table: Table) -> DialectInsert:
-    """The INSERT construct of the session's dialect, which knows ON CONFLICT."""
-    name = session.get_bind().dialect.name
-    if name == "sqlite":
+@functools.cache
+def _insert_ignoring(dialect: str, table: Table) -> DialectInsert:
+    """INSERT … ON CONFLICT DO NOTHING for ``table``, built once per dialect."""
+    return _dialect_insert(dialect, table).on_conflict_do_nothing()
+
+
+@functools.cache
+def _upsert_moving_forward(dialect: str, table: Table, keys: tuple[str, ...]) -> DialectInsert:
+    """The guarded upsert of ``table``, built once per dialect (its ``excluded`` alias costs
+    a column collection each time it is made)."""
+    stmt = _dialect_insert(dialect, table)
+    excluded = stmt.excluded
+    updates = {c.name: excluded[c.name] for c in table.columns if c.name not in keys}
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys), set_=updates, where=table.c.last_seq <= excluded.last_seq
+    )
+
+
+def _dialect_of(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _dialect_insert(dialect: str, table: Table) -> DialectInsert:
+    """The INSERT construct of the dialect, which knows ON CONFLICT."""
+    if dialect == "sqlite":
         return sqlite.insert(table)
-    if name == "postgresql":
+    if dialect == "postgresql":
         return postgresql.insert(table)
-    raise NotImplementedError(f"{name}: the store supports SQLite and PostgreSQL only")
+    raise NotImplementedError(f"{dialect}: the store supports SQLite and PostgreSQL only")
 
 
 def _table_of(table: Table | type[Base]) -> Table:
