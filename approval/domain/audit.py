@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from approval.domain.events import CaseEvent
+from approval.domain.events import CaseEvent, StoredEvent
 
 GENESIS = "0" * 64
 """The previous hash of a case's first event."""
@@ -80,17 +80,10 @@ def chained_hashes(key: bytes, case_no: str, events: Sequence[CaseEvent]) -> lis
     return hashes
 
 
-class AuditRecord(Protocol):
-    """What verification reads of a stored event."""
+class AuditRecord(StoredEvent, Protocol):
+    """What verification reads of a stored event: its columns and its link in the chain."""
 
     case_no: str
-    seq: int
-    type: str
-    occurred_at: datetime
-    actor_role: str
-    actor_id: str
-    actor_department: str | None
-    payload: dict[str, Any]
     prev_hash: str
     hash: str
 
