@@ -21,6 +21,7 @@ weekends only, deadlines that count its days are provisional, and a warning is l
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -119,7 +120,27 @@ def configured_calendar_data(settings: Settings, first_year: int, last_year: int
     """The schedules of ``first_year``–``last_year`` plus the configured years ahead, with the
     configured override file and make-up day rule."""
     span = range(first_year, last_year + settings.calendar_years_ahead + 1)
-    return load_calendar_data(span, settings.holiday_override_path, settings.count_makeup_workdays)
+    override = settings.holiday_override_path
+    return _cached_calendar_data(
+        span, override, _modified(override), settings.count_makeup_workdays
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_calendar_data(
+    span: range, override: Path | None, modified: int | None, count_makeup_workdays: bool
+) -> CalendarData:
+    """The schedules loaded once per span, override file (as last modified) and rule: every
+    case received takes them, and they change only when the override file does."""
+    return load_calendar_data(span, override, count_makeup_workdays)
+
+
+def _modified(path: Path | None) -> int | None:
+    """When the file was last written (ns), or None when there is none."""
+    try:
+        return path.stat().st_mtime_ns if path is not None else None
+    except OSError:
+        return None
 
 
 def calendar_spanning(settings: Settings, years: Iterable[int]) -> WorkingCalendar:

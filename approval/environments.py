@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from approval.config import DEVELOPMENT_AUDIT_KEY
 from approval.contracts import DATA_CONVERTER
+from approval.departments import DepartmentSystem
 from approval.departments.http_client import DepartmentEndpoints
 from approval.runtime import build_worker, department_system
 
@@ -68,11 +69,14 @@ async def running_worker(
     stub_behaviours: Mapping[str, str] | None = None,
     audit_key: bytes = DEVELOPMENT_AUDIT_KEY.encode(),
     departments: DepartmentEndpoints | None = None,
+    system: DepartmentSystem | None = None,
 ) -> AsyncIterator[None]:
     """A worker serving cases on ``task_queue`` while the block runs, reaching the department
-    systems at ``departments`` (default: the in-process stub, whatever the environment says)."""
-    endpoints = departments or DepartmentEndpoints()
-    system = department_system(client, sessions, stub_behaviours or {}, endpoints)
+    systems at ``departments`` (default: the in-process stub, whatever the environment says),
+    or through ``system`` when given."""
+    if system is None:
+        endpoints = departments or DepartmentEndpoints()
+        system = department_system(client, sessions, stub_behaviours or {}, endpoints)
     with ThreadPoolExecutor(max_workers=8) as executor:
         worker = build_worker(
             client,

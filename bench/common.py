@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from approval.config import PROJECT_ROOT, Settings
+from approval.contracts import DepartmentMessage
+from approval.departments import DepartmentSystem
 from approval.domain.catalogue import Catalogue, Matter, load_catalogue
 from approval.domain.models import (
     Accept,
@@ -99,11 +101,16 @@ class CpuMeter:
         """Take the first reading."""
         self.started = cpu_seconds()
 
-    def report(self, wall_seconds: float) -> str:
-        """CPU seconds of each since ``start``, as cores busy over ``wall_seconds``."""
+    def used(self) -> tuple[float, float]:
+        """CPU seconds of this process and of the dev server since ``start``."""
         mine, server = (
             now - before for now, before in zip(cpu_seconds(), self.started, strict=True)
         )
+        return mine, server
+
+    def report(self, wall_seconds: float) -> str:
+        """CPU seconds of each since ``start``, as cores busy over ``wall_seconds``."""
+        mine, server = self.used()
         return (
             f"CPU: worker+client process {mine:.1f} s ({mine / wall_seconds:.2f} cores), "
             f"dev server {server:.1f} s ({server / wall_seconds:.2f} cores)"
@@ -185,11 +192,25 @@ class Engine:
     settings: Settings
 
 
+class AbsentDepartments:
+    """Department systems that take every message and keep nothing: what the skeleton's
+    department activity stands for. The in-process stub writes each message into its own
+    table, work of the departments', not of the engine's."""
+
+    async def deliver(self, message: DepartmentMessage, *, attempt: int) -> None:
+        """Take the message."""
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+
 @asynccontextmanager
-async def dev_engine(env: WorkflowEnvironment) -> AsyncIterator[Engine]:
+async def dev_engine(
+    env: WorkflowEnvironment, departments: DepartmentSystem | None = None
+) -> AsyncIterator[Engine]:
     """The engine on ``env`` with a worker in this process (the project's running_worker, silent
-    stub departments) and a new SQLite store in a throw-away directory, on a task queue of its
-    own."""
+    stub departments unless ``departments`` is given) and a new SQLite store in a throw-away
+    directory, on a task queue of its own."""
     with tempfile.TemporaryDirectory(prefix="approval-bench-") as scratch:
         settings = Settings(task_queue=f"bench-{uuid.uuid4().hex[:8]}", data_dir=Path(scratch))
         sessions = open_store(settings.store_url)
@@ -199,6 +220,7 @@ async def dev_engine(env: WorkflowEnvironment) -> AsyncIterator[Engine]:
                 sessions,
                 task_queue=settings.task_queue,
                 audit_key=settings.audit_key_bytes,
+                system=departments,
             ):
                 service = CaseService(env.client, settings, catalogue(), sessions)
                 yield Engine(env, service, sessions, settings)

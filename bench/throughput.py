@@ -18,11 +18,13 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from bench.common import (
+    AbsentDepartments,
     CpuMeter,
     Engine,
     catalogue,
@@ -36,11 +38,20 @@ from bench.common import load_now as load
 from bench.skeleton import CaseShape, shape_of, skeleton_case, skeleton_worker
 
 
+@dataclass(frozen=True)
+class Run:
+    """One timed run: its wall seconds and the CPU seconds of this process (worker and
+    client) it took."""
+
+    seconds: float
+    cpu_seconds: float
+
+
 async def timed(
     count: int, concurrency: int, one: Callable[[int], Awaitable[object]], *, report: bool = False
-) -> float:
-    """Seconds to run ``one(0 … count-1)`` with at most ``concurrency`` in flight; with
-    ``report``, prints the CPU the run took in this process and in the dev server."""
+) -> Run:
+    """Run ``one(0 … count-1)`` with at most ``concurrency`` in flight; with ``report``,
+    prints the CPU the run took in this process and in the dev server."""
     gate = asyncio.Semaphore(concurrency)
 
     async def guarded(index: int) -> None:
@@ -54,7 +65,7 @@ async def timed(
     seconds = time.perf_counter() - started
     if report:
         print(f"  {cpu.report(seconds)}")
-    return seconds
+    return Run(seconds, cpu.used()[0])
 
 
 EXTRA_WORK = {
@@ -64,16 +75,15 @@ EXTRA_WORK = {
 }
 
 
-async def history_shape(client: Client, workflow_id: str) -> tuple[CaseShape, str]:
-    """The shape of a finished case, and its history's size: events, workflow tasks, timers,
-    markers and bytes."""
+async def history_shape(client: Client, workflow_id: str) -> tuple[CaseShape, str, int]:
+    """The shape of a finished case, a line on its history (events, workflow tasks, timers,
+    markers, size) and the history's size in bytes."""
     history = await client.get_workflow_handle(workflow_id).fetch_history()
     kinds = Counter(event.event_type for event in history.events)
     size = sum(event.ByteSize() for event in history.events)
     extra = ", ".join(f"{kinds[kind]} {name}" for kind, name in EXTRA_WORK.items())
-    return shape_of(
-        history
-    ), f"history {len(history.events)} events ({extra}), {size / 1024:.0f} KiB"
+    line = f"history {len(history.events)} events ({extra}), {size / 1024:.1f} KiB"
+    return shape_of(history), line, size
 
 
 def rate_line(name: str, cases: int, seconds: float) -> str:
@@ -81,58 +91,79 @@ def rate_line(name: str, cases: int, seconds: float) -> str:
     return f"{name}: {cases} cases in {seconds:.2f} s → {cases / seconds:.1f} cases/s ({load()})"
 
 
-async def engine_rate(
-    engine: Engine, matter_code: str, args: argparse.Namespace
-) -> tuple[CaseShape, float]:
+@dataclass(frozen=True)
+class Measured:
+    """What one side of the comparison measured: a case's history, the timed run."""
+
+    shape: CaseShape
+    history_bytes: int
+    run: Run
+
+
+async def engine_rate(engine: Engine, matter_code: str, args: argparse.Namespace) -> Measured:
     """Warm up, read the shape of one real case, then time ``args.cases`` full lifecycles."""
     matter = engine.service.catalogue.matter(matter_code)
     first = await full_lifecycle(engine.service, matter)
-    shape, events = await history_shape(engine.env.client, first)
-    print(f"engine case ({matter_code}): {shape.describe()}; {events}")
+    shape, line, size = await history_shape(engine.env.client, first)
+    print(f"engine case ({matter_code}): {shape.describe()}; {line}")
     await timed(args.warmup, args.concurrency, lambda _: full_lifecycle(engine.service, matter))
-    seconds = await timed(
+    run = await timed(
         args.cases, args.concurrency, lambda _: full_lifecycle(engine.service, matter), report=True
     )
-    print(rate_line("engine", args.cases, seconds))
-    return shape, seconds
+    print(rate_line("engine", args.cases, run.seconds))
+    return Measured(shape, size, run)
 
 
-async def skeleton_rate(client: Client, shape: CaseShape, args: argparse.Namespace) -> float:
+async def skeleton_rate(client: Client, shape: CaseShape, args: argparse.Namespace) -> Measured:
     """Time ``args.cases`` skeleton cases of ``shape`` on a worker of their own."""
     queue = f"skeleton-{uuid.uuid4().hex[:8]}"
-    run = uuid.uuid4().hex[:8]
+    run_id = uuid.uuid4().hex[:8]
     with ThreadPoolExecutor(max_workers=8) as executor:
         async with skeleton_worker(client, queue, executor):
-            await skeleton_case(client, queue, f"sk-{run}-first", shape)
-            copied, events = await history_shape(client, f"sk-{run}-first")
-            print(f"skeleton case: {copied.describe()}; {events}")
+            await skeleton_case(client, queue, f"sk-{run_id}-first", shape)
+            copied, line, size = await history_shape(client, f"sk-{run_id}-first")
+            print(f"skeleton case: {copied.describe()}; {line}")
             if copied != shape:
                 print("WARNING: the skeleton's history does not match the engine's shape")
 
             async def one(index: int) -> None:
-                await skeleton_case(client, queue, f"sk-{run}-{index}", shape)
+                await skeleton_case(client, queue, f"sk-{run_id}-{index}", shape)
 
             warm = [f"w{i}" for i in range(args.warmup)]
             await timed(
                 len(warm),
                 args.concurrency,
-                lambda i: skeleton_case(client, queue, f"sk-{run}-{warm[i]}", shape),
+                lambda i: skeleton_case(client, queue, f"sk-{run_id}-{warm[i]}", shape),
             )
-            seconds = await timed(args.cases, args.concurrency, one, report=True)
-    print(rate_line("skeleton", args.cases, seconds))
-    return seconds
+            run = await timed(args.cases, args.concurrency, one, report=True)
+    print(rate_line("skeleton", args.cases, run.seconds))
+    return Measured(copied, size, run)
 
 
 async def measure(args: argparse.Namespace) -> None:
-    """Both rates on one dev server, and their ratio."""
+    """Both sides on one dev server, and the figures of the one against the other."""
     async with dev_server() as env:
-        async with dev_engine(env) as engine:
-            shape, engine_seconds = await engine_rate(engine, args.matter, args)
+        departments = AbsentDepartments() if args.departments == "absent" else None
+        async with dev_engine(env, departments) as engine:
+            engine_side = await engine_rate(engine, args.matter, args)
         if args.skip_skeleton:
             return
-        skeleton_seconds = await skeleton_rate(env.client, shape, args)
-    ratio = skeleton_seconds / engine_seconds
-    print(f"ratio engine/skeleton: {ratio:.2f} (goal ≥ 0.8)")
+        skeleton_side = await skeleton_rate(env.client, engine_side.shape, args)
+    print(comparison(engine_side, skeleton_side, args.cases))
+
+
+def comparison(engine: Measured, skeleton: Measured, cases: int) -> str:
+    """The three figures against their goals: history size, worker CPU per case, rate."""
+    engine_cpu, skeleton_cpu = (m.run.cpu_seconds / cases for m in (engine, skeleton))
+    return "\n".join(
+        (
+            f"history per case: engine {engine.history_bytes / 1024:.1f} KiB (goal ≤ 20), "
+            f"skeleton {skeleton.history_bytes / 1024:.1f} KiB",
+            f"worker+client CPU per case: engine {engine_cpu * 1000:.0f} ms, skeleton "
+            f"{skeleton_cpu * 1000:.0f} ms, ratio {engine_cpu / skeleton_cpu:.2f} (goal ≤ 1.3)",
+            f"ratio engine/skeleton: {skeleton.run.seconds / engine.run.seconds:.2f} (goal ≥ 0.8)",
+        )
+    )
 
 
 def main() -> None:
@@ -145,12 +176,20 @@ def main() -> None:
     parser.add_argument(
         "--skip-skeleton", action="store_true", help="engine only (e.g. under a profiler)"
     )
+    parser.add_argument(
+        "--departments",
+        choices=("absent", "stub"),
+        default="absent",
+        help="absent: department systems that take each message and keep nothing, like the "
+        "skeleton's; stub: the in-process stub, which also writes each message to its table",
+    )
     args = parser.parse_args()
     matter = catalogue().matter(args.matter)
     print(machine())
     print(
         f"{args.cases} cases × {len(matter.reviews)} departments ({args.matter}), "
-        f"{args.concurrency} in flight, {args.warmup} warm-up cases untimed"
+        f"{args.concurrency} in flight, {args.warmup} warm-up cases untimed; "
+        f"departments: {args.departments}"
     )
     asyncio.run(measure(args))
 

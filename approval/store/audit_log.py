@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from approval.domain.audit import GENESIS, canonical_body, chain_hash
@@ -51,14 +51,17 @@ def next_seq(session: Session, case_no: str) -> int:
     return (last or 0) + 1
 
 
+HASH_AT = select(CaseEventRow.hash).where(
+    CaseEventRow.case_no == bindparam("case_no"), CaseEventRow.seq == bindparam("seq")
+)
+"""The hash of one event (built once: a step's write runs it every time)."""
+
+
 def _hash_before(session: Session, case_no: str, seq: int) -> str:
     """The hash of the event before ``seq`` (the genesis value before the first)."""
     if seq == 1:
         return GENESIS
-    query = select(CaseEventRow.hash).where(
-        CaseEventRow.case_no == case_no, CaseEventRow.seq == seq - 1
-    )
-    found = session.scalar(query)
+    found = session.connection().scalar(HASH_AT, {"case_no": case_no, "seq": seq - 1})
     if found is None:
         raise LookupError(f"{case_no}: event {seq - 1} is not recorded yet; cannot chain {seq}")
     return found

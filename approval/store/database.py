@@ -134,7 +134,8 @@ def insert_ignoring_duplicates(
     # The rows go as parameters of one statement (executemany), not into it as a multi-row
     # VALUES: SQLAlchemy compiles a multi-row VALUES anew at every call, a parametrised
     # statement once (its cache), which profiling the store activity showed to matter.
-    return sum(_rowcount(session.execute(stmt, chunk)) for chunk in _chunks(rows))
+    connection = session.connection()
+    return sum(_rowcount(connection.execute(stmt, chunk)) for chunk in _chunks(rows))
 
 
 def upsert_if_newer(
@@ -143,8 +144,9 @@ def upsert_if_newer(
     """INSERT ``rows``; on a key conflict overwrite the stored row only when the new row's
     ``last_seq`` is at least the stored one, so a late retry cannot roll the read model back."""
     upsert = _upsert_moving_forward(_dialect_of(session), _table_of(table), tuple(keys))
+    connection = session.connection()
     for chunk in _chunks(rows):
-        session.execute(upsert, chunk)  # parameters, not VALUES: compiled once (see above)
+        connection.execute(upsert, chunk)  # parameters, not VALUES: compiled once (see above)
 
 
 @functools.cache

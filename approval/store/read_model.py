@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from approval.domain.events import ApplicationReceived, CaseEvent
@@ -24,6 +24,11 @@ CASE_COLUMNS = tuple(c.name for c in CaseRow.__table__.columns)
 TASK_COLUMNS = tuple(
     c.name for c in ReviewTaskRow.__table__.columns if c.name not in ("case_no", "last_seq")
 )
+
+
+CASE_ROW = select(CaseRow.__table__).where(CaseRow.case_no == bindparam("case_no"))
+TASK_ROWS = select(ReviewTaskRow.__table__).where(ReviewTaskRow.case_no == bindparam("case_no"))
+"""A case's rows (built once: every step reads them)."""
 
 
 def project_step(session: Session, case_no: str, events: Sequence[CaseEvent]) -> None:
@@ -40,11 +45,11 @@ def project_step(session: Session, case_no: str, events: Sequence[CaseEvent]) ->
 
 def stored_view(session: Session, case_no: str) -> CaseView | None:
     """The case's rows as a view, or None before its receipt is recorded."""
-    cases, tasks = CaseRow.__table__, ReviewTaskRow.__table__
-    case = session.execute(select(cases).where(cases.c.case_no == case_no)).mappings().first()
+    connection, key = session.connection(), {"case_no": case_no}
+    case = connection.execute(CASE_ROW, key).mappings().first()
     if case is None:
         return None
-    task_rows = session.execute(select(tasks).where(tasks.c.case_no == case_no)).mappings()
+    task_rows = connection.execute(TASK_ROWS, key).mappings()
     return CaseView.model_validate({**case, "tasks": {t["department"]: dict(t) for t in task_rows}})
 
 
