@@ -45,7 +45,7 @@ class StandInEngine:
     async def _down(self, *_args: Any, **_kwargs: Any) -> NoReturn:
         raise EngineUnavailableError("temporal: connection refused")
 
-    status = act = submit = history = _down
+    status = act = act_and_read = submit = history = _down
 
     async def keep_refusal(self, case_no: str, actor: Actor, *_args: str) -> NoReturn:
         await self._down(case_no, actor)
