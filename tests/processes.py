@@ -1,12 +1,16 @@
-"""Helpers for the end-to-end tests: the real worker (worker.py) and the real command line
-(starter.py) run as child processes of the test, with their own settings in the environment;
-an ASGI app (the API, the stub department service) served for real by uvicorn in a thread."""
+"""Helpers for the tests of the programs: their commands run in this process (typer's CliRunner:
+starter.py's, auditor.py's, worker.py's start), with the settings of the environment given and
+read anew; an ASGI app (the API, the stub department service) served for real by uvicorn in a
+thread; and, for the few end-to-end tests (tests/e2e/, tests/faults/), the real programs as
+child processes, every wait for one bounded far beyond what a busy machine needs."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
+import runpy
 import signal
 import socket
 import subprocess
@@ -15,6 +19,7 @@ import threading
 import time
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,20 +27,26 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+import typer
 import uvicorn
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from approval.api.app import create_app
+from approval.cli import audit_histories, audit_integrity, audit_story
 from approval.cli.app import app as starter_app
+from approval.cli.auditor import app as auditor_typer
 from approval.config import PROJECT_ROOT, Settings, get_settings
 from approval.store.engine import open_store
 from approval.store.users import create_users_with_tokens
 
 STARTER = PROJECT_ROOT / "starter.py"
+AUDITOR = PROJECT_ROOT / "auditor.py"
 WORKER = PROJECT_ROOT / "worker.py"
-CLI_TIMEOUT_S = 90.0
-"""Longest a CLI command may take; an Update waits for a worker, so this is generous."""
+PROCESS_TIMEOUT_S = 300.0
+"""Longest a program run as a process may take to finish (or worker.py to start): far beyond
+what the slowest machine needs (a start takes seconds, about 16 s on a busy one), so that no
+test depends on how fast a process starts, and still a bound that ends a hung one."""
 STOP_TIMEOUT_S = 10.0
 SERVER_START_TIMEOUT_S = 60.0
 """Longest an app served in a thread may take to start (its lifespan may connect to Temporal
@@ -99,7 +110,7 @@ class WorkerProcess:
         """Everything the worker printed so far."""
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
-    async def wait_started(self, timeout_s: float = 30.0) -> None:
+    async def wait_started(self, timeout_s: float = PROCESS_TIMEOUT_S) -> None:
         """Wait (bounded) until the worker has logged that it connected and is starting."""
         deadline = time.monotonic() + timeout_s
         while "worker.started" not in self.log():
@@ -165,12 +176,13 @@ def workers(env: dict[str, str], log_dir: Path) -> Iterator[Workers]:
 
 @dataclass(frozen=True)
 class CliResult:
-    """One finished run of starter.py."""
+    """One finished run of a program's command (starter.py's unless ``program`` says)."""
 
     args: tuple[str, ...]
     returncode: int
     stdout: str
     stderr: str
+    program: str = "starter.py"
 
     def message_lines(self) -> list[str]:
         """The stderr lines the program wrote."""
@@ -189,36 +201,104 @@ class CliResult:
 
     def __str__(self) -> str:
         return (
-            f"$ starter.py {' '.join(self.args)}\n-> exit {self.returncode}\n"
+            f"$ {self.program} {' '.join(self.args)}\n-> exit {self.returncode}\n"
             f"stdout:\n{self.stdout}\nstderr:\n{self.stderr}"
         )
 
 
-def invoke_cli(*args: str, env: Mapping[str, str | None] | None = None) -> CliResult:
-    """starter.py's commands run in this process (typer's CliRunner), ``env`` set for the run
-    (None unsets a variable) and the settings read anew: what the program does, without the
-    start of a process. An unexpected exception's traceback is added to stderr."""
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(starter_app, list(args), env=dict(env or {}))
-    finally:
+def invoke(
+    app: typer.Typer,
+    program: str,
+    args: Iterable[str],
+    env: Mapping[str, str | None] | None = None,
+) -> CliResult:
+    """``program``'s command ``app ARGS`` run in this process (typer's CliRunner), on a thread
+    of its own (a command may run an event loop of its own), with ``env`` set for the run (None
+    unsets a variable), the settings read anew before and after, and what structlog logs meanwhile
+    kept out of the command's output (logs_kept_apart). An unexpected exception's traceback is
+    added to stderr."""
+    arguments = tuple(args)
+
+    def run() -> CliResult:
         get_settings.cache_clear()
-    stderr = result.stderr
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        trace = traceback.format_exception(result.exception)
-        stderr += "".join(["Traceback (in process):\n", *trace])
-    return CliResult(args=args, returncode=result.exit_code, stdout=result.stdout, stderr=stderr)
+        try:
+            with logs_kept_apart():
+                result = CliRunner().invoke(app, list(arguments), env=dict(env or {}))
+        finally:
+            get_settings.cache_clear()
+        stderr = result.stderr
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            trace = traceback.format_exception(result.exception)
+            stderr += "".join(["Traceback (in process):\n", *trace])
+        return CliResult(
+            args=arguments,
+            returncode=result.exit_code,
+            stdout=result.stdout,
+            stderr=stderr,
+            program=program,
+        )
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=program) as thread:
+        return thread.submit(run).result()
 
 
-async def run_cli(env: dict[str, str], *args: str, timeout_s: float = CLI_TIMEOUT_S) -> CliResult:
-    """Run ``starter.py ARGS`` to completion (killed after ``timeout_s``)."""
+def invoke_cli(*args: str, env: Mapping[str, str | None] | None = None) -> CliResult:
+    """starter.py's commands run in this process (invoke), ``env`` set for the run (None unsets
+    a variable): what the program does, without the start of a process."""
+    return invoke(starter_app, "starter.py", args, env)
+
+
+def as_process(env: Mapping[str, str]) -> dict[str, str | None]:
+    """What to set for a run in this process so that it reads the settings a process started
+    with the environment ``env`` reads: ``env``'s variables, and every other APPROVAL_ variable
+    of this process unset."""
+    dropped = {name: None for name in os.environ if name.startswith("APPROVAL_")}
+    return {**dropped, **env}
+
+
+@functools.cache
+def auditor_app() -> typer.Typer:
+    """auditor.py's app with its commands, added once as its main() adds them (main() itself
+    also sets up logging for the process and ends the process)."""
+    for module in (audit_histories, audit_story, audit_integrity):
+        module.register(auditor_typer)
+    return auditor_typer
+
+
+def invoke_auditor(env: Mapping[str, str], *args: str) -> CliResult:
+    """``auditor.py ARGS`` run in this process (invoke) with the settings a process started
+    with the environment ``env`` would read (as_process)."""
+    return invoke(auditor_app(), "auditor.py", args, as_process(env))
+
+
+_worker_program = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+@_worker_program.command()
+def _run_worker() -> None:
+    """worker.py's code run as the program runs it (``__name__ == "__main__"``)."""
+    runpy.run_path(str(WORKER), run_name="__main__")
+
+
+def invoke_worker(env: Mapping[str, str]) -> CliResult:
+    """``worker.py`` run in this process (invoke) with the settings a process started with
+    the environment ``env`` would read (as_process): for the starts it refuses, which end
+    before it connects to anything."""
+    return invoke(_worker_program, "worker.py", (), as_process(env))
+
+
+async def run_cli(
+    env: dict[str, str], *args: str, timeout_s: float = PROCESS_TIMEOUT_S
+) -> CliResult:
+    """Run ``starter.py ARGS`` as a process to completion (killed after ``timeout_s``)."""
     return await run_script(STARTER, env, *args, timeout_s=timeout_s)
 
 
 async def run_script(
-    script: Path, env: dict[str, str], *args: str, timeout_s: float = CLI_TIMEOUT_S
+    script: Path, env: dict[str, str], *args: str, timeout_s: float = PROCESS_TIMEOUT_S
 ) -> CliResult:
-    """Run the project's ``script ARGS`` to completion (killed after ``timeout_s``)."""
+    """Run the project's ``script ARGS`` as a process to completion (killed after
+    ``timeout_s``)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(script),
@@ -245,6 +325,7 @@ async def run_script(
         returncode=process.returncode,
         stdout=out.decode("utf-8", errors="replace"),
         stderr=err.decode("utf-8", errors="replace"),
+        program=script.name,
     )
 
 

@@ -11,11 +11,12 @@ import sys
 from pathlib import Path
 
 from approval.config import PROJECT_ROOT
-from tests.processes import process_env
+from tests.processes import PROCESS_TIMEOUT_S, process_env
 
 FACTORY = "approval.api.app:create_app"
-START_TIMEOUT_S = 120.0
-"""A bound on a start that should fail at once, so that a wrong one cannot hang the suite."""
+START_TIMEOUT_S = PROCESS_TIMEOUT_S
+"""A bound on a start that should fail at once, so that a wrong one cannot hang the suite (and
+no busy machine reaches)."""
 UVICORN_STARTUP_FAILED = 3
 """uvicorn's exit status when the app's lifespan refuses to start."""
 

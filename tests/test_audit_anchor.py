@@ -7,10 +7,12 @@ store keeps alone are allowed only where the engine writes them so, in ``crossch
 
 First on the golden histories (tests/golden: steps as store activities; local-steps: as local
 writes) written into a real store (SQLite and PostgreSQL), then on cases run on the
-time-skipping server through ``auditor.py`` as the auditor runs it."""
+time-skipping server through ``auditor.py``'s commands as the auditor runs them (run in this
+process)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -56,13 +58,12 @@ from approval.store.audit_log import events_of, next_seq, record_events
 from approval.store.recording import record_step
 from approval.store.schema import CaseEventRow, CaseRow
 from tests.domain_fixtures import GHXK, MONDAY, accepted_case, approve
-from tests.processes import CliResult, run_script
+from tests.processes import CliResult, invoke_auditor
 
 KEY = DEVELOPMENT_AUDIT_KEY.encode()
 """The key the tests' workers chain under, and these stores too."""
 GOLDEN = PROJECT_ROOT / "tests" / "golden"
 FORMS = (GOLDEN, GOLDEN / "local-steps")
-AUDITOR = PROJECT_ROOT / "auditor.py"
 CLERK = Actor(role=Role.CLERK, id="clerk-01")
 
 
@@ -323,8 +324,8 @@ def auditor_env(env: WorkflowEnvironment | None, store_url: str, data_dir: Path)
 
 
 async def auditor(env: dict[str, str], *args: str) -> CliResult:
-    """``auditor.py ARGS`` run to completion."""
-    return await run_script(AUDITOR, env, *args)
+    """``auditor.py ARGS`` run to completion (in this process, off the event loop)."""
+    return await asyncio.to_thread(invoke_auditor, env, *args)
 
 
 async def closed_case(

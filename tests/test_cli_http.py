@@ -34,7 +34,7 @@ from approval.service import CaseService, EngineUnavailableError
 from approval.store.audit_log import events_of
 from approval.store.numbering import case_known
 from approval.store.users import create_users_with_tokens
-from tests.processes import CliResult, invoke_cli, serving
+from tests.processes import PROCESS_TIMEOUT_S, CliResult, invoke_cli, serving
 
 CASE = "371600-20261201-000001"
 TOKEN = "token-of-the-clerk"
@@ -292,7 +292,7 @@ def test_help_and_a_read_load_neither_temporal_nor_the_store(
         [sys.executable, "-c", PROBE.format(runs=runs)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=PROCESS_TIMEOUT_S,
         cwd=PROJECT_ROOT,
         env=env,
         check=False,

@@ -13,7 +13,7 @@ import pytest
 
 from approval.config import DEVELOPMENT_AUDIT_KEY, get_settings
 from approval.runtime import api_app, engine_settings
-from tests.processes import WORKER, invoke_cli, process_env, run_script
+from tests.processes import invoke_cli, invoke_worker, process_env
 
 
 @pytest.fixture
@@ -118,7 +118,7 @@ def test_starter_names_a_malformed_api_url_in_one_line() -> None:
     ]
 
 
-async def test_the_worker_program_refuses_to_start_without_the_audit_key(tmp_path: Path) -> None:
+def test_the_worker_program_refuses_to_start_without_the_audit_key(tmp_path: Path) -> None:
     """worker.py outside development without APPROVAL_AUDIT_KEY exits with status 2 and one
     line naming the setting, before it connects to anything."""
     env = process_env(
@@ -127,7 +127,7 @@ async def test_the_worker_program_refuses_to_start_without_the_audit_key(tmp_pat
         task_queue="refused",
         data_dir=tmp_path,
     )
-    result = await run_script(WORKER, env | {"APPROVAL_ENVIRONMENT": "production"})
+    result = invoke_worker(env | {"APPROVAL_ENVIRONMENT": "production"})
     assert result.exited(2), result
     assert result.message_lines() == [
         "错误 error: APPROVAL_AUDIT_KEY: 非开发环境必须设置自己的审计密钥 must be set, to a key "

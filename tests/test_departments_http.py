@@ -34,7 +34,7 @@ from approval.domain.models import Decide
 from approval.environments import running_worker
 from approval.service import CaseService
 from approval.store.department_messages import department_messages_of
-from tests.processes import WORKER, process_env, run_script, serving
+from tests.processes import invoke_worker, process_env, serving
 from tests.test_workflow import GHXK, accepted
 
 
@@ -345,7 +345,7 @@ async def test_R23_a_message_whose_store_write_failed_is_recorded_once_on_the_re
         ),
     ],
 )
-async def test_a_malformed_department_url_stops_the_worker_naming_the_setting(
+def test_a_malformed_department_url_stops_the_worker_naming_the_setting(
     settings: Settings, variables: dict[str, str], named: str
 ) -> None:
     """worker.py started with a malformed department URL exits at once with status 2 and one
@@ -356,7 +356,7 @@ async def test_a_malformed_department_url_stops_the_worker_naming_the_setting(
         task_queue=settings.task_queue,
         data_dir=settings.data_dir,
     )
-    result = await run_script(WORKER, env | variables)
+    result = invoke_worker(env | variables)
     assert result.exited(2), str(result)
     (line,) = result.message_lines()
     assert line.startswith(f"错误 error: {named}: ") and "must be an http(s) URL" in line, line

@@ -1,7 +1,7 @@
-"""The auditor's history commands as the auditor runs them (auditor.py processes): ``export``
-a case run on the dev server by worker.py and starter.py, ``replay`` the exported history
-(from the file, the folder and the server), and a corrupted history reported as not
-deterministic with exit status 1. Bad input exits with status 2 and one line."""
+"""The auditor's history commands as the auditor runs them (auditor.py's commands, run in this
+process): ``export`` a case run on the dev server by worker.py and starter.py, ``replay`` the
+exported history (from the file, the folder and the server), and a corrupted history reported
+as not deterministic with exit status 1. Bad input exits with status 2 and one line."""
 
 from __future__ import annotations
 
@@ -26,14 +26,14 @@ from approval.store.engine import open_store
 from tests.processes import (
     CLERK_ACCOUNT,
     CliResult,
+    as_process,
+    invoke_auditor,
+    invoke_cli,
     process_env,
-    run_cli,
-    run_script,
     serving_api,
     workers,
 )
 
-AUDITOR = PROJECT_ROOT / "auditor.py"
 SAMPLES = PROJECT_ROOT / "data" / "samples"
 MATTER = "JS-GHXK-001"
 DEPARTMENTS = ("ZRZY", "ZJJ", "RFB", "CGJ")
@@ -47,8 +47,14 @@ def offline_env() -> dict[str, str]:
 
 
 async def run_auditor(env: dict[str, str], *args: str) -> CliResult:
-    """Run ``auditor.py ARGS`` to completion (killed after the CLI timeout)."""
-    return await run_script(AUDITOR, env, *args)
+    """Run ``auditor.py ARGS`` to completion (in this process, off the event loop)."""
+    return await asyncio.to_thread(invoke_auditor, env, *args)
+
+
+async def run_cli(env: dict[str, str], *args: str) -> CliResult:
+    """Run ``starter.py ARGS`` to completion with the settings of ``env`` (in this process, off
+    the event loop: the worker's Updates answer meanwhile)."""
+    return await asyncio.to_thread(invoke_cli, *args, env=as_process(env))
 
 
 @pytest.fixture
@@ -205,10 +211,13 @@ async def test_replay_of_the_golden_folder_needs_no_server() -> None:
         (("crosscheck", "2026-1"), "case_no"),
     ],
 )
-async def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], named: str) -> None:
+async def test_bad_input_is_one_line_and_exit_2(
+    args: tuple[str, ...], named: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A missing, unreadable or malformed argument (a malformed case number given to verify or
     crosscheck too, before any store or server is read): one line naming it, exit 2, no
     trace."""
+    monkeypatch.chdir(PROJECT_ROOT)  # where the auditor's paths are relative to
     result = await run_auditor(offline_env(), *args)
     assert result.exited(2), result
     [line] = result.message_lines()

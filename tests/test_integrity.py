@@ -30,6 +30,7 @@ from approval.service import CaseService
 from approval.store.audit_log import events_of, record_events
 from approval.store.schema import CaseEventRow
 from tests.domain_fixtures import MONDAY, accepted_case, approve
+from tests.processes import PROCESS_TIMEOUT_S
 
 KEY = b"test-audit-key"
 ENGINE_KEY = DEVELOPMENT_AUDIT_KEY.encode()
@@ -196,7 +197,7 @@ def test_R21_auditor_verify_store_only_names_the_tampered_event(
     }
     command = [sys.executable, str(PROJECT_ROOT / "auditor.py"), "verify", "--store-only"]
     intact = subprocess.run(
-        command, env=env, capture_output=True, text=True, timeout=60, check=False
+        command, env=env, capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S, check=False
     )
     assert intact.returncode == 0 and "intact" in intact.stdout
     assert "not anchored" in intact.stdout
@@ -205,7 +206,7 @@ def test_R21_auditor_verify_store_only_names_the_tampered_event(
             update(CaseEventRow).where(CaseEventRow.seq == 2).values(actor_id="someone-else")
         )
     broken = subprocess.run(
-        command, env=env, capture_output=True, text=True, timeout=60, check=False
+        command, env=env, capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S, check=False
     )
     assert broken.returncode == 1
     assert f"{CASE} seq 2: edited" in broken.stdout

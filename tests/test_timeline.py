@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from datetime import date, datetime
 from pathlib import Path
 
@@ -22,7 +20,6 @@ import pytest
 
 from approval.auditing.labels import EVENT_LABELS
 from approval.auditing.timeline import TimelineEntry, facts, timeline
-from approval.config import PROJECT_ROOT
 from approval.domain.case import Case
 from approval.domain.errors import DomainError
 from approval.domain.events import EVENT_CLASSES, EVENT_TYPES, CaseEvent
@@ -42,8 +39,8 @@ from tests.domain_fixtures import (
     request,
     supervisor,
 )
+from tests.processes import CliResult, invoke_auditor
 
-AUDITOR = PROJECT_ROOT / "auditor.py"
 CASE_OK = "371600-20260302-000001"
 CASE_TAMPERED = "371600-20260302-000002"
 CASE_REJECTED = "371600-20260302-000003"
@@ -215,7 +212,7 @@ def test_R21_the_timeline_reads_store_rows_like_domain_events(tmp_path: Path) ->
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """A store with the story, the story without its deemed approval, and a rejected case;
-    returns the environment of an auditor.py process reading it."""
+    returns the environment of an auditor.py run reading it."""
     data_dir = tmp_path_factory.mktemp("auditor")
     url = f"sqlite:///{data_dir / 'store.sqlite3'}"
     sessions = open_store(url)
@@ -239,17 +236,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
-def auditor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """auditor.py with ``args``, its output captured."""
-    return subprocess.run(
-        [sys.executable, str(AUDITOR), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=PROJECT_ROOT,
-        env=env,
-        check=False,
-    )
+def auditor(env: dict[str, str], *args: str) -> CliResult:
+    """auditor.py with ``args`` (its commands run in this process), its output captured."""
+    return invoke_auditor(env, *args)
 
 
 def test_R21_cli_timeline_prints_the_story_and_json(store: dict[str, str]) -> None:
