@@ -17,10 +17,10 @@ from approval.config import Settings
 from approval.domain.catalogue import Catalogue
 from approval.service import CaseService
 from approval.store.audit_log import events_of
-from tests import test_api
-from tests.test_api import Api, accepted_case
-from tests.test_web import SPJY, Login, alert, app, console_client, received_case, tokens, web
-from tests.test_workflow import recorded
+from tests.api import test_api
+from tests.api.test_api import Api, accepted_case
+from tests.web.test_web import SPJY, Login, alert, app, console_client, received_case, tokens, web
+from tests.workflows.test_workflow import recorded
 
 __all__ = ["app", "tokens", "web"]  # the console's fixtures, shared with tests/test_web.py
 api = test_api.api  # the API's fixture: its users and their tokens

@@ -28,7 +28,7 @@ from approval.service import CaseService
 from approval.store.audit_log import events_of
 from approval.store.users import create_users_with_tokens
 from approval.web.security import COOKIE, CSRF_COOKIE, CSRF_HEADER, csrf_key, csrf_token
-from tests.test_workflow import recorded
+from tests.workflows.test_workflow import recorded
 
 SPJY = "SC-SPJY-001"  # 食品经营许可: SCJG, CGJ; YYZZ and SFZ are 免提交
 GHXK = "JS-GHXK-001"  # 建设工程规划许可: ZRZY has 8 WD

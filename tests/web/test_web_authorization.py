@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from approval.auditing.integrity import verify_store
 from approval.config import Settings
-from tests.test_web import SPJY, Login, app, console_client, received_case, tokens, web
-from tests.test_workflow import recorded
+from tests.web.test_web import SPJY, Login, app, console_client, received_case, tokens, web
+from tests.workflows.test_workflow import recorded
 
 __all__ = ["app", "tokens", "web"]  # the console's fixtures, shared with tests/test_web.py
 

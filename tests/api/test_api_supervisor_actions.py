@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from approval.domain.catalogue import Catalogue
 from approval.store.audit_log import events_of
-from tests.test_api import Api, accepted_case, api
-from tests.test_workflow import recorded
+from tests.api.test_api import Api, accepted_case, api
+from tests.workflows.test_workflow import recorded
 
 __all__ = ["api"]  # the fixture, shared with the API's own tests
 

@@ -17,7 +17,7 @@ from approval.domain.errors import InvalidInputError
 DATA = load_calendar_data(range(2025, 2028), None)
 CAL = WorkingCalendar(DATA)
 CAL_NO_MAKEUP = WorkingCalendar(DATA.model_copy(update={"count_makeup_workdays": False}))
-EXAMPLE_OVERRIDE = Path(__file__).parents[1] / "data" / "holidays-override.example.yaml"
+EXAMPLE_OVERRIDE = Path(__file__).parents[2] / "data" / "holidays-override.example.yaml"
 
 calendars = st.sampled_from([CAL, CAL_NO_MAKEUP])
 starts = st.dates(min_value=date(2024, 6, 1), max_value=date(2028, 6, 30))

@@ -49,6 +49,7 @@ from approval.store.department_messages import department_messages_of
 from approval.store.queries import case_row
 from approval.store.schema import CaseEventRow
 from tests.processes import (
+    PROCESS_TIMEOUT_S,
     CliResult,
     Workers,
     invoke_cli,
@@ -64,11 +65,14 @@ DEMANDED = ("SQB", "XMPZ", "SJFA", "RFSJ")
 APPLICANT = "滨州市黄河建设有限公司"
 ID_NUMBER = "91371600MA3C4Q8R2X"
 CLERK = Actor(role=Role.CLERK, id="clerk-e2e")
-WAIT_S = 30.0
-"""Bound of every wait for the worker or the store to catch up."""
-UPDATES_TIMEOUT_S = 90.0
+WAIT_S = 120.0
+"""Bound of every wait for the worker or the store to catch up (seconds are enough; a busy
+machine is given far more)."""
+UPDATES_TIMEOUT_S = PROCESS_TIMEOUT_S
 """Bound of the decisions sent across a worker crash (an activity or workflow task that the
 dead worker held is handed on only when its timeout passes)."""
+
+pytestmark = pytest.mark.slow
 
 Cli = Callable[..., Awaitable[CliResult]]
 

@@ -31,7 +31,7 @@ from approval.domain.events import (
 from approval.domain.models import Actor, Role
 from approval.payload_dictionary import DICTIONARY_1
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parents[1] / "golden"
 CLERK = Actor(role=Role.CLERK, id="clerk-01")
 
 

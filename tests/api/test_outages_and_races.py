@@ -24,8 +24,8 @@ from approval.environments import running_worker
 from approval.service import CaseService
 from approval.store.audit_log import events_of
 from approval.store.users import create_users_with_tokens
+from tests.api.test_api import GHXK, Api, accepted_case, application
 from tests.faults.harness import DevServer
-from tests.test_api import GHXK, Api, accepted_case, application
 
 pytestmark = pytest.mark.devserver
 

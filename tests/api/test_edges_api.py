@@ -20,8 +20,8 @@ from approval.config import Settings
 from approval.domain.catalogue import Catalogue
 from approval.http.paging import MAX_LIMIT, MAX_OFFSET
 from approval.store.users import create_users_with_tokens
-from tests.test_edges_outages import stand_in
-from tests.test_web import alert, console_client
+from tests.api.test_edges_outages import stand_in
+from tests.web.test_web import alert, console_client
 
 PEOPLE = (("reviewer", "reviewer", "ZRZY"), ("supervisor", "supervisor", None))
 API_LISTS = (
@@ -168,7 +168,7 @@ async def test_R22_security_headers_on_every_answer_of_the_api_and_the_console(
 def test_R22_the_console_templates_have_no_inline_script_or_style() -> None:
     """The console's policy allows no inline script or style: no template has a <script>, an
     on* handler, a style attribute or a <style> element."""
-    templates = Path(__file__).parent.parent / "approval" / "web" / "templates"
+    templates = Path(__file__).parents[2] / "approval" / "web" / "templates"
     inline = re.compile(r"<script|<style|\son[a-z]+\s*=|\sstyle\s*=|javascript:", re.I)
     found = {p.name: inline.findall(p.read_text()) for p in sorted(templates.glob("*.html"))}
     assert found and all(hits == [] for hits in found.values()), found

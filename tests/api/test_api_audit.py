@@ -25,10 +25,10 @@ from approval.domain.compliance import RULE_TITLES
 from approval.service import EngineUnavailableError
 from approval.store.audit_log import events_of
 from approval.store.schema import CaseEventRow, CaseRow
-from tests import test_api
-from tests.test_api import DEPARTMENTS, Api, accepted_case, closed
-from tests.test_edges_outages import stand_in
-from tests.test_workflow import recorded
+from tests.api import test_api
+from tests.api.test_api import DEPARTMENTS, Api, accepted_case, closed
+from tests.api.test_edges_outages import stand_in
+from tests.workflows.test_workflow import recorded
 
 api = test_api.api  # the API fixture: its users and their tokens
 

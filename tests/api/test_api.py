@@ -29,7 +29,7 @@ from approval.store.engine import open_store
 from approval.store.schema import ApiTokenRow
 from approval.store.users import create_user, create_users_with_tokens, hash_token, issue_token
 from tests.domain_fixtures import material
-from tests.test_workflow import messages_of, recorded
+from tests.workflows.test_workflow import messages_of, recorded
 
 GHXK = "JS-GHXK-001"  # 4 departments: ZRZY, ZJJ, RFB, CGJ; no fee
 DEPARTMENTS = ("ZRZY", "ZJJ", "RFB", "CGJ")

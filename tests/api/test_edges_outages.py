@@ -24,7 +24,7 @@ from approval.domain.catalogue import Catalogue
 from approval.domain.models import Actor
 from approval.service import CaseService, EngineUnavailableError
 from approval.store.users import create_users_with_tokens
-from tests.test_web import console_client
+from tests.web.test_web import console_client
 
 UNREACHABLE = {
     "postgresql": "postgresql+psycopg://x:y@127.0.0.1:1/none",

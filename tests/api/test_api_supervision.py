@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from approval.domain.catalogue import Catalogue
-from tests import test_api
-from tests.test_api import Api, accepted_case
-from tests.test_workflow import recorded
+from tests.api import test_api
+from tests.api.test_api import Api, accepted_case
+from tests.workflows.test_workflow import recorded
 
 api = test_api.api  # the API fixture: its users and their tokens
 HAZARD = "AJ-WHPJY-001"  # silent consent excluded; YJJ, ZRZY, XF, GA

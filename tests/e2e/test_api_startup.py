@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from approval.config import PROJECT_ROOT
 from tests.processes import PROCESS_TIMEOUT_S, process_env
 
@@ -19,6 +21,8 @@ START_TIMEOUT_S = PROCESS_TIMEOUT_S
 no busy machine reaches)."""
 UVICORN_STARTUP_FAILED = 3
 """uvicorn's exit status when the app's lifespan refuses to start."""
+
+pytestmark = pytest.mark.slow
 
 
 def closed_port() -> int:

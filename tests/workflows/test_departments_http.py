@@ -35,7 +35,7 @@ from approval.environments import running_worker
 from approval.service import CaseService
 from approval.store.department_messages import department_messages_of
 from tests.processes import invoke_worker, process_env, serving
-from tests.test_workflow import GHXK, accepted
+from tests.workflows.test_workflow import GHXK, accepted
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from approval.domain.catalogue import (
 )
 from approval.domain.errors import CatalogueError, NotCompetentError, UnknownMatterError
 
-DEMO_PATH = Path(__file__).resolve().parents[1] / "data" / "catalogue.yaml"
+DEMO_PATH = Path(__file__).resolve().parents[2] / "data" / "catalogue.yaml"
 
 Raw = dict[str, Any]
 

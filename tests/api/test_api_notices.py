@@ -11,8 +11,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from approval.domain.catalogue import Catalogue
 from approval.store.audit_log import events_of, notices_of
-from tests import test_api
-from tests.test_api import REFUSE, SUPPLEMENT, Api, application, closed
+from tests.api import test_api
+from tests.api.test_api import REFUSE, SUPPLEMENT, Api, application, closed
 
 api = test_api.api  # the API fixture: its users and their tokens
 
