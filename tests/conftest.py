@@ -28,7 +28,8 @@ from approval.service import CaseService
 os.environ.setdefault("APPROVAL_WORKFLOW_SANDBOX", "true")
 # The tests run in development mode, explicitly: the published development audit key (and the
 # token key derived from it). Outside it the engine refuses to start without a key
-# (tests/test_cli_settings.py); the subprocesses' environments say so too (tests.processes).
+# (tests/cli/test_cli_settings.py); the programs' environments say so too
+# (tests.processes.process_env).
 os.environ["APPROVAL_ENVIRONMENT"] = "development"
 
 

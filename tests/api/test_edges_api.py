@@ -1,7 +1,7 @@
 """The API's and the console's edges: paging parameters bounded on every paged list (a 422
 naming ``offset`` or ``limit``, never a 500), the security headers on every answer, the
 framework's 401 and 405 with their WWW-Authenticate and Allow. The lists need no Temporal
-server: the engine is the stand-in of tests/test_edges_outages.py."""
+server: the engine is the stand-in of tests/api/test_edges_outages.py."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ nothing; ``--help`` and a read load neither Temporal nor the store.
 
 The API here is either a recording stand-in (what the command line sends) or the real app over
 a store whose engine cannot be reached (what an outage does); the command line against the real
-engine is tests/test_end_to_end.py."""
+engine is tests/e2e/test_end_to_end.py."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from tests.api.test_api import Api, accepted_case
 from tests.web.test_web import SPJY, Login, alert, app, console_client, received_case, tokens, web
 from tests.workflows.test_workflow import recorded
 
-__all__ = ["app", "tokens", "web"]  # the console's fixtures, shared with tests/test_web.py
+__all__ = ["app", "tokens", "web"]  # the console's fixtures, shared with tests/web/test_web.py
 api = test_api.api  # the API's fixture: its users and their tokens
 FOREIGN = "http://evil.example"
 AS_TYPED = httpx.Auth()

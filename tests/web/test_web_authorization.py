@@ -20,7 +20,7 @@ from approval.config import Settings
 from tests.web.test_web import SPJY, Login, app, console_client, received_case, tokens, web
 from tests.workflows.test_workflow import recorded
 
-__all__ = ["app", "tokens", "web"]  # the console's fixtures, shared with tests/test_web.py
+__all__ = ["app", "tokens", "web"]  # the console's fixtures, shared with tests/web/test_web.py
 
 APPLICANT = "滨州示例餐饮有限公司"
 # who calls: the reviewer of SCJG (a department of SPJY) and of ZJJ (not on SPJY)
