@@ -6,7 +6,7 @@ store keeps alone are allowed only where the engine writes them so, in ``crossch
 ``rebuild`` too.
 
 First on the golden histories (tests/golden: steps as store activities; local-steps: as local
-writes) written into a real store (SQLite and PostgreSQL), then on cases run on the
+writes; events-only: steps that carry their events only, compressed) written into a real store (SQLite and PostgreSQL), then on cases run on the
 time-skipping server through ``auditor.py``'s commands as the auditor runs them (run in this
 process)."""
 
@@ -63,7 +63,7 @@ from tests.processes import CliResult, invoke_auditor
 KEY = DEVELOPMENT_AUDIT_KEY.encode()
 """The key the tests' workers chain under, and these stores too."""
 GOLDEN = PROJECT_ROOT / "tests" / "golden"
-FORMS = (GOLDEN, GOLDEN / "local-steps")
+FORMS = (GOLDEN, GOLDEN / "local-steps", GOLDEN / "events-only")
 CLERK = Actor(role=Role.CLERK, id="clerk-01")
 
 
@@ -153,7 +153,7 @@ def edit(sessions: sessionmaker[Session], case_no: str, seq: int, **values: obje
 # ---- anchored in the golden histories --------------------------------------------------------
 
 
-@pytest.mark.parametrize("folder", FORMS, ids=["activities", "local-writes"])
+@pytest.mark.parametrize("folder", FORMS, ids=["activities", "local-writes", "events-only"])
 def test_R21_every_golden_case_verifies_anchored_in_its_history(
     sessions: sessionmaker[Session], folder: Path
 ) -> None:
@@ -200,7 +200,7 @@ def test_R21_a_deleted_last_event_is_reported_with_the_counts(
     assert line.endswith(f"(the history has {last} events, the store {last - 1})")
 
 
-@pytest.mark.parametrize("folder", FORMS, ids=["activities", "local-writes"])
+@pytest.mark.parametrize("folder", FORMS, ids=["activities", "local-writes", "events-only"])
 def test_R21_a_step_dropped_from_the_end_is_reported_at_its_first_seq(
     sessions: sessionmaker[Session], folder: Path
 ) -> None:

@@ -71,6 +71,10 @@ CLERK = Actor(role=Role.CLERK, id="clerk-golden")
 
 
 LOCAL_STEPS_DIR = GOLDEN_DIR / "local-steps"
+EVENTS_ONLY_DIR = GOLDEN_DIR / "events-only"
+"""Steps that carry their events only (typed, compressed), ActResult answers: issue 10."""
+FOLDERS = [GOLDEN_DIR, LOCAL_STEPS_DIR, EVENTS_ONLY_DIR]
+FOLDER_IDS = ["activity", "local", "events-only"]
 """The same paths recorded under ``record-steps-as-local-activities``: each step's store write
 a local activity (a marker in the history)."""
 
@@ -131,7 +135,7 @@ class AlwaysRecordsLocally(CaseWorkflow):
         self._recorded_seq = request.last_seq
 
 
-@pytest.mark.parametrize("folder", [GOLDEN_DIR, LOCAL_STEPS_DIR], ids=["activity", "local"])
+@pytest.mark.parametrize("folder", FOLDERS, ids=FOLDER_IDS)
 def test_the_golden_set_is_complete(folder: Path) -> None:
     """Every representative path has its golden history, and nothing else lies in the
     folder unreplayed."""
@@ -140,10 +144,11 @@ def test_the_golden_set_is_complete(folder: Path) -> None:
         assert (folder / f"{name}.json").stat().st_size < 200_000, name
 
 
-@pytest.mark.parametrize("folder", [GOLDEN_DIR, LOCAL_STEPS_DIR], ids=["activity", "local"])
+@pytest.mark.parametrize("folder", FOLDERS, ids=FOLDER_IDS)
 async def test_every_golden_history_replays_deterministically(folder: Path) -> None:
-    """The current workflow code makes the same decisions as the recorded runs, both those
-    recorded before the local store write and those recorded under it."""
+    """The current workflow code makes the same decisions as the recorded runs: those
+    recorded before the local store write, under it, and since steps carry their events
+    only."""
     outcomes = await replay_histories(golden_histories(folder))
     assert [o.name for o in outcomes] == list(GOLDEN)
     assert {o.name: o.failure for o in outcomes if not o.deterministic} == {}
