@@ -6,9 +6,9 @@ store keeps alone are allowed only where the engine writes them so, in ``crossch
 ``rebuild`` too.
 
 First on the golden histories (tests/golden: steps as store activities; local-steps: as local
-writes; events-only: steps that carry their events only, compressed) written into a real store (SQLite and PostgreSQL), then on cases run on the
-time-skipping server through ``auditor.py``'s commands as the auditor runs them (run in this
-process)."""
+writes; events-only: steps that carry their events only, compressed) written into a real
+store (SQLite and PostgreSQL), then on cases run on the time-skipping server through
+``auditor.py``'s commands as the auditor runs them (run in this process)."""
 
 from __future__ import annotations
 
