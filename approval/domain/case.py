@@ -8,10 +8,11 @@ the deadlines that have passed. The workflow orchestrates; the rules live here.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from approval.domain.calendar import SHANGHAI, WorkingCalendar
+from approval.domain.case_record import date_of, due_of, last_day_of, provisional_of, require_role
 from approval.domain.catalogue import Matter, MatterKind
 from approval.domain.clock import Clock
 from approval.domain.errors import (
@@ -38,21 +39,15 @@ from approval.domain.events import (
     CaseWithdrawn,
     CertificateIssued,
     ClocksResumed,
-    ClocksStopped,
     ConsolidatedNoticeIssued,
     DeliveryOverdue,
     Document,
-    ExcludedPeriodClosed,
-    ExcludedPeriodOpened,
     FeeCollected,
-    JointMeetingRecorded,
-    NoticeIssued,
     OneTimeNoticeIssued,
     ReceivedPeriods,
     ResultDelivered,
     ReviewApproved,
     ReviewDeemedApproved,
-    ReviewDeemedApprovedInAbsence,
     ReviewEscalated,
     ReviewRejected,
     ReviewSupplementRequested,
@@ -70,10 +65,8 @@ from approval.domain.models import (
     CaseCommand,
     CloseExcludedPeriod,
     CollectFee,
-    Command,
     Decide,
     Deliver,
-    ExcludedPeriodFacts,
     Extend,
     IssueNotice,
     NoticeItem,
@@ -87,7 +80,7 @@ from approval.domain.models import (
     Supplement,
     Withdraw,
 )
-from approval.domain.notices import DepartmentReason, Notice, NoticeKind
+from approval.domain.notices import DepartmentReason, NoticeKind
 from approval.domain.state import (
     AGREEING_TASK_STATES,
     BEFORE_DECISION,
@@ -96,23 +89,17 @@ from approval.domain.state import (
     SUPPLEMENTING,
     CaseState,
     Decision,
-    ExcludedPeriod,
     ReviewTask,
     Stage,
     TaskState,
 )
+from approval.domain.supervision import SupervisionRules
 
 MISSING_REASON = "未提交"
-ABSENCE_REASON = "缺席联合审查会议，视为同意"
 
 
-class Case:
+class Case(SupervisionRules):
     """A case under the rules, with an outbox of the events its changes produced."""
-
-    def __init__(self, state: CaseState, calendar: WorkingCalendar) -> None:
-        self.state = state
-        self.calendar = calendar
-        self.outbox: list[CaseEvent] = []
 
     @classmethod
     def receive(
@@ -221,7 +208,7 @@ class Case:
 
     def check_accept(self, cmd: Accept) -> None:
         """Only a clerk accepts, only at the check, only with every demanded material (R2)."""
-        _require_role(cmd, Role.CLERK)
+        require_role(cmd, Role.CLERK)
         self._require_stage("accept", Stage.RECEIVED)
         missing = self.missing_materials()
         if missing:
@@ -236,7 +223,7 @@ class Case:
 
     def check_refuse(self, cmd: Refuse) -> None:
         """Non-acceptance (不予受理) is given by a clerk at the check (R1)."""
-        _require_role(cmd, Role.CLERK)
+        require_role(cmd, Role.CLERK)
         self._require_stage("refuse", Stage.RECEIVED)
 
     def refuse(self, cmd: Refuse, now: datetime) -> None:
@@ -254,7 +241,7 @@ class Case:
     def check_issue_notice(self, cmd: IssueNotice) -> list[NoticeItem]:
         """The one-time notice lists every missing item at once (R3); a later one names only
         items of the first (R4). Returns the items the notice will list."""
-        _require_role(cmd, Role.CLERK)
+        require_role(cmd, Role.CLERK)
         self._require_stage("issue_notice", Stage.RECEIVED)
         items = [NoticeItem(code=code, reason=MISSING_REASON) for code in self.missing_materials()]
         for item in cmd.defective:
@@ -283,12 +270,15 @@ class Case:
         self._await_supplement(Stage.AWAITING_INTAKE_SUPPLEMENT, items, now)
         self._record(OneTimeNoticeIssued(**self._stamp(now, cmd.actor), items=tuple(items)))
         self._issue(
-            NoticeKind.ONE_TIME_NOTICE, now, items=tuple(items), due=_last_day(state.supplement_due)
+            NoticeKind.ONE_TIME_NOTICE,
+            now,
+            items=tuple(items),
+            due=last_day_of(state.supplement_due),
         )
 
     def check_supplement(self, cmd: Supplement) -> None:
         """A supplement answers the open notice: only its items are taken (R4, R11)."""
-        _require_role(cmd, Role.CLERK, Role.APPLICANT)
+        require_role(cmd, Role.CLERK, Role.APPLICANT)
         self._require_stage("supplement", *SUPPLEMENTING)
         asked = {i.code for i in self.state.open_notice_items}
         unasked = sorted({m.code for m in cmd.materials} - asked)
@@ -321,7 +311,7 @@ class Case:
     def check_decide(self, cmd: Decide) -> ReviewTask:
         """Only the department's own reviewer decides, only an open task (R8, R22), and no new
         item after the consolidated notice (R11). Returns the task."""
-        _require_role(cmd, Role.REVIEWER)
+        require_role(cmd, Role.REVIEWER)
         if cmd.actor.department != cmd.department:
             raise PermissionDeniedError(
                 "department",
@@ -379,7 +369,7 @@ class Case:
 
     def check_extend(self, cmd: Extend) -> None:
         """A supervisor extends once, before the decision (R13)."""
-        _require_role(cmd, Role.SUPERVISOR)
+        require_role(cmd, Role.SUPERVISOR)
         self._require_stage("extend", Stage.IN_REVIEW, Stage.AWAITING_SUPPLEMENT)
         if self.state.extended:
             raise ExtensionRefusedError("extend", "the case was already extended once (R13)")
@@ -404,121 +394,11 @@ class Case:
             due_provisional=bool(deadline and deadline.provisional),
         )
 
-    # ---- supervision: excluded periods (art. 45, R12), joint meetings (R10) -----------------
-
-    def check_open_excluded_period(self, cmd: OpenExcludedPeriod) -> None:
-        """A supervisor opens an excluded period during the review, one at a time (R12)."""
-        _require_role(cmd, Role.SUPERVISOR)
-        self._require_stage("open_excluded_period", Stage.IN_REVIEW)
-
-    def open_excluded_period(self, cmd: OpenExcludedPeriod, now: datetime) -> None:
-        """Stop every clock for the procedure and tell the applicant in writing what it is and
-        how long it is expected to take (art. 45, R12)."""
-        self.check_open_excluded_period(cmd)
-        state = self.state
-        expected = self.calendar.deadline(now, cmd.expected_wd)
-        facts = {name: getattr(cmd, name) for name in ExcludedPeriodFacts.model_fields}
-        period = ExcludedPeriod(**facts, opened_at=now, expected_last_day=expected.last_day)
-        state.stage, state.excluded_period = Stage.EXCLUDED_PERIOD, period
-        self._record(
-            ExcludedPeriodOpened(
-                **self._stamp(now, cmd.actor),
-                **period.model_dump(exclude={"opened_at"}),
-            )
-        )
-        self._stop_clocks(now, procedure=cmd.procedure)
-        self._issue(
-            NoticeKind.EXCLUDED_PERIOD_NOTICE,
-            now,
-            **facts,
-            due=expected.last_day,
-            due_provisional=expected.provisional,
-        )
-
-    def check_close_excluded_period(self, cmd: CloseExcludedPeriod) -> None:
-        """Only a supervisor closes the excluded period that is open (R12)."""
-        _require_role(cmd, Role.SUPERVISOR)
-        self._require_stage("close_excluded_period", Stage.EXCLUDED_PERIOD)
-
-    def close_excluded_period(self, cmd: CloseExcludedPeriod, now: datetime) -> None:
-        """The procedure is over: the review goes on, the case's period and every department's
-        still open with the working days it had left (R12). A department that had asked for
-        materials stays stopped until the supplement comes (R11)."""
-        self.check_close_excluded_period(cmd)
-        state = self.state
-        period = state.excluded_period
-        assert period is not None
-        state.stage, state.excluded_period = Stage.IN_REVIEW, None
-        self._record(
-            ExcludedPeriodClosed(
-                **self._stamp(now, cmd.actor),
-                procedure=period.procedure,
-                result=cmd.result,
-            )
-        )
-        pending = state.tasks_in(TaskState.PENDING)
-        for clock in [state.case_clock, *(t.clock for t in pending)]:
-            if clock is not None:
-                clock.resume(self.calendar, now)
-        self._record(
-            ClocksResumed(
-                **self._stamp(now, ENGINE),
-                case_due=_due_of(state.case_clock),
-                case_provisional=_provisional_of(state.case_clock),
-                after="excluded_period",
-                task_dues={t.department: _due_of(t.clock) for t in pending},
-                task_provisional={
-                    t.department: p for t in pending if (p := _provisional_of(t.clock)) is not None
-                },
-            )
-        )
-        self._progress(now)
-
-    def check_record_meeting(self, cmd: RecordMeeting) -> list[ReviewTask]:
-        """A supervisor records a joint review meeting during the review; its attendance names
-        only departments of the case (R10). Returns the absent departments' open tasks."""
-        _require_role(cmd, Role.SUPERVISOR)
-        self._require_stage("record_meeting", Stage.IN_REVIEW)
-        for field, departments in (("present", cmd.present), ("absent", cmd.absent)):
-            strangers = sorted(set(departments) - set(self.state.tasks))
-            if strangers:
-                raise InvalidInputError(
-                    field, f"{strangers} are not reviewing departments of this case"
-                )
-        return [t for t in self.state.tasks_in(TaskState.PENDING) if t.department in cmd.absent]
-
-    def record_meeting(self, cmd: RecordMeeting, now: datetime) -> None:
-        """Record the meeting; each absent department with an open task is deemed to agree,
-        the meeting being the recorded reason (缺席默认, R10)."""
-        absent_tasks = self.check_record_meeting(cmd)
-        self._record(
-            JointMeetingRecorded(
-                **self._stamp(now, cmd.actor),
-                present=cmd.present,
-                absent=cmd.absent,
-                minutes=cmd.minutes,
-            )
-        )
-        meeting_seq = self.state.last_seq
-        for task in absent_tasks:
-            task.state, task.absent_at_meeting = TaskState.DEEMED_APPROVED, True
-            task.decided_at, task.decided_by = now, ENGINE
-            self._record(
-                ReviewDeemedApprovedInAbsence(
-                    **self._stamp(now, ENGINE),
-                    department=task.department,
-                    round=task.round,
-                    meeting_seq=meeting_seq,
-                    reason=ABSENCE_REASON,
-                )
-            )
-        self._progress(now)
-
     # ---- withdrawal, fee, delivery (R15, R16, R18) -----------------------------------------
 
     def check_withdraw(self, cmd: Withdraw) -> None:
         """Withdrawal is possible only before the decision (R18)."""
-        _require_role(cmd, Role.CLERK, Role.APPLICANT)
+        require_role(cmd, Role.CLERK, Role.APPLICANT)
         self._require_stage("withdraw", *BEFORE_DECISION)
 
     def withdraw(self, cmd: Withdraw, now: datetime) -> None:
@@ -538,7 +418,7 @@ class Case:
 
     def check_collect_fee(self, cmd: CollectFee) -> None:
         """The fee is collected once, at the window, in the catalogue's amount (R15)."""
-        _require_role(cmd, Role.CLERK)
+        require_role(cmd, Role.CLERK)
         self._require_stage("collect_fee", Stage.AWAITING_FEE)
         if cmd.amount_yuan != self.state.matter.fee_yuan:
             raise InvalidInputError("amount_yuan", f"the fee is {self.state.matter.fee_yuan} yuan")
@@ -558,7 +438,7 @@ class Case:
 
     def check_deliver(self, cmd: Deliver) -> None:
         """Only an issued certificate or decision is delivered."""
-        _require_role(cmd, Role.CLERK)
+        require_role(cmd, Role.CLERK)
         self._require_stage("deliver", Stage.AWAITING_DELIVERY)
 
     def deliver(self, cmd: Deliver, now: datetime) -> None:
@@ -616,7 +496,7 @@ class Case:
         self._issue(
             NoticeKind.ACCEPTANCE_VOUCHER,
             now,
-            as_of=_date(as_of),
+            as_of=date_of(as_of),
             due=deadline.last_day,
             due_provisional=deadline.provisional,
         )
@@ -718,7 +598,7 @@ class Case:
             NoticeKind.CONSOLIDATED_NOTICE,
             now,
             items=tuple(items),
-            due=_last_day(state.supplement_due),
+            due=last_day_of(state.supplement_due),
         )
 
     def _resume_review(self, cmd: Supplement, now: datetime) -> None:
@@ -735,23 +615,18 @@ class Case:
                     **self._stamp(now, cmd.actor),
                     department=task.department,
                     round=task.round,
-                    due=_due_of(task.clock),
-                    provisional=_provisional_of(task.clock),
+                    due=due_of(task.clock),
+                    provisional=provisional_of(task.clock),
                 )
             )
         self._record(
             ClocksResumed(
                 **self._stamp(now, ENGINE),
-                case_due=_due_of(state.case_clock),
-                case_provisional=_provisional_of(state.case_clock),
+                case_due=due_of(state.case_clock),
+                case_provisional=provisional_of(state.case_clock),
             )
         )
         self._progress(now)
-
-    def _stop_clocks(self, now: datetime, **why: Any) -> None:
-        for clock in self._clocks():
-            clock.stop(self.calendar, now)
-        self._record(ClocksStopped(**self._stamp(now, ENGINE), **why))
 
     def _decide_case(self, now: datetime, actor: Actor) -> None:
         """The decision (R14): any rejection rejects, with every department's reasons."""
@@ -809,7 +684,7 @@ class Case:
         due = self.state.supplement_due
         self._cancel_open_tasks(now, ENGINE, "逾期未补正")
         self._record(CaseLapsed(**self._stamp(now, ENGINE), supplement_due=due))
-        self._issue(NoticeKind.LAPSE_NOTICE, now, due=_last_day(due))
+        self._issue(NoticeKind.LAPSE_NOTICE, now, due=last_day_of(due))
         self._close(Stage.WITHDRAWN, now)
 
     def _cancel_open_tasks(self, now: datetime, actor: Actor, reason: str) -> None:
@@ -841,50 +716,12 @@ class Case:
         state.supplement_due, state.excluded_period = None, None
         self._record(CaseClosed(**self._stamp(now, ENGINE), stage=stage))
 
-    def _clocks(self) -> list[Clock]:
-        state = self.state
-        task_clocks = [
-            t.clock for t in state.tasks.values() if t.clock and t.state in OPEN_TASK_STATES
-        ]
-        own = [state.intake_clock, state.case_clock, state.delivery_clock]
-        return [c for c in own if c is not None] + task_clocks
-
     def _check_demandable(self, code: str, field: str) -> None:
         material = self.state.matter.material(code)
         if material is not None and material.shared:
             raise InvalidInputError(
                 field, f"{code} is obtained by data sharing (免提交) and may not be demanded (R2)"
             )
-
-    def _require_stage(self, action: str, *stages: Stage) -> None:
-        if self.state.stage not in stages:
-            raise StageError(
-                "stage", f"{action} is not allowed while the case is {self.state.stage}"
-            )
-
-    def _stamp(self, at: datetime, actor: Actor) -> dict[str, Any]:
-        """The next event's place in the record, moment and actor."""
-        self.state.last_seq += 1
-        return {"seq": self.state.last_seq, "at": at, "actor": actor}
-
-    def _record(self, event: CaseEvent) -> None:
-        self.outbox.append(event)
-
-    def _issue(self, kind: NoticeKind, now: datetime, **facts: Any) -> Notice:
-        state = self.state
-        state.notices_issued += 1
-        notice = Notice(
-            notice_no=f"{state.case_no}-N{state.notices_issued:02d}",
-            kind=kind,
-            case_no=state.case_no,
-            matter_code=state.matter.code,
-            matter_name=state.matter.name,
-            applicant_name=state.applicant.name,
-            issued_at=now,
-            **facts,
-        )
-        self._record(NoticeIssued(**self._stamp(now, ENGINE), notice=notice))
-        return notice
 
 
 def _periods_of(matter: Matter, reviews_capped: bool) -> ReceivedPeriods:
@@ -900,14 +737,6 @@ def _periods_of(matter: Matter, reviews_capped: bool) -> ReceivedPeriods:
         reviews={r.department: r.period_wd for r in matter.reviews},
         reviews_capped=reviews_capped,
     )
-
-
-def _require_role(cmd: Command, *roles: Role) -> None:
-    if cmd.actor.role not in roles:
-        allowed = "/".join(r.value for r in roles)
-        raise PermissionDeniedError(
-            "actor.role", f"{cmd.actor.role} may not do this; needs {allowed} (R22)"
-        )
 
 
 def _merge_items(items: Iterable[NoticeItem]) -> list[NoticeItem]:
@@ -926,22 +755,3 @@ def _documents(materials: Iterable[SubmittedMaterial]) -> dict[str, Document]:
         m.code: Document(document_ref=m.document_ref, sha256=m.sha256)
         for m in sorted(materials, key=lambda m: m.code)
     }
-
-
-def _due_of(clock: Clock | None) -> datetime | None:
-    """A running clock's deadline, for the record."""
-    return clock.deadline.due if clock and clock.deadline else None
-
-
-def _provisional_of(clock: Clock | None) -> bool | None:
-    """Whether a running clock's deadline is provisional (R17)."""
-    return clock.deadline.provisional if clock and clock.deadline else None
-
-
-def _last_day(end: datetime | None) -> date | None:
-    """The last whole day of a period that ends at ``end`` (a midnight in Shanghai)."""
-    return _date(end - timedelta(microseconds=1)) if end else None
-
-
-def _date(moment: datetime | None) -> date | None:
-    return moment.astimezone(SHANGHAI).date() if moment else None
