@@ -4,7 +4,7 @@ them — so that even a payload of a few hundred bytes compresses well.
 
 FROZEN: a history compressed with this dictionary decodes only with it, byte for byte. Never
 edit it; a better one is added beside it under a new encoding name, and this one is kept
-(tests/test_events.py checks its digest).
+(tests/domain/test_events.py checks its digest).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 server with the current workflow code, each case's history written as Temporal writes it
 (``WorkflowHistory.to_json()``) to ``tests/golden/NAME.json``.
 
-tests/test_golden_histories.py replays every one of them against the workflow code, so a
+tests/workflows/test_golden_histories.py replays every one of them against the workflow code, so a
 change that would break cases already running fails CI. The old histories are the point: a
 change to the workflow must replay the ones recorded before it, guarded by
 ``workflow.patched`` where it changes what the workflow does. The committed set was recorded

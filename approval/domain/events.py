@@ -8,7 +8,7 @@ What the store keeps and the audit chain signs is an event's ``payload()``: its 
 JSON, exactly as they were set — a field the event was not given is not written. Events of
 older records decode unchanged, whether they come in the shape they were first written in
 (``{"type": …, "data": {…}}``, in committed Temporal histories) or from a store row, and their
-payload is byte for byte what was signed then (tests/test_events.py proves it on the golden
+payload is byte for byte what was signed then (tests/domain/test_events.py proves it on the golden
 histories).
 """
 

@@ -4,7 +4,7 @@
 A step of a case crosses Temporal as its events only; the store folds them into the rows the
 desks read (inboxes, boards, the public progress page). Lights and working days left are
 computed where they are read, from these deadlines and the calendar (approval.domain.status).
-tests/test_projection.py proves, step by step on every path of a case, that the rows equal
+tests/domain/test_projection.py proves, step by step on every path of a case, that the rows equal
 those the full status gave.
 """
 
