@@ -25,13 +25,21 @@ class DepartmentActivities:
     @activity.defn
     async def send_to_department(self, message: DepartmentMessage) -> None:
         """Deliver one message; a transient failure raises and Temporal retries it."""
-        full = await asyncio.to_thread(self._with_materials, message)
-        await self._system.deliver(full, attempt=activity.info().attempt)
+        seq = _materials_as_of(message)
+        if seq is not None:
+            message = await asyncio.to_thread(self._with_materials, message, seq)
+        await self._system.deliver(message, attempt=activity.info().attempt)
 
-    def _with_materials(self, message: DepartmentMessage) -> DepartmentMessage:
-        """A task or supplement with the materials the record held at its event (R7)."""
-        if message.as_of_seq is None or message.kind not in WITH_MATERIALS or message.materials:
-            return message
+    def _with_materials(self, message: DepartmentMessage, seq: int) -> DepartmentMessage:
+        """A task or supplement with the materials the record held at event ``seq`` (R7)."""
         with self._sessions() as session:
-            materials = materials_as_of(session, message.case_no, message.as_of_seq)
+            materials = materials_as_of(session, message.case_no, seq)
         return message.model_copy(update={"materials": materials})
+
+
+def _materials_as_of(message: DepartmentMessage) -> int | None:
+    """The seq to take the materials of a task or supplement sent without them at, or None
+    when the message needs none (a cancellation, a decision) or carries them."""
+    if message.kind not in WITH_MATERIALS or message.materials:
+        return None
+    return message.as_of_seq
