@@ -9,7 +9,7 @@ from temporalio import activity
 
 from approval.contracts import DepartmentMessage, DepartmentMessageKind
 from approval.departments import DepartmentSystem
-from approval.store.queries import materials_as_of
+from approval.store.queries import case_row, materials_as_of
 
 WITH_MATERIALS = (DepartmentMessageKind.TASK, DepartmentMessageKind.SUPPLEMENT)
 
@@ -24,22 +24,21 @@ class DepartmentActivities:
 
     @activity.defn
     async def send_to_department(self, message: DepartmentMessage) -> None:
-        """Deliver one message; a transient failure raises and Temporal retries it."""
-        seq = _materials_as_of(message)
-        if seq is not None:
-            message = await asyncio.to_thread(self._with_materials, message, seq)
+        """Deliver one message, with the matter and materials the record holds; a transient
+        failure raises and Temporal retries it."""
+        if message.as_of_seq is not None and message.matter_code is None:
+            message = await asyncio.to_thread(self._completed, message, message.as_of_seq)
         await self._system.deliver(message, attempt=activity.info().attempt)
 
-    def _with_materials(self, message: DepartmentMessage, seq: int) -> DepartmentMessage:
-        """A task or supplement with the materials the record held at event ``seq`` (R7)."""
+    def _completed(self, message: DepartmentMessage, seq: int) -> DepartmentMessage:
+        """The message with its case's matter and, for a task or supplement, the materials
+        the record held at event ``seq`` (R7)."""
         with self._sessions() as session:
-            materials = materials_as_of(session, message.case_no, seq)
-        return message.model_copy(update={"materials": materials})
-
-
-def _materials_as_of(message: DepartmentMessage) -> int | None:
-    """The seq to take the materials of a task or supplement sent without them at, or None
-    when the message needs none (a cancellation, a decision) or carries them."""
-    if message.kind not in WITH_MATERIALS or message.materials:
-        return None
-    return message.as_of_seq
+            case = case_row(session, message.case_no)
+            update: dict[str, object] = {
+                "matter_code": case.matter_code if case else None,
+                "matter_name": case.matter_name if case else None,
+            }
+            if message.kind in WITH_MATERIALS and not message.materials:
+                update["materials"] = materials_as_of(session, message.case_no, seq)
+        return message.model_copy(update=update)

@@ -81,16 +81,16 @@ class DepartmentMessage(Frozen):
     department: str
     kind: DepartmentMessageKind
     round: int
-    matter_code: str
-    matter_name: str
+    matter_code: str | None = None
+    matter_name: str | None = None
     materials: tuple[SubmittedMaterial, ...] = ()
     due: datetime | None = None
     reason: str | None = None
     as_of_seq: int | None = None
-    """The seq of the event the message tells of. A task or supplement sent with it crosses
-    Temporal without its materials: the activity takes them from the record as it stood at
-    that event (they are in the case's history once already, with the receipt and each
-    supplement)."""
+    """The seq of the event the message tells of. A message sent with it crosses Temporal
+    without the matter and, for a task or supplement, without its materials: the sending
+    activity takes them from the record as it stood at that event (they are in the case's
+    history once already); a department always receives them."""
 
 
 class _PayloadConverter(PydanticPayloadConverter):

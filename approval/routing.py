@@ -60,8 +60,6 @@ def department_messages(state: CaseState, events: Sequence[CaseEvent]) -> list[D
                 department=event.department,
                 kind=kind,
                 round=event.round,
-                matter_code=state.matter.code,
-                matter_name=state.matter.name,
                 due=due,
                 reason=reason,
                 as_of_seq=event.seq,
@@ -84,8 +82,7 @@ def decision_messages(state: CaseState, events: Sequence[CaseEvent]) -> list[Dep
             department=task.department,
             kind=DepartmentMessageKind.DECISION,
             round=task.round,
-            matter_code=state.matter.code,
-            matter_name=state.matter.name,
+            as_of_seq=state.last_seq,
             reason=reason,
         )
         for task in state.tasks.values()

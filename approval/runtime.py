@@ -8,6 +8,8 @@ take them from here."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -20,7 +22,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.departments import DepartmentActivities
 from activities.store import StoreActivities
-from approval.config import get_settings
+from approval.config import PROJECT_ROOT, get_settings
 from approval.departments import DepartmentSystem
 from approval.departments.http_client import DepartmentEndpoints, HttpDepartmentSystem
 from approval.departments.stub import Answer, StubDepartmentSystem
@@ -82,6 +84,23 @@ def department_system(
     return StubDepartmentSystem(sessions, stub_behaviours, answer)
 
 
+WORKFLOW_CODE = ("workflows", "approval/domain", "approval/contracts.py", "approval/routing.py")
+"""What decides how a case's workflow behaves, for its build id."""
+
+
+@functools.cache
+def workflow_build_id() -> str:
+    """The worker's build id: 12 hex digits of the SHA-256 of the workflow's code (the SDK's
+    default is 32 of every loaded module's, and each workflow task of a history repeats it)."""
+    digest = hashlib.sha256()
+    for root in WORKFLOW_CODE:
+        path = PROJECT_ROOT / root
+        for source in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(source.relative_to(PROJECT_ROOT).as_posix().encode())
+            digest.update(source.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def build_worker(
     client: Client,
     *,
@@ -112,6 +131,7 @@ def build_worker(
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
         workflow_runner=workflow_runner(get_settings().workflow_sandbox),
+        build_id=workflow_build_id(),
     )
 
 

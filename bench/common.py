@@ -4,11 +4,13 @@ and a case driven through its lifecycle as the window and the departments would.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -206,15 +208,20 @@ class AbsentDepartments:
 
 @asynccontextmanager
 async def dev_engine(
-    env: WorkflowEnvironment, departments: DepartmentSystem | None = None
+    env: WorkflowEnvironment, departments: DepartmentSystem | None = None, *, worker: bool = True
 ) -> AsyncIterator[Engine]:
     """The engine on ``env`` with a worker in this process (the project's running_worker, silent
-    stub departments unless ``departments`` is given) and a new SQLite store in a throw-away
-    directory, on a task queue of its own."""
+    stub departments unless ``departments`` is given; none with ``worker=False``, for a worker
+    started elsewhere) and a new SQLite store in a throw-away directory, on a task queue of its
+    own."""
     with tempfile.TemporaryDirectory(prefix="approval-bench-") as scratch:
         settings = Settings(task_queue=f"bench-{uuid.uuid4().hex[:8]}", data_dir=Path(scratch))
         sessions = open_store(settings.store_url)
+        service = CaseService(env.client, settings, catalogue(), sessions)
         try:
+            if not worker:
+                yield Engine(env, service, sessions, settings)
+                return
             async with running_worker(
                 env.client,
                 sessions,
@@ -222,10 +229,40 @@ async def dev_engine(
                 audit_key=settings.audit_key_bytes,
                 system=departments,
             ):
-                service = CaseService(env.client, settings, catalogue(), sessions)
                 yield Engine(env, service, sessions, settings)
         finally:
             sessions.kw["bind"].dispose()
+
+
+@asynccontextmanager
+async def worker_process(
+    kind: str, env: WorkflowEnvironment, task_queue: str, store_url: str | None = None
+) -> AsyncIterator[psutil.Process]:
+    """bench.worker_process (``engine`` or ``skeleton``) serving ``task_queue`` in a process of
+    its own while the block runs; yields the process, whose CPU is then the worker's alone."""
+    address = env.client.service_client.config.target_host
+    command = [sys.executable, "-m", "bench.worker_process", kind, address, task_queue]
+    process = subprocess.Popen(
+        [*command, *([store_url] if store_url else [])],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=PROJECT_ROOT,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        ready = await asyncio.to_thread(process.stdout.readline)
+        if ready.strip() != b"ready":
+            raise RuntimeError(f"the {kind} worker process did not start ({process.poll()})")
+        yield psutil.Process(process.pid)
+    finally:
+        process.stdin.close()
+        process.wait(timeout=60)
+
+
+def process_cpu(process: psutil.Process) -> float:
+    """CPU seconds (user + system) the process has used so far."""
+    times = process.cpu_times()
+    return float(times.user + times.system)
 
 
 @asynccontextmanager

@@ -24,7 +24,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Worker
 
 from approval.config import get_settings
-from approval.runtime import workflow_runner
+from approval.runtime import workflow_build_id, workflow_runner
 
 STORE_ACTIVITY = "record_case_events"
 DEPARTMENT_ACTIVITY = "send_to_department"
@@ -168,6 +168,7 @@ def skeleton_worker(client: Client, task_queue: str, executor: ThreadPoolExecuto
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
         workflow_runner=workflow_runner(get_settings().workflow_sandbox),
+        build_id=workflow_build_id(),
     )
 
 

@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import psutil
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
 from bench.common import (
     AbsentDepartments,
@@ -33,6 +36,8 @@ from bench.common import (
     full_lifecycle,
     leave,
     machine,
+    process_cpu,
+    worker_process,
 )
 from bench.common import load_now as load
 from bench.skeleton import CaseShape, shape_of, skeleton_case, skeleton_worker
@@ -48,10 +53,16 @@ class Run:
 
 
 async def timed(
-    count: int, concurrency: int, one: Callable[[int], Awaitable[object]], *, report: bool = False
+    count: int,
+    concurrency: int,
+    one: Callable[[int], Awaitable[object]],
+    *,
+    report: bool = False,
+    worker: psutil.Process | None = None,
 ) -> Run:
     """Run ``one(0 … count-1)`` with at most ``concurrency`` in flight; with ``report``,
-    prints the CPU the run took in this process and in the dev server."""
+    prints the CPU the run took in this process and in the dev server. The run's CPU is that
+    of the ``worker`` process when given, else of this one."""
     gate = asyncio.Semaphore(concurrency)
 
     async def guarded(index: int) -> None:
@@ -60,12 +71,18 @@ async def timed(
 
     cpu = CpuMeter()
     cpu.start()
+    worker_before = process_cpu(worker) if worker else 0.0
     started = time.perf_counter()
     await asyncio.gather(*(guarded(i) for i in range(count)))
     seconds = time.perf_counter() - started
     if report:
         print(f"  {cpu.report(seconds)}")
-    return Run(seconds, cpu.used()[0])
+    if worker is None:
+        return Run(seconds, cpu.used()[0])
+    used = process_cpu(worker) - worker_before
+    if report:
+        print(f"  CPU of the worker process alone: {used:.1f} s ({used / seconds:.2f} cores)")
+    return Run(seconds, used)
 
 
 EXTRA_WORK = {
@@ -100,7 +117,9 @@ class Measured:
     run: Run
 
 
-async def engine_rate(engine: Engine, matter_code: str, args: argparse.Namespace) -> Measured:
+async def engine_rate(
+    engine: Engine, matter_code: str, args: argparse.Namespace, worker: psutil.Process | None
+) -> Measured:
     """Warm up, read the shape of one real case, then time ``args.cases`` full lifecycles."""
     matter = engine.service.catalogue.matter(matter_code)
     first = await full_lifecycle(engine.service, matter)
@@ -108,34 +127,63 @@ async def engine_rate(engine: Engine, matter_code: str, args: argparse.Namespace
     print(f"engine case ({matter_code}): {shape.describe()}; {line}")
     await timed(args.warmup, args.concurrency, lambda _: full_lifecycle(engine.service, matter))
     run = await timed(
-        args.cases, args.concurrency, lambda _: full_lifecycle(engine.service, matter), report=True
+        args.cases,
+        args.concurrency,
+        lambda _: full_lifecycle(engine.service, matter),
+        report=True,
+        worker=worker,
     )
     print(rate_line("engine", args.cases, run.seconds))
     return Measured(shape, size, run)
 
 
-async def skeleton_rate(client: Client, shape: CaseShape, args: argparse.Namespace) -> Measured:
-    """Time ``args.cases`` skeleton cases of ``shape`` on a worker of their own."""
+async def skeleton_rate(
+    client: Client, shape: CaseShape, args: argparse.Namespace, env: WorkflowEnvironment
+) -> Measured:
+    """Time ``args.cases`` skeleton cases of ``shape`` on a worker of their own (in a process
+    of its own with ``--worker-process``)."""
     queue = f"skeleton-{uuid.uuid4().hex[:8]}"
-    run_id = uuid.uuid4().hex[:8]
+    async with _skeleton_worker(client, queue, env, args.worker_process) as worker:
+        return await _skeleton_run(client, queue, shape, args, worker)
+
+
+@contextlib.asynccontextmanager
+async def _skeleton_worker(
+    client: Client, queue: str, env: WorkflowEnvironment, apart: bool
+) -> AsyncIterator[psutil.Process | None]:
+    if apart:
+        async with worker_process("skeleton", env, queue) as process:
+            yield process
+        return
     with ThreadPoolExecutor(max_workers=8) as executor:
         async with skeleton_worker(client, queue, executor):
-            await skeleton_case(client, queue, f"sk-{run_id}-first", shape)
-            copied, line, size = await history_shape(client, f"sk-{run_id}-first")
-            print(f"skeleton case: {copied.describe()}; {line}")
-            if copied != shape:
-                print("WARNING: the skeleton's history does not match the engine's shape")
+            yield None
 
-            async def one(index: int) -> None:
-                await skeleton_case(client, queue, f"sk-{run_id}-{index}", shape)
 
-            warm = [f"w{i}" for i in range(args.warmup)]
-            await timed(
-                len(warm),
-                args.concurrency,
-                lambda i: skeleton_case(client, queue, f"sk-{run_id}-{warm[i]}", shape),
-            )
-            run = await timed(args.cases, args.concurrency, one, report=True)
+async def _skeleton_run(
+    client: Client,
+    queue: str,
+    shape: CaseShape,
+    args: argparse.Namespace,
+    worker: psutil.Process | None,
+) -> Measured:
+    run_id = uuid.uuid4().hex[:8]
+    await skeleton_case(client, queue, f"sk-{run_id}-first", shape)
+    copied, line, size = await history_shape(client, f"sk-{run_id}-first")
+    print(f"skeleton case: {copied.describe()}; {line}")
+    if copied != shape:
+        print("WARNING: the skeleton's history does not match the engine's shape")
+
+    async def one(index: int) -> None:
+        await skeleton_case(client, queue, f"sk-{run_id}-{index}", shape)
+
+    warm = [f"w{i}" for i in range(args.warmup)]
+    await timed(
+        len(warm),
+        args.concurrency,
+        lambda i: skeleton_case(client, queue, f"sk-{run_id}-{warm[i]}", shape),
+    )
+    run = await timed(args.cases, args.concurrency, one, report=True, worker=worker)
     print(rate_line("skeleton", args.cases, run.seconds))
     return Measured(copied, size, run)
 
@@ -143,23 +191,36 @@ async def skeleton_rate(client: Client, shape: CaseShape, args: argparse.Namespa
 async def measure(args: argparse.Namespace) -> None:
     """Both sides on one dev server, and the figures of the one against the other."""
     async with dev_server() as env:
-        departments = AbsentDepartments() if args.departments == "absent" else None
-        async with dev_engine(env, departments) as engine:
-            engine_side = await engine_rate(engine, args.matter, args)
+        engine_side = await _engine_side(env, args)
         if args.skip_skeleton:
             return
-        skeleton_side = await skeleton_rate(env.client, engine_side.shape, args)
-    print(comparison(engine_side, skeleton_side, args.cases))
+        skeleton_side = await skeleton_rate(env.client, engine_side.shape, args, env)
+    print(comparison(engine_side, skeleton_side, args.cases, args.worker_process))
 
 
-def comparison(engine: Measured, skeleton: Measured, cases: int) -> str:
+async def _engine_side(env: WorkflowEnvironment, args: argparse.Namespace) -> Measured:
+    """The engine's figures: its worker in this process, or in one of its own."""
+    departments = AbsentDepartments() if args.departments == "absent" else None
+    if not args.worker_process:
+        async with dev_engine(env, departments) as engine:
+            return await engine_rate(engine, args.matter, args, None)
+    if departments is None:
+        raise SystemExit("--worker-process runs the engine with absent departments only")
+    async with dev_engine(env, worker=False) as engine:
+        settings = engine.settings
+        async with worker_process("engine", env, settings.task_queue, settings.store_url) as w:
+            return await engine_rate(engine, args.matter, args, w)
+
+
+def comparison(engine: Measured, skeleton: Measured, cases: int, apart: bool) -> str:
     """The three figures against their goals: history size, worker CPU per case, rate."""
     engine_cpu, skeleton_cpu = (m.run.cpu_seconds / cases for m in (engine, skeleton))
+    whose = "worker process" if apart else "worker+client"
     return "\n".join(
         (
             f"history per case: engine {engine.history_bytes / 1024:.1f} KiB (goal ≤ 20), "
             f"skeleton {skeleton.history_bytes / 1024:.1f} KiB",
-            f"worker+client CPU per case: engine {engine_cpu * 1000:.0f} ms, skeleton "
+            f"{whose} CPU per case: engine {engine_cpu * 1000:.0f} ms, skeleton "
             f"{skeleton_cpu * 1000:.0f} ms, ratio {engine_cpu / skeleton_cpu:.2f} (goal ≤ 1.3)",
             f"ratio engine/skeleton: {skeleton.run.seconds / engine.run.seconds:.2f} (goal ≥ 0.8)",
         )
@@ -175,6 +236,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10, help="untimed cases before each run")
     parser.add_argument(
         "--skip-skeleton", action="store_true", help="engine only (e.g. under a profiler)"
+    )
+    parser.add_argument(
+        "--worker-process",
+        action="store_true",
+        help="each worker in a process of its own (bench.worker_process): its CPU alone",
     )
     parser.add_argument(
         "--departments",
