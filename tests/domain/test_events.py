@@ -181,15 +181,16 @@ async def test_a_notice_crosses_compressed_with_the_facts_it_states() -> None:
     recorded = next(r for _, r in FIRST_FORM if r["type"] == "NoticeIssued")
     event = CASE_EVENT.validate_python(recorded)
     assert isinstance(event, NoticeIssued)
-    plain = DATA_CONVERTER.payload_converter.to_payloads([event])
     (payload,) = await DATA_CONVERTER.encode([event])
     assert payload.metadata["encoding"] == Compression.ENCODING
-    assert payload.ByteSize() < plain[0].ByteSize()
+    plain = Compression.decompress(payload)
+    assert plain.metadata["encoding"] == b"json/plain"
+    assert payload.ByteSize() < plain.ByteSize()
     (crossed,) = await DATA_CONVERTER.decode([payload], [NoticeIssued])
     assert crossed.payload() == first_data(recorded)
     (read,) = from_history([payload], [NoticeIssued])
     assert read == crossed
-    (unencoded,) = from_history(plain, [NoticeIssued])
+    (unencoded,) = from_history([plain], [NoticeIssued])
     assert unencoded == crossed
 
 
