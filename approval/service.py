@@ -64,7 +64,7 @@ IDEMPOTENCY_MEMO = "idempotency_key"
 """The memo field that carries the submission's idempotency key on the case's workflow."""
 APPEND_ATTEMPTS = 5
 """Tries to chain a refused attempt after a closed case's last event when others race it."""
-NOT_ACCEPTED = "ApplicationNotAccepted"
+NOT_ACCEPTED = ApplicationNotAccepted.kind()
 UNAVAILABLE_REASON = "审批引擎暂时无法连接（{what}），请稍后重试；同一请求可安全重发"
 
 

@@ -48,8 +48,8 @@ RECORD_ACTIVITY = "record_case_events"
 LOCAL_RECORD_ACTIVITY = "record_step_locally"
 """The store write as a local activity: the history keeps its result, the step it recorded."""
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
-REFUSED: str = ActionRefused.model_fields["type"].default
-NOT_ACCEPTED: str = ApplicationNotAccepted.model_fields["type"].default
+REFUSED = ActionRefused.kind()
+NOT_ACCEPTED = ApplicationNotAccepted.kind()
 CLOSING_EVENTS = frozenset(
     {
         EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,

@@ -449,8 +449,8 @@ class Case(SupervisionRules):
 
     def note_refusal(self, attempt: RefusedAttempt, now: datetime) -> None:
         """Record a refused attempt in the case's history (R21); nothing else changes."""
-        self.state.last_seq += 1
-        self._record(ActionRefused.of(attempt, seq=self.state.last_seq, at=now))
+        seq = self._stamp(now, attempt.actor)["seq"]
+        self._record(ActionRefused.of(attempt, seq=seq, at=now))
 
     # ---- time --------------------------------------------------------------------------------
 

@@ -68,6 +68,11 @@ class CaseEventBase(Tagged):
         fields = {k: v for k, v in value.items() if k != "data"}
         return fields | dict(value["data"])
 
+    @classmethod
+    def kind(cls) -> str:
+        """The name this class's events carry in ``type`` (as the store's rows hold it)."""
+        return str(cls.model_fields["type"].default)
+
     def payload(self) -> dict[str, Any]:
         """The event's own fields as JSON data, as the store keeps and the chain signs them."""
         return self.model_dump(mode="json", exclude_unset=True, exclude=set(ENVELOPE))
@@ -470,7 +475,7 @@ CaseEvent = Annotated[
 CASE_EVENT: TypeAdapter[CaseEvent] = TypeAdapter(CaseEvent)
 EVENT_CLASSES: tuple[type[CaseEventBase], ...] = get_args(get_args(CaseEvent)[0])
 """Every kind of event, one class each."""
-EVENT_TYPES = frozenset(str(c.model_fields["type"].default) for c in EVENT_CLASSES)
+EVENT_TYPES = frozenset(c.kind() for c in EVENT_CLASSES)
 """The name of every kind of event."""
 
 

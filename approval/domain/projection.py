@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from approval.domain.calendar import SHANGHAI
 from approval.domain.events import (
@@ -55,8 +55,6 @@ from approval.domain.state import OPEN_TASK_STATES, Stage, TaskState
 
 class TaskView(BaseModel):
     """One department's task as the read model holds it (table ``review_tasks``)."""
-
-    model_config = ConfigDict(validate_assignment=False)
 
     department: str
     name: str

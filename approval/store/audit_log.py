@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from approval.domain.audit import GENESIS, canonical_body, chain_hash
+from approval.domain.audit import GENESIS, chain_hash, event_body
 from approval.domain.documents import Document
 from approval.domain.events import CaseEvent, NoticeIssued, as_events
 from approval.store.database import FRESH, insert_ignoring_duplicates
@@ -78,17 +78,7 @@ def _chained_rows(
     for case_event in events:
         row = _event_row(case_no, case_event)
         row["prev_hash"] = prev
-        body = canonical_body(
-            case_no=case_no,
-            seq=case_event.seq,
-            type_=case_event.type,
-            at=case_event.at,
-            actor_role=row["actor_role"],
-            actor_id=row["actor_id"],
-            actor_department=row["actor_department"],
-            payload=row["payload"],
-        )
-        row["hash"] = prev = chain_hash(key, prev, body)
+        row["hash"] = prev = chain_hash(key, prev, event_body(case_no, case_event))
         rows.append(row)
     return rows
 

@@ -16,15 +16,16 @@ from sqlalchemy.orm import Session
 
 from approval.domain.calendar import WorkingCalendar
 from approval.domain.catalogue import Matter
+from approval.domain.events import CaseExtended, SupplementReceived
 from approval.domain.state import CLOSED_STAGES, Stage
 from approval.domain.status import Light, light_for
 from approval.store.database import FRESH
 from approval.store.lights import ShownClock
 from approval.store.schema import CaseEventRow, CaseRow, ReviewTaskRow
 
-SUPPLEMENTED = "SupplementReceived"
+SUPPLEMENTED = SupplementReceived.kind()
 """At the window (the case not yet accepted), a supplement starts the check again (R3)."""
-EXTENDED = "CaseExtended"
+EXTENDED = CaseExtended.kind()
 CASE_CLOCK_STAGES = frozenset({Stage.IN_REVIEW, Stage.AWAITING_SUPPLEMENT, Stage.EXCLUDED_PERIOD})
 """The stages in which the case's own period (办理时限) counts, running or stopped (R12)."""
 

@@ -25,7 +25,7 @@ from approval.store.department_messages import department_messages_of
 from approval.store.schema import CaseEventRow, CaseRow, DepartmentMessageRow, ReviewTaskRow
 
 OPEN_STATES = sorted(s.value for s in OPEN_TASK_STATES)
-MATERIAL_EVENTS = ("ApplicationReceived", "SupplementReceived")
+MATERIAL_EVENTS = (ApplicationReceived.kind(), SupplementReceived.kind())
 """The events that bring materials to a case: the submission and each supplement (补正)."""
 DELIVERY_OVERDUE = "DeliveryOverdue"
 

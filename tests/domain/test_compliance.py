@@ -63,7 +63,7 @@ from tests.domain_fixtures import (
 PASS, FAIL, NA = Verdict.PASS, Verdict.FAIL, Verdict.NOT_APPLICABLE
 WEDNESDAY = at(date(2026, 3, 4), 10)
 E = TypeVar("E", bound=CaseEventBase)
-EVENT_CLASS = {str(c.model_fields["type"].default): c for c in EVENT_CLASSES}
+EVENT_CLASS = {c.kind(): c for c in EVENT_CLASSES}
 
 
 # ---- paths through the domain ----------------------------------------------------------------
