@@ -156,6 +156,19 @@ class CaseMaterials:
     matter_code: str | None
     materials: list[CaseMaterial]
 
+    def submitted(self) -> tuple[SubmittedMaterial, ...]:
+        """Every material with its latest document, by code (one without a document is left
+        out)."""
+        return tuple(
+            SubmittedMaterial(code=m.code, document_ref=m.document_ref, sha256=m.sha256)
+            for m in self.materials
+            if m.document_ref is not None and m.sha256 is not None
+        )
+
+    def last_delivery_seq(self) -> int:
+        """The seq of the latest event that brought a material (0 if none did)."""
+        return max((d.seq for m in self.materials for d in m.deliveries), default=0)
+
 
 def case_materials(session: Session, case_no: str, up_to_seq: int | None = None) -> CaseMaterials:
     """The materials of a case, by code, from its audit log (up to ``up_to_seq``, if given):
@@ -184,11 +197,7 @@ def case_materials(session: Session, case_no: str, up_to_seq: int | None = None)
 def materials_as_of(session: Session, case_no: str, seq: int) -> tuple[SubmittedMaterial, ...]:
     """Every material of the case with its latest document as of event ``seq``, by code: what
     a department is sent with its task (R7)."""
-    return tuple(
-        SubmittedMaterial(code=m.code, document_ref=m.document_ref, sha256=m.sha256)
-        for m in case_materials(session, case_no, seq).materials
-        if m.document_ref is not None and m.sha256 is not None
-    )
+    return case_materials(session, case_no, seq).submitted()
 
 
 def _take_documents(
