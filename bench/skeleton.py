@@ -6,12 +6,16 @@ department systems' are), in the same order, each doing nothing. Each Update ret
 step's store-like activity has completed, as the real ``act`` does.
 
 The shape of a case (``CaseShape``) is read from the history of a real case, so the skeleton
-keeps matching the engine as the engine changes. Used by ``bench.throughput``.
+keeps matching the engine as the engine changes: its activities, and also the patch markers
+(``workflow.patched``, each with the search-attribute upsert the SDK adds) and the timers the
+case waits on between Updates (started, then cancelled when the next Update comes), so that
+both histories hold the same kinds and numbers of events. Used by ``bench.throughput``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,8 +34,11 @@ STORE_ACTIVITY = "record_case_events"
 DEPARTMENT_ACTIVITY = "send_to_department"
 LOCAL_MARKER = "core_local_activity"
 """The marker a local activity's result is recorded as (the only local activity is the store's)."""
+PATCH_MARKER = "core_patch"
 LOCAL_STORE = "local store activity"
 TIMEOUT = timedelta(seconds=60)
+WAIT = timedelta(days=365)
+"""The timeout of a timed wait: the next Update always comes first."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,10 @@ class CaseShape:
     local_store: bool = False
     """The store-like activities are local activities (as the engine's since the patch
     record-steps-as-local-activities)."""
+    patches: tuple[int, ...] = ()
+    """How many patch markers each step records (none where not given)."""
+    timed_waits: tuple[int, ...] = ()
+    """The steps after which the case waits for the next Update with a timer."""
 
     @property
     def updates(self) -> int:
@@ -66,12 +77,17 @@ class CaseShape:
         """Department(-like) activities per case."""
         return sum(f.departments for step in self.steps for f in step)
 
+    def patches_of(self, step: int) -> int:
+        """The patch markers step ``step`` records."""
+        return self.patches[step] if step < len(self.patches) else 0
+
     def describe(self) -> str:
         """The counts, for the printout."""
         store = "local store activities" if self.local_store else "store activities"
         return (
             f"1 start, {self.updates} Updates, {self.store_activities} {store}, "
-            f"{self.department_activities} department activities per case"
+            f"{self.department_activities} department activities, {sum(self.patches)} patch "
+            f"markers, {len(self.timed_waits)} timed waits per case"
         )
 
 
@@ -88,10 +104,17 @@ def _activity_of(event: HistoryEvent) -> str | None:
 def shape_of(history: WorkflowHistory) -> CaseShape:
     """The shape of the case whose history this is (Updates are sent one after another)."""
     steps: list[list[Flush]] = [[]]
+    patches = [0]
+    timed_waits = []
     kinds = set()
     for event in history.events:
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             steps.append([])
+            patches.append(0)
+        elif event.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
+            timed_waits.append(len(steps) - 1)
+        elif event.marker_recorded_event_attributes.marker_name == PATCH_MARKER:
+            patches[-1] += 1
         activity = _activity_of(event)
         kinds.add(activity)
         if activity in (STORE_ACTIVITY, LOCAL_STORE):
@@ -100,7 +123,12 @@ def shape_of(history: WorkflowHistory) -> CaseShape:
             steps[-1].append(Flush(steps[-1].pop().departments + 1))
         elif activity is not None:
             raise ValueError(f"unexpected activity {activity!r} in the history")
-    return CaseShape(steps, local_store=LOCAL_STORE in kinds)
+    return CaseShape(
+        steps,
+        local_store=LOCAL_STORE in kinds,
+        patches=tuple(patches),
+        timed_waits=tuple(timed_waits),
+    )
 
 
 @activity.defn(name=STORE_ACTIVITY)
@@ -121,12 +149,25 @@ class SkeletonWorkflow:
     def __init__(self, shape: CaseShape) -> None:
         self._received = 0
         self._recorded = 0
+        self._patch(shape, 0)  # as the engine's case does when it is received
+
+    @staticmethod
+    def _patch(shape: CaseShape, step: int) -> None:
+        for patch in range(shape.patches_of(step)):
+            workflow.patched(f"skeleton-step-{step}-{patch}")
 
     @workflow.run
     async def run(self, shape: CaseShape) -> int:
         """Run step 0, then each further step once its Update has arrived."""
         for index, step in enumerate(shape.steps):
-            await workflow.wait_condition(lambda: self._received >= index)  # noqa: B023
+            timeout = WAIT if index - 1 in shape.timed_waits else None
+            with contextlib.suppress(asyncio.TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._received >= index,  # noqa: B023
+                    timeout=timeout,
+                )
+            if index:
+                self._patch(shape, index)
             for flush in step:
                 if shape.local_store:
                     await workflow.execute_local_activity(
