@@ -2,11 +2,38 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
 from approval.contracts import RecordRequest
-from approval.store.recording import record_step
+from approval.store.recording import CaseTail, record_step
+
+
+class CaseTails:
+    """The tails of the cases this worker recorded last (at most ``size``), shared by the
+    store activity's threads. A tail is taken out for a step and put back only once the
+    step's transaction committed: a step that fails, or runs on another worker meanwhile,
+    leaves the next step to read the record from the store."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._tails: OrderedDict[str, CaseTail] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, case_no: str) -> CaseTail | None:
+        """The case's tail, no longer kept."""
+        with self._lock:
+            return self._tails.pop(case_no, None)
+
+    def keep(self, case_no: str, tail: CaseTail) -> None:
+        """Keep the case's tail, forgetting the oldest beyond ``size``."""
+        with self._lock:
+            self._tails[case_no] = tail
+            while len(self._tails) > self._size:
+                self._tails.popitem(last=False)
 
 
 class StoreActivities:
@@ -15,13 +42,19 @@ class StoreActivities:
     def __init__(self, sessions: sessionmaker[Session], audit_key: bytes) -> None:
         self._sessions = sessions
         self._audit_key = audit_key
+        self._tails = CaseTails()
 
     @activity.defn
     def record_case_events(self, request: RecordRequest) -> None:
         """Write the step's events and the documents of its notices, and refresh the read
-        model, in one transaction. A retry after a crash writes nothing twice."""
+        model, in one transaction. A retry after a crash writes nothing twice. The step
+        chains and projects from the record as this worker left it when it wrote the step
+        before, without reading it back."""
+        tail = self._tails.take(request.case_no)
         with self._sessions.begin() as session:
-            record_step(session, self._audit_key, request)
+            tail = record_step(session, self._audit_key, request, tail)
+        if tail is not None:
+            self._tails.keep(request.case_no, tail)
 
     @activity.defn
     def record_step_locally(self, request: RecordRequest) -> RecordRequest:

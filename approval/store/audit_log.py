@@ -29,14 +29,19 @@ def record_events(
     events: Sequence[CaseEvent],
     documents: Sequence[Document],
     now: datetime,
-) -> None:
+    hash_before: str | None = None,
+) -> str | None:
     """Record events, hash-chained under ``key`` (R21), and the documents of their notices,
     skipping any already stored (R23). A notice is dated by its NoticeIssued event in
-    ``events``, else ``now``."""
-    insert_ignoring_duplicates(session, CaseEventRow, _chained_rows(session, key, case_no, events))
+    ``events``, else ``now``. The first event chains to ``hash_before`` when the caller knows
+    it, else to the stored event before it. Returns the last event's hash when every event
+    was new (it is then the stored chain's end), else None."""
+    rows = _chained_rows(session, key, case_no, events, hash_before)
+    inserted = insert_ignoring_duplicates(session, CaseEventRow, rows)
     issued = _issue_times(events)
     notice_rows = [_notice_row(case_no, d, issued.get(d.notice_no, now)) for d in documents]
     insert_ignoring_duplicates(session, NoticeRow, notice_rows)
+    return rows[-1]["hash"] if rows and inserted == len(rows) else None
 
 
 def typed(row: CaseEventRow) -> CaseEvent:
@@ -68,12 +73,16 @@ def _hash_before(session: Session, case_no: str, seq: int) -> str:
 
 
 def _chained_rows(
-    session: Session, key: bytes, case_no: str, events: Sequence[CaseEvent]
+    session: Session,
+    key: bytes,
+    case_no: str,
+    events: Sequence[CaseEvent],
+    hash_before: str | None,
 ) -> list[dict[str, Any]]:
     """The audit-log rows of consecutive events, each linked to the one before (R21)."""
     if not events:
         return []
-    prev = _hash_before(session, case_no, events[0].seq)
+    prev = hash_before or _hash_before(session, case_no, events[0].seq)
     rows = []
     for case_event in events:
         row = _event_row(case_no, case_event)

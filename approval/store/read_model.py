@@ -31,16 +31,22 @@ TASK_ROWS = select(ReviewTaskRow.__table__).where(ReviewTaskRow.case_no == bindp
 """A case's rows (built once: every step reads them)."""
 
 
-def project_step(session: Session, case_no: str, events: Sequence[CaseEvent]) -> None:
-    """Fold a step's events into the case's rows (created by its receipt)."""
-    view = stored_view(session, case_no)
+def project_step(
+    session: Session, case_no: str, events: Sequence[CaseEvent], view: CaseView | None = None
+) -> CaseView | None:
+    """Fold a step's events into the case's rows (created by its receipt), from ``view`` when
+    the caller holds the rows as stored before the step (it is changed), else from the stored
+    rows. Returns the view written, or None for a record without a receipt (refused at
+    intake), which has no read model."""
+    view = view or stored_view(session, case_no)
     if view is None:
         first = events[0] if events else None
         if not isinstance(first, ApplicationReceived):
-            return  # a record without a receipt (refused at intake) has no read model
+            return None
         view = received(case_no, first)
     view.apply(events)
     write_view(session, view)
+    return view
 
 
 def stored_view(session: Session, case_no: str) -> CaseView | None:

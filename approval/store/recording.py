@@ -4,26 +4,47 @@ model. Used by the store activity and, from histories alone, by the auditor's re
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from approval.contracts import RecordRequest
 from approval.domain.documents import Document, render_notice
 from approval.domain.events import CaseEvent, NoticeIssued
+from approval.domain.projection import CaseView
 from approval.domain.status import CaseStatus
 from approval.store.audit_log import record_events
 from approval.store.read_model import project_step, write_status
 
 
-def record_step(session: Session, key: bytes, request: RecordRequest) -> None:
+@dataclass(frozen=True)
+class CaseTail:
+    """What a writer knows of a case's record right after it wrote a step: the seq and hash
+    of the last event and the read model's view. The case's next step (first seq one more)
+    chains and projects from it without reading them back; any other step reads them."""
+
+    seq: int
+    hash: str
+    view: CaseView
+
+    def before(self, events: Sequence[CaseEvent]) -> bool:
+        """Whether this is the record just before ``events``."""
+        return bool(events) and events[0].seq == self.seq + 1
+
+
+def record_step(
+    session: Session, key: bytes, request: RecordRequest, tail: CaseTail | None = None
+) -> CaseTail | None:
     """Write the step's events (chained under ``key``) and rendered notices, and refresh the
-    read model; what is already stored is skipped (R23)."""
+    read model; what is already stored is skipped (R23). ``tail``, when given, is the record
+    as this writer left it (used if it is the record just before the step, and changed).
+    Returns the record's new tail when the step's events were all new, else None."""
     documents = [
         render_notice(event.notice, request.centre)
         for event in request.events
         if isinstance(event, NoticeIssued)
     ]
-    record_case(
+    return record_case(
         session,
         key=key,
         case_no=request.case_no,
@@ -31,6 +52,7 @@ def record_step(session: Session, key: bytes, request: RecordRequest) -> None:
         status=request.status,
         last_seq=request.last_seq,
         documents=documents,
+        tail=tail,
     )
 
 
@@ -43,18 +65,33 @@ def record_case(
     last_seq: int,
     documents: Sequence[Document],
     status: CaseStatus | None = None,
-) -> None:
+    tail: CaseTail | None = None,
+) -> CaseTail | None:
     """Record a case's new events and notices, and refresh its read model (R23).
 
     Events and notices already stored are skipped, so a retry writes nothing twice. The read
     model is the events' projection (approval.store.read_model); a step recorded before steps
     carried their events alone carries its ``status``, and the rows are the status's. Rows
     only move forward (``last_seq``). A notice's ``issued_at`` is the time of the NoticeIssued
-    event for it in ``events``, or the step's time when the batch has no such event.
+    event for it in ``events``, or the step's time when the batch has no such event. The
+    event before the step and the rows come from ``tail`` when it is the record just before
+    the step, else from the store; the new tail is returned when every event was new.
     """
     now = status.as_of if status else max(e.at for e in events)
-    record_events(session, key=key, case_no=case_no, events=events, documents=documents, now=now)
+    known = tail if tail is not None and tail.before(events) else None
+    last_hash = record_events(
+        session,
+        key=key,
+        case_no=case_no,
+        events=events,
+        documents=documents,
+        now=now,
+        hash_before=known.hash if known else None,
+    )
     if status is not None:
         write_status(session, status, last_seq)
-    else:
-        project_step(session, case_no, events)
+        return None
+    view = project_step(session, case_no, events, known.view if known else None)
+    if last_hash is None or view is None:
+        return None
+    return CaseTail(events[-1].seq, last_hash, view)
