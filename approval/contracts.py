@@ -9,8 +9,13 @@ from enum import StrEnum
 from typing import Any
 
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import PydanticPayloadConverter, ToJsonOptions
-from temporalio.converter import DataConverter
+from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, ToJsonOptions
+from temporalio.converter import (
+    CompositePayloadConverter,
+    DataConverter,
+    DefaultPayloadConverter,
+    JSONPlainPayloadConverter,
+)
 
 from approval.domain.calendar import CalendarData
 from approval.domain.catalogue import Frozen, Matter
@@ -129,16 +134,27 @@ class Compression:
         return Payload.FromString(unpacker.decompress(payload.data) + unpacker.flush())
 
 
-class _PayloadConverter(PydanticPayloadConverter):
+_JSON = PydanticJSONPlainPayloadConverter(ToJsonOptions(exclude_unset=True))
+"""The engine's one JSON converter: its type adapters, cached as they are built, serve every
+converter instance (the SDK makes one for each workflow activation, and the adapter of a
+union such as a command costs a schema build)."""
+_ENCODINGS = tuple(
+    _JSON if isinstance(c, JSONPlainPayloadConverter) else c
+    for c in DefaultPayloadConverter.default_encoding_payload_converters
+)
+
+
+class _PayloadConverter(CompositePayloadConverter):
     """Pydantic JSON that writes only the fields a model was given (``exclude_unset``): an
     event crosses Temporal with exactly the fields it was recorded with, so its payload is the
     same in the workflow, in the history, in the store and in an auditor's hands. Payloads are
     compressed here, as they are converted (Compression), rather than by a payload codec: a
     codec makes the SDK walk every activation and completion for payloads to transform, which
-    cost about a fifth of a replay's time."""
+    cost about a fifth of a replay's time. The encodings are temporalio's pydantic
+    converter's, built once and shared (see ``_JSON``)."""
 
     def __init__(self) -> None:
-        super().__init__(ToJsonOptions(exclude_unset=True))
+        super().__init__(*_ENCODINGS)
 
     def to_payloads(self, values: Sequence[Any]) -> list[Payload]:
         """The values as JSON payloads, each compressed where that makes it smaller."""
