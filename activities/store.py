@@ -8,6 +8,7 @@ from collections import OrderedDict
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
+from activities.record_reads import RecordAt, RecordReads
 from approval.contracts import RecordRequest
 from approval.store.recording import CaseTail, record_step
 
@@ -39,22 +40,40 @@ class CaseTails:
 class StoreActivities:
     """Activities that write to the store through one session factory."""
 
-    def __init__(self, sessions: sessionmaker[Session], audit_key: bytes) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        audit_key: bytes,
+        record_reads: RecordReads | None = None,
+    ) -> None:
         self._sessions = sessions
         self._audit_key = audit_key
         self._tails = CaseTails()
+        self._record_reads = record_reads
 
     @activity.defn
     def record_case_events(self, request: RecordRequest) -> None:
         """Write the step's events and the documents of its notices, and refresh the read
         model, in one transaction. A retry after a crash writes nothing twice. The step
         chains and projects from the record as this worker left it when it wrote the step
-        before, without reading it back."""
+        before, without reading it back; once committed, the record's matter and materials
+        are published to this worker's department messages."""
         tail = self._tails.take(request.case_no)
         with self._sessions.begin() as session:
             tail = record_step(session, self._audit_key, request, tail)
         if tail is not None:
             self._tails.keep(request.case_no, tail)
+            self._publish(request.case_no, tail)
+
+    def _publish(self, case_no: str, tail: CaseTail) -> None:
+        """Tell this worker's department messages what the record now holds."""
+        if self._record_reads is None or tail.materials is None:
+            return
+        view, materials = tail.view, tail.materials
+        record = RecordAt(
+            tail.seq, view.matter_code, view.matter_name, materials.documents, materials.since
+        )
+        self._record_reads.publish(case_no, record)
 
     @activity.defn
     def record_step_locally(self, request: RecordRequest) -> RecordRequest:

@@ -21,6 +21,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.departments import DepartmentActivities
+from activities.record_reads import RecordReads
 from activities.store import StoreActivities
 from approval.config import PROJECT_ROOT, get_settings
 from approval.departments import DepartmentSystem
@@ -117,8 +118,9 @@ def build_worker(
     if departments is None:
         endpoints = DepartmentEndpoints.from_settings(get_settings())
         departments = department_system(client, sessions, stub_behaviours, endpoints)
-    store = StoreActivities(sessions, audit_key)
-    activities = DepartmentActivities(departments, sessions)
+    record_reads = RecordReads(sessions)
+    store = StoreActivities(sessions, audit_key, record_reads)
+    activities = DepartmentActivities(departments, record_reads)
     return Worker(
         client,
         task_queue=task_queue,

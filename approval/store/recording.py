@@ -10,7 +10,13 @@ from sqlalchemy.orm import Session
 
 from approval.contracts import RecordRequest
 from approval.domain.documents import Document, render_notice
-from approval.domain.events import CaseEvent, NoticeIssued
+from approval.domain.events import (
+    ApplicationReceived,
+    CaseEvent,
+    NoticeIssued,
+    SupplementReceived,
+)
+from approval.domain.models import SubmittedMaterial
 from approval.domain.projection import CaseView
 from approval.domain.status import CaseStatus
 from approval.store.audit_log import record_events
@@ -18,14 +24,47 @@ from approval.store.read_model import project_step, write_status
 
 
 @dataclass(frozen=True)
+class TailMaterials:
+    """A case's materials as its record holds them: each code's latest document, by code,
+    and the seq of the last event that delivered materials (as approval.store.queries
+    reads them)."""
+
+    since: int
+    documents: tuple[SubmittedMaterial, ...]
+
+    def after(self, events: Sequence[CaseEvent]) -> TailMaterials | None:
+        """These materials with the deliveries among ``events``; None when one does not name
+        its documents (an older record: the store finds them elsewhere)."""
+        by_code = {m.code: m for m in self.documents}
+        since = self.since
+        for event in events:
+            if not isinstance(event, ApplicationReceived | SupplementReceived):
+                continue
+            if "documents" not in event.model_fields_set:
+                return None
+            if event.materials:
+                since = event.seq
+            for code, document in event.documents.items():
+                by_code[code] = SubmittedMaterial(
+                    code=code, document_ref=document.document_ref, sha256=document.sha256
+                )
+        return TailMaterials(since, tuple(by_code[code] for code in sorted(by_code)))
+
+
+NO_MATERIALS = TailMaterials(0, ())
+
+
+@dataclass(frozen=True)
 class CaseTail:
     """What a writer knows of a case's record right after it wrote a step: the seq and hash
-    of the last event and the read model's view. The case's next step (first seq one more)
-    chains and projects from it without reading them back; any other step reads them."""
+    of the last event, the read model's view and, when known, the materials. The case's next
+    step (first seq one more) chains and projects from it without reading them back; any
+    other step reads them."""
 
     seq: int
     hash: str
     view: CaseView
+    materials: TailMaterials | None = None
 
     def before(self, events: Sequence[CaseEvent]) -> bool:
         """Whether this is the record just before ``events``."""
@@ -94,4 +133,14 @@ def record_case(
     view = project_step(session, case_no, events, known.view if known else None)
     if last_hash is None or view is None:
         return None
-    return CaseTail(events[-1].seq, last_hash, view)
+    return CaseTail(events[-1].seq, last_hash, view, _materials_after(known, events))
+
+
+def _materials_after(known: CaseTail | None, events: Sequence[CaseEvent]) -> TailMaterials | None:
+    """The materials once ``events`` are recorded: from the tail before them, or from none
+    when they open the record; unknown otherwise."""
+    if known is not None:
+        before = known.materials
+    else:
+        before = NO_MATERIALS if isinstance(events[0], ApplicationReceived) else None
+    return before.after(events) if before is not None else None

@@ -1,7 +1,7 @@
 """A step recorded from the tail its writer kept (approval.store.recording.CaseTail) stores
 exactly what a step that reads the record back stores: the same hash chain, the same read
-model; a tail that is not the record just before the step is not used, and a step whose
-events were stored already gives no tail."""
+model, the same materials; a tail that is not the record just before the step is not used,
+and a step whose events were stored already gives no tail."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from approval.contracts import RecordRequest
 from approval.domain.events import ApplicationReceived
 from approval.domain.projection import received
 from approval.store.audit_log import events_of, typed
+from approval.store.queries import case_materials
 from approval.store.read_model import stored_view
 from approval.store.recording import CaseTail, record_step
 
@@ -52,9 +53,9 @@ def assert_record_is_sound(sessions: sessionmaker[Session], case_no: str) -> Non
 def test_R21_R23_each_tail_is_the_record_as_stored_after_its_step(
     sessions: sessionmaker[Session], name: str
 ) -> None:
-    """R21, R23: every step of a golden case recorded from the previous step's tail leaves
-    the tail equal to the store (last seq, last hash, read model), and the whole record
-    verifies and projects as if every step had read it back."""
+    """R21, R23, R7: every step of a golden case recorded from the previous step's tail leaves
+    the tail equal to the store (last seq, last hash, read model, the materials a department
+    is sent), and the whole record verifies and projects as if every step had read it back."""
     steps = steps_of(name)
     tail = None
     for step in steps:
@@ -64,6 +65,10 @@ def test_R21_R23_each_tail_is_the_record_as_stored_after_its_step(
             last = events_of(session, step.case_no)[-1]
             assert (last.seq, last.hash) == (tail.seq, tail.hash)
             assert stored_view(session, step.case_no) == tail.view
+            materials = case_materials(session, step.case_no, tail.seq)
+        assert tail.materials is not None
+        assert tail.materials.documents == materials.submitted()
+        assert tail.materials.since == materials.last_delivery_seq()
     assert_record_is_sound(sessions, steps[0].case_no)
 
 

@@ -9,7 +9,7 @@ import hashlib
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from activities.departments import RecordAt, RecordReads
+from activities.record_reads import RecordAt, RecordReads
 from approval.domain.catalogue import Catalogue
 from approval.domain.events import ReviewTaskDispatched, SupplementReceived
 from approval.domain.models import SubmittedMaterial, Supplement
@@ -107,3 +107,25 @@ async def test_a_case_not_yet_recorded_is_read_again_once_it_is(
     again = await reads.at(f"{case_no}-X", 1, True)
     assert found.matter_code == "JS-GHXK-001" and again.matter_code is None
     assert reads.reads == [None, None, None]
+
+
+async def test_R7_what_the_store_activity_published_answers_without_a_read(
+    engine: CaseService, catalogue: Catalogue, sessions: sessionmaker[Session]
+) -> None:
+    """R7: the record the store activity published after a step answers that step's
+    messages with no read; one that does not answer a message (its materials delivered after
+    the message's event) is passed over for the store."""
+    case_no = await accepted(engine, catalogue)
+    task_seq = seqs_of(sessions, case_no, ReviewTaskDispatched.kind())[0]
+    reads = CountedReads(sessions)
+    with sessions() as session:
+        last_seq = events_of(session, case_no)[-1].seq
+    materials = recorded_materials(sessions, case_no, last_seq)
+    reads.publish(case_no, RecordAt(last_seq, "JS-GHXK-001", "建设工程规划许可", materials, 1))
+    answer = await reads.at(case_no, task_seq, True)
+    assert answer.materials == recorded_materials(sessions, case_no, task_seq)
+    assert reads.reads == []
+    reads.publish(case_no, RecordAt(last_seq, "JS-GHXK-001", "建设工程规划许可", (), last_seq))
+    older = await reads.at(case_no, task_seq, True)
+    assert older.materials == materials and reads.reads == [None]
+
