@@ -128,4 +128,3 @@ async def test_R7_what_the_store_activity_published_answers_without_a_read(
     reads.publish(case_no, RecordAt(last_seq, "JS-GHXK-001", "建设工程规划许可", (), last_seq))
     older = await reads.at(case_no, task_seq, True)
     assert older.materials == materials and reads.reads == [None]
-
