@@ -9,7 +9,7 @@ import json
 import re
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -126,6 +126,16 @@ class CaseWorkflowClient:
     def __init__(self, client: Client, answer_within_s: float = ANSWER_WITHIN_S) -> None:
         self._client = client
         self._answer_within_s = answer_within_s
+
+    async def temporal_answers(self, within_s: float = 2.0) -> bool:
+        """Whether Temporal's frontend answers its health check within ``within_s``: an RPC
+        error, or a client that cannot (re)connect (the SDK's RuntimeError), is a no."""
+        try:
+            return await self._client.service_client.check_health(
+                timeout=timedelta(seconds=within_s)
+            )
+        except (RPCError, RuntimeError):
+            return False
 
     async def act(
         self, case_no: str, command: CaseCommand, request_id: str | None = None

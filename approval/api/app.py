@@ -31,7 +31,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from approval.api.headers import SecurityHeaders
-from approval.api.routes import audit, cases, inbox, materials, notices, public, supervision
+from approval.api.routes import (
+    audit,
+    cases,
+    health,
+    inbox,
+    materials,
+    notices,
+    public,
+    supervision,
+)
 from approval.api.startup import OneLineStartupRefusal, reach_engine
 from approval.config import Settings
 from approval.domain.catalogue import load_catalogue
@@ -89,7 +98,7 @@ def create_app(
     app.state.rate_limits = RateLimits.of(app.state.settings)
     if service is not None and sessions is not None:
         app.state.service, app.state.sessions = service, sessions
-    for routes in (cases, materials, notices, inbox, supervision, audit, public):
+    for routes in (cases, materials, notices, inbox, supervision, audit, public, health):
         app.include_router(routes.router)
     app.include_router(web_router)
     app.add_middleware(SecurityHeaders)
