@@ -24,6 +24,7 @@ import structlog
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -89,7 +90,7 @@ def create_app(
         finally:
             store.kw["bind"].dispose()
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="并联审批引擎 API",
         description="Parallel approval engine: the window, the departments, the supervisor.",
         lifespan=lifespan,

@@ -18,13 +18,13 @@ POLICY = (
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 DOCS_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com; "
-    "worker-src blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src blob:; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'"
 )
-"""FastAPI's /docs and /redoc load their viewer from its CDN and start it with an inline
-script; they show the schema only, never a case."""
+"""/docs and /redoc load their viewers from this server (fastapi-offline ships Swagger UI and
+ReDoc: a government intranet has no CDN) and start them with an inline script; they show the
+schema only, never a case."""
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 HEADERS = {
     "X-Frame-Options": "DENY",

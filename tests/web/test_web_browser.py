@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.async_api import Browser, FilePayload, Page, async_playwright, expect
+from playwright.async_api import Browser, FilePayload, Page, Route, async_playwright, expect
 from sqlalchemy.orm import Session, sessionmaker
 
 from approval.api.app import create_app
@@ -175,3 +175,37 @@ async def test_a_two_department_case_in_the_browser(
     await expect(timeline).to_contain_text("rev-SCJG")
     await expect(timeline).to_contain_text("rev-CGJ")
     assert blocked == []
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"), [("/docs", ".swagger-ui .info .title"), ("/redoc", "h1")]
+)
+async def test_the_api_docs_render_with_the_network_cut_off(
+    browser: Browser, served: str, path: str, shown: str
+) -> None:
+    """/docs (Swagger UI) and /redoc (ReDoc) render the API's title in Chromium when every
+    request that leaves this machine's server is refused: their viewers come from the server
+    itself, and the Content Security Policy blocks nothing."""
+    context = await browser.new_context(base_url=served)
+    page = await context.new_page()
+    left: list[str] = []
+    blocked: list[str] = []
+
+    async def only_this_server(route: Route) -> None:
+        if route.request.url.startswith(served):
+            await route.continue_()
+        else:
+            left.append(route.request.url)
+            await route.abort()
+
+    await page.route("**/*", only_this_server)
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    await page.goto(path)
+    await expect(page.locator(shown).first).to_contain_text("并联审批引擎 API", timeout=20_000)
+    assert left == [] and blocked == []
+    await context.close()
