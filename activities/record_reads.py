@@ -5,14 +5,14 @@ this worker as it records each step."""
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from activities.recent import Recent
 from approval.domain.models import SubmittedMaterial
 from approval.store.queries import case_materials, case_row
+from approval.store.recording import CaseTail
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,16 @@ class RecordAt:
     matter_name: str | None
     materials: tuple[SubmittedMaterial, ...]
     materials_since: int
+
+    @classmethod
+    def of_tail(cls, tail: CaseTail) -> RecordAt | None:
+        """What the store activity's tail of the case holds, when it knows the materials."""
+        if tail.materials is None:
+            return None
+        view, materials = tail.view, tail.materials
+        return cls(
+            tail.seq, view.matter_code, view.matter_name, materials.documents, materials.since
+        )
 
     def answers(self, seq: int, with_materials: bool) -> bool:
         """Whether this holds what the record held at event ``seq``: the matter never changes;
@@ -44,27 +54,20 @@ class RecordReads:
 
     def __init__(self, sessions: sessionmaker[Session], size: int = 1024) -> None:
         self._sessions = sessions
-        self._size = size
-        self._reads: OrderedDict[str, asyncio.Future[RecordAt]] = OrderedDict()
-        self._published: OrderedDict[str, RecordAt] = OrderedDict()
-        self._lock = threading.Lock()
+        self._reads: Recent[asyncio.Future[RecordAt]] = Recent(size)
+        self._published: Recent[RecordAt] = Recent(size)
 
     def publish(self, case_no: str, record: RecordAt) -> None:
         """What the store activity just committed of the case (from any thread): messages
         it answers need no read."""
-        with self._lock:
-            self._published[case_no] = record
-            self._published.move_to_end(case_no)
-            while len(self._published) > self._size:
-                self._published.popitem(last=False)
+        self._published.put(case_no, record)
 
     async def at(self, case_no: str, seq: int, with_materials: bool) -> RecordAt:
         """What the record of ``case_no`` held at event ``seq``: from what was published or
         the kept read if it answers, else from a fresh read; a message older than the case's
         last supplement is read as of ``seq`` itself. A case not in the store has no
         matter."""
-        with self._lock:
-            published = self._published.get(case_no)
+        published = self._published.get(case_no)
         if published is not None and published.answers(seq, with_materials):
             return published
         kept = self._reads.get(case_no)
@@ -80,15 +83,12 @@ class RecordReads:
     def _read_and_keep(self, case_no: str) -> asyncio.Future[RecordAt]:
         read = asyncio.ensure_future(asyncio.to_thread(self._read, case_no, None))
         read.add_done_callback(lambda done: self._forget_unless_found(case_no, done))
-        self._reads[case_no] = read
-        self._reads.move_to_end(case_no)
-        while len(self._reads) > self._size:
-            self._reads.popitem(last=False)
+        self._reads.put(case_no, read)
         return read
 
     def _forget_unless_found(self, case_no: str, read: asyncio.Future[RecordAt]) -> None:
-        if not _found(read) and self._reads.get(case_no) is read:
-            del self._reads[case_no]
+        if not _found(read):
+            self._reads.forget(case_no, read)
 
     def _read(self, case_no: str, up_to_seq: int | None) -> RecordAt:
         """The case's row, then its materials up to ``up_to_seq`` or else the row's last seq:

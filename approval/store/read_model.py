@@ -38,7 +38,8 @@ def project_step(
     the caller holds the rows as stored before the step (it is changed), else from the stored
     rows. Returns the view written, or None for a record without a receipt (refused at
     intake), which has no read model."""
-    view = view or stored_view(session, case_no)
+    if view is None:
+        view = stored_view(session, case_no)
     if view is None:
         first = events[0] if events else None
         if not isinstance(first, ApplicationReceived):

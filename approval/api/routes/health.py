@@ -64,13 +64,10 @@ async def readyz(request: Request) -> JSONResponse:
     }
     ready = all(check.ok for check in checks.values())
     body = Readiness(status="ready" if ready else "unavailable", checks=checks)
-    if ready:
-        return JSONResponse(body.model_dump(mode="json", exclude_none=True))
-    headers = {"Retry-After": str(EngineUnavailableError.retry_after_s)}
     return JSONResponse(
         body.model_dump(mode="json", exclude_none=True),
-        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-        headers=headers,
+        status_code=status.HTTP_200_OK if ready else status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers=None if ready else {"Retry-After": str(EngineUnavailableError.retry_after_s)},
     )
 
 
