@@ -18,7 +18,7 @@ from temporalio.converter import (
 )
 
 from approval.domain.calendar import CalendarData
-from approval.domain.catalogue import Frozen, Matter
+from approval.domain.catalogue import CasePolicy, Frozen, Matter
 from approval.domain.events import CaseEvent
 from approval.domain.models import Actor, Application, SubmittedMaterial
 from approval.domain.state import Decision, Stage
@@ -37,6 +37,9 @@ class CaseInput(Frozen):
     application: Application
     clerk: Actor
     calendar: CalendarData
+    policy: CasePolicy | None = None
+    """The supervision of the centre and matter at receipt (R19, R20); cases started before
+    it was given run under the default policy."""
 
 
 class CaseResult(Frozen):
@@ -77,6 +80,8 @@ class DepartmentMessageKind(StrEnum):
     SUPPLEMENT = "supplement"  # the applicant's supplement, forwarded (R11)
     CANCEL = "cancel"  # the task is cancelled: withdrawal or decision (R18)
     DECISION = "decision"  # the case's decision, told to every department that reviewed it
+    REMINDER = "reminder"  # 催办: the department's clock turned yellow (R19)
+    FOLLOW_UP = "follow_up"  # 整改: a bad rating or complaint addressed to it (R20)
 
 
 class DepartmentMessage(Frozen):

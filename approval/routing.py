@@ -8,13 +8,16 @@ from approval.contracts import DepartmentMessage, DepartmentMessageKind
 from approval.domain.events import (
     DECISION_EVENTS,
     CaseEvent,
+    ClockWarned,
     DepartmentEvent,
+    FollowUpOpened,
     ReviewDeemedApprovedInAbsence,
     ReviewTaskCancelled,
     ReviewTaskDispatched,
     SupplementForwarded,
     WithdrawalNotified,
 )
+from approval.domain.labels import CLOCK_LABELS
 from approval.domain.state import CaseState, Decision
 
 EVENT_MESSAGES: dict[type[DepartmentEvent], DepartmentMessageKind] = {
@@ -60,6 +63,40 @@ def department_messages(state: CaseState, events: Sequence[CaseEvent]) -> list[D
                 department=event.department,
                 kind=kind,
                 round=event.round,
+                due=due,
+                reason=reason,
+                as_of_seq=event.seq,
+            )
+        )
+    return messages + supervision_messages(state, events)
+
+
+def supervision_messages(state: CaseState, events: Sequence[CaseEvent]) -> list[DepartmentMessage]:
+    """A reminder (催办) to a department whose clock turned yellow (R19), and each follow-up
+    addressed to a department (R20); the window's and the applicant's are not sent. Their
+    ``round`` is their event's seq, which tells apart a task's reminder from the case
+    period's, and one follow-up from another, for the same department (message_id, R23)."""
+    messages = []
+    for event in events:
+        if not isinstance(event, ClockWarned | FollowUpOpened) or event.party not in state.tasks:
+            continue
+        if isinstance(event, ClockWarned):
+            kind = DepartmentMessageKind.REMINDER
+            clock = CLOCK_LABELS[event.clock]
+            reason = f"催办：{clock}至 {event.last_day}，剩余 {event.remaining_wd} 个工作日"
+            due = None
+        else:
+            kind, reason, due = (
+                DepartmentMessageKind.FOLLOW_UP,
+                f"整改单 {event.follow_up_no}",
+                event.due,
+            )
+        messages.append(
+            DepartmentMessage(
+                case_no=state.case_no,
+                department=event.party,
+                kind=kind,
+                round=event.seq,
                 due=due,
                 reason=reason,
                 as_of_seq=event.seq,

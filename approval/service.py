@@ -299,6 +299,7 @@ class CaseService(CaseWorkflowClient):
             application=application,
             clerk=clerk,
             calendar=calendar,
+            policy=self._catalogue.policy_for(matter),
         )
         await self._start(case, created)
         return Submission(case_no=case_no, created=created)

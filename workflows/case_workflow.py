@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from approval.domain.calendar import WorkingCalendar
     from approval.domain.case import Case
+    from approval.domain.catalogue import CasePolicy
     from approval.domain.errors import DomainError
     from approval.domain.events import CaseEvent
     from approval.domain.models import Application, CaseCommand, RefusedAttempt
@@ -48,6 +49,11 @@ before it: when the task was lost (worker or server killed) the retried task mad
 again with other content for the same seq, and the stale row stayed. Cases that began under
 RECORD_STEPS_LOCALLY keep it; new cases record from the history, and also record an action
 that reached the case while it was closing."""
+SUPERVISE_AND_RATE = "supervise-clocks-and-take-ratings"
+"""Patch: the case runs under a supervision policy: each supervised clock reminds its party
+when it turns yellow and records a red mark when its period passes (R19); a completed case
+waits for the applicant's rating, and every follow-up of a bad rating or complaint is answered
+before the workflow ends (R20). Cases begun before it record neither and end at closing."""
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 
 
@@ -78,18 +84,21 @@ class CaseWorkflow:
             now=workflow.now(),
             calendar=WorkingCalendar(case.calendar),
             review_periods_capped=workflow.patched(CAP_REVIEW_PERIODS),
+            policy=(case.policy or CasePolicy()) if workflow.patched(SUPERVISE_AND_RATE) else None,
         )
 
     @workflow.run
     async def run(self, case: CaseInput) -> CaseResult:
-        """Flush each step's events, then sleep until an action or the nearest deadline."""
+        """Flush each step's events, then sleep until an action or the nearest deadline; a
+        closed case ends once nothing is left to wait for (its rating, a follow-up's answer)."""
         while True:
             await self._flush()
             if self._case.state.is_closed:
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                if not (self._case.outbox and self._records_from_history):
+                if self._case.outbox and self._records_from_history:
+                    continue
+                if not self._case.in_aftercare():
                     break
-                continue
             await self._wait_for_action_or_deadline()
             self._case.advance_time(workflow.now())
         state = self._case.state

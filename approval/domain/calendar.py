@@ -156,6 +156,15 @@ class WorkingCalendar:
         due = datetime.combine(last_day + _ONE_DAY, time(), tzinfo=SHANGHAI)
         return Deadline(last_day=last_day, due=due, provisional=provisional)
 
+    def working_day_before(self, day: date, count: int) -> date:
+        """The working day ``count`` working days before ``day``: ``day`` itself for 0 when it
+        is a working day (else the last working day before it)."""
+        found, seen = day, 0
+        while not self.is_working_day(found) or seen < count:
+            seen += self.is_working_day(found)
+            found -= _ONE_DAY
+        return found
+
     def working_days_between(self, start: date, end: date) -> int:
         """Number of working days ``d`` with ``start < d <= end`` (0 if ``end <= start``)."""
         if end <= start:

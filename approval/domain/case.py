@@ -8,12 +8,13 @@ the deadlines that have passed. The workflow orchestrates; the rules live here.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from approval.domain.aftercare import AftercareRules
 from approval.domain.calendar import SHANGHAI, WorkingCalendar
 from approval.domain.case_record import date_of, due_of, last_day_of, provisional_of, require_role
-from approval.domain.catalogue import Matter, MatterKind
+from approval.domain.catalogue import CasePolicy, Matter, MatterKind
 from approval.domain.clock import Clock
 from approval.domain.errors import (
     ExtensionRefusedError,
@@ -58,13 +59,17 @@ from approval.domain.events import (
     WithdrawalNotified,
 )
 from approval.domain.models import (
+    APPLICANT_PARTY,
     ENGINE,
+    WINDOW,
     Accept,
     Actor,
+    AnswerFollowUp,
     Applicant,
     CaseCommand,
     CloseExcludedPeriod,
     CollectFee,
+    Complain,
     Decide,
     Deliver,
     Extend,
@@ -72,6 +77,7 @@ from approval.domain.models import (
     NoticeItem,
     OpenExcludedPeriod,
     Outcome,
+    Rate,
     RecordMeeting,
     Refuse,
     RefusedAttempt,
@@ -91,6 +97,7 @@ from approval.domain.state import (
     Decision,
     ReviewTask,
     Stage,
+    SupervisedClock,
     TaskState,
 )
 from approval.domain.supervision import SupervisionRules
@@ -98,7 +105,7 @@ from approval.domain.supervision import SupervisionRules
 MISSING_REASON = "未提交"
 
 
-class Case(SupervisionRules):
+class Case(SupervisionRules, AftercareRules):
     """A case under the rules, with an outbox of the events its changes produced."""
 
     @classmethod
@@ -114,10 +121,12 @@ class Case(SupervisionRules):
         now: datetime,
         calendar: WorkingCalendar,
         review_periods_capped: bool = False,
+        policy: CasePolicy | None = None,
     ) -> Case:
         """Receipt at the window (收件): the R3 clock for the check starts.
         ``review_periods_capped``: the rules since department periods end by the case's
-        deadline (cases received before that keep the old rule)."""
+        deadline (cases received before that keep the old rule). ``policy``: the supervision
+        the case runs under (R19, R20); cases received before it have none."""
         state = CaseState(
             case_no=case_no,
             catalogue_version=catalogue_version,
@@ -129,6 +138,7 @@ class Case(SupervisionRules):
             materials={m.code: m for m in materials},
             intake_clock=Clock.start(calendar, now, matter.notice_period_wd),
             review_periods_capped=review_periods_capped,
+            policy=policy,
             tasks={
                 r.department: ReviewTask(
                     department=r.department, name=r.name, depends_on=r.depends_on
@@ -179,6 +189,9 @@ class Case(SupervisionRules):
             OpenExcludedPeriod: (self.check_open_excluded_period, self.open_excluded_period),
             CloseExcludedPeriod: (self.check_close_excluded_period, self.close_excluded_period),
             RecordMeeting: (self.check_record_meeting, self.record_meeting),
+            Rate: (self.check_rate, self.rate),
+            Complain: (self.check_complain, self.complain),
+            AnswerFollowUp: (self.check_answer_follow_up, self.answer_follow_up),
         }
         return handlers[type(cmd)]
 
@@ -197,6 +210,7 @@ class Case(SupervisionRules):
         dues = [clock.deadline.due for clock in self._clocks() if clock.running and clock.deadline]
         if self.state.supplement_due and self.state.stage in SUPPLEMENTING:
             dues.append(self.state.supplement_due)
+        dues += self.warning_dues() + self.aftercare_dues()
         return min(dues, default=None)
 
     def drain(self) -> list[CaseEvent]:
@@ -344,27 +358,19 @@ class Case(SupervisionRules):
         """Record a department's opinion, then move the case on."""
         task = self.check_decide(cmd)
         task.decided_by, task.decided_at = cmd.actor, now
+        answer = {**self._stamp(now, cmd.actor), "department": task.department}
+        answer |= self._used(task, now)
         if cmd.outcome is Outcome.REQUEST_SUPPLEMENT:
             task.state, task.requested_items = TaskState.SUPPLEMENT_REQUESTED, cmd.items
             if task.clock:
                 task.clock.stop(self.calendar, now)
-            self._record(
-                ReviewSupplementRequested(
-                    **self._stamp(now, cmd.actor),
-                    department=task.department,
-                    items=cmd.items,
-                )
-            )
+            self._record(ReviewSupplementRequested(**answer, items=cmd.items))
         elif cmd.outcome is Outcome.REJECT:
             task.state, task.reasons = TaskState.REJECTED, cmd.reasons
-            self._record(
-                ReviewRejected(
-                    **self._stamp(now, cmd.actor), department=task.department, reasons=cmd.reasons
-                )
-            )
+            self._record(ReviewRejected(**answer, reasons=cmd.reasons))
         else:
             task.state = TaskState.APPROVED
-            self._record(ReviewApproved(**self._stamp(now, cmd.actor), department=task.department))
+            self._record(ReviewApproved(**answer))
         self._progress(now)
 
     def check_extend(self, cmd: Extend) -> None:
@@ -455,12 +461,17 @@ class Case(SupervisionRules):
     # ---- time --------------------------------------------------------------------------------
 
     def advance_time(self, now: datetime) -> None:
-        """Apply every deadline that has passed by ``now``."""
+        """Apply every warning and deadline that has passed by ``now``."""
         state = self.state
+        self._warn(now)
+        self._advance_aftercare(now)
         if state.stage in SUPPLEMENTING and state.supplement_due and now >= state.supplement_due:
             self._lapse(now)
             return
         if state.intake_clock and state.intake_clock.is_due(now) and state.stage is Stage.RECEIVED:
+            self._mark_red(
+                now, SupervisedClock.INTAKE, WINDOW, last_day_of_clock(state.intake_clock)
+            )
             self._accept(now, as_of=state.check_started_at, actor=ENGINE, deemed=True)
         for task in state.tasks_in(TaskState.PENDING):
             if task.clock and task.clock.is_due(now):
@@ -470,9 +481,13 @@ class Case(SupervisionRules):
         if state.case_clock and state.case_clock.is_due(now):
             state.case_clock.expired, state.case_overdue = True, True
             self._record(CasePeriodExpired(**self._stamp(now, ENGINE)))
+            lead = state.matter.lead_department
+            self._mark_red(now, SupervisedClock.CASE, lead, last_day_of_clock(state.case_clock))
         if state.delivery_clock and state.delivery_clock.is_due(now):
             state.delivery_clock.expired, state.delivery_overdue = True, True
             self._record(DeliveryOverdue(**self._stamp(now, ENGINE)))
+            delivery = last_day_of_clock(state.delivery_clock)
+            self._mark_red(now, SupervisedClock.DELIVERY, WINDOW, delivery)
         self._progress(now)
 
     # ---- internals ---------------------------------------------------------------------------
@@ -547,21 +562,23 @@ class Case(SupervisionRules):
     def _on_review_period_ended(self, task: ReviewTask, now: datetime) -> None:
         """Silent consent (超时默认, R9), or escalation where the matter excludes it."""
         assert task.clock is not None
+        used = self._used(task, now)
         task.clock.expired, task.overdue = True, True
         if self.state.matter.silent_consent:
             task.state, task.decided_at, task.decided_by = TaskState.DEEMED_APPROVED, now, ENGINE
             self._record(
                 ReviewDeemedApproved(
-                    **self._stamp(now, ENGINE), department=task.department, overdue=True
+                    **self._stamp(now, ENGINE), department=task.department, overdue=True, **used
                 )
             )
         else:
             task.escalated = True
             self._record(
                 ReviewEscalated(
-                    **self._stamp(now, ENGINE), department=task.department, overdue=True
+                    **self._stamp(now, ENGINE), department=task.department, overdue=True, **used
                 )
             )
+        self._mark_red(now, SupervisedClock.REVIEW, task.department, last_day_of_clock(task.clock))
 
     def _progress(self, now: datetime) -> None:
         """After any change in review: start dependants, send the consolidated notice, or
@@ -682,6 +699,7 @@ class Case(SupervisionRules):
     def _lapse(self, now: datetime) -> None:
         """No supplement in time: the case closes as withdrawn and the applicant is told (R6)."""
         due = self.state.supplement_due
+        self._mark_red(now, SupervisedClock.SUPPLEMENT, APPLICANT_PARTY, last_day_of(due))
         self._cancel_open_tasks(now, ENGINE, "逾期未补正")
         self._record(CaseLapsed(**self._stamp(now, ENGINE), supplement_due=due))
         self._issue(NoticeKind.LAPSE_NOTICE, now, due=last_day_of(due))
@@ -722,6 +740,11 @@ class Case(SupervisionRules):
             raise InvalidInputError(
                 field, f"{code} is obtained by data sharing (免提交) and may not be demanded (R2)"
             )
+
+
+def last_day_of_clock(clock: Clock) -> date | None:
+    """The last day of a clock's period, while it has one."""
+    return clock.deadline.last_day if clock.deadline else None
 
 
 def _periods_of(matter: Matter, reviews_capped: bool) -> ReceivedPeriods:

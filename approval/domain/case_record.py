@@ -13,7 +13,7 @@ from approval.domain.errors import PermissionDeniedError, StageError
 from approval.domain.events import CaseEvent, ClocksStopped, NoticeIssued
 from approval.domain.models import ENGINE, Actor, Command, Role
 from approval.domain.notices import Notice, NoticeKind
-from approval.domain.state import OPEN_TASK_STATES, CaseState, Stage
+from approval.domain.state import OPEN_TASK_STATES, CaseState, ReviewTask, Stage
 
 
 class CaseRecord:
@@ -40,6 +40,15 @@ class CaseRecord:
         ]
         own = [state.intake_clock, state.case_clock, state.delivery_clock]
         return [c for c in own if c is not None] + task_clocks
+
+    def _used(self, task: ReviewTask, now: datetime) -> dict[str, int]:
+        """The working days of its period the task has used by ``now``, for the record of
+        its answer (stated only for cases under a supervision policy)."""
+        clock = task.clock
+        remaining = clock.remaining(self.calendar, now) if clock else None
+        if self.state.policy is None or clock is None or remaining is None:
+            return {}
+        return {"used_wd": clock.period_wd - remaining}
 
     def _require_stage(self, action: str, *stages: Stage) -> None:
         if self.state.stage not in stages:

@@ -58,6 +58,25 @@ class DepartmentReview(Frozen):
     """Departments whose approval this review waits for (R7: only where declared)."""
 
 
+class WarningThreshold(Frozen):
+    """When a supervised clock turns yellow (R19): at ``remaining_wd`` working days left, or
+    once ``used_share`` of its period is used, whichever comes first."""
+
+    remaining_wd: int = Field(default=1, ge=0, le=20)
+    used_share: float = Field(default=0.8, gt=0, le=1)
+
+    def is_yellow(self, period_wd: int | None, remaining: int) -> bool:
+        """Whether ``remaining`` working days left of ``period_wd`` is at the threshold."""
+        used_up = period_wd is not None and period_wd - remaining >= self.used_share * period_wd
+        return remaining <= self.remaining_wd or used_up
+
+    def yellow_within(self, period_wd: int) -> int:
+        """The most days left at which a clock of ``period_wd`` days shows yellow."""
+        return next(
+            (left for left in range(period_wd, -1, -1) if self.is_yellow(period_wd, left)), 0
+        )
+
+
 class Matter(Frozen):
     """A catalogue entry (事项)."""
 
@@ -78,6 +97,8 @@ class Matter(Frozen):
     """R6: calendar days the applicant has to supplement before the case closes as withdrawn."""
     delivery_period_wd: int = Field(default=10, ge=1, le=30)
     """R16: the certificate is issued and delivered within this many WD of an approval."""
+    warning: WarningThreshold | None = None
+    """R19: this matter's own threshold for yellow lights (default: the centre's)."""
 
     @property
     def is_joint(self) -> bool:
@@ -148,6 +169,42 @@ class Referral(Frozen):
     competent_organ: str = Field(min_length=1)
 
 
+class ScoreWeights(Frozen):
+    """The efficiency score of a department (效能评估), out of 100: the weighted mean of its
+    on-time rate, its satisfaction rate and its rate of follow-ups answered on time (each
+    0–1, weights summing to 1), minus ``red_mark_points`` for each red mark per 100 tasks.
+    A rate with nothing to count (no rating yet) counts as 1."""
+
+    on_time: float = Field(default=0.5, ge=0, le=1)
+    satisfaction: float = Field(default=0.3, ge=0, le=1)
+    follow_up: float = Field(default=0.2, ge=0, le=1)
+    red_mark_points: float = Field(default=2.0, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> Self:
+        if abs(self.on_time + self.satisfaction + self.follow_up - 1) > 1e-9:
+            raise ValueError("on_time + satisfaction + follow_up must be 1")
+        return self
+
+
+class CasePolicy(Frozen):
+    """What a case is supervised by (R19, R20), fixed at receipt: the yellow threshold, how
+    long the applicant may rate the completed case, and the period of a follow-up."""
+
+    warning: WarningThreshold = WarningThreshold()
+    rating_period_days: int = Field(default=15, ge=0, le=90)
+    """Calendar days after completion during which the applicant may rate (0: no rating)."""
+    follow_up_period_wd: int = Field(default=5, ge=1, le=30)
+    """Working days to answer a bad rating or a complaint (R20)."""
+
+
+class SupervisionPolicy(CasePolicy):
+    """The centre's supervision settings: the case policy every matter takes unless it names
+    its own threshold, and the weights of the efficiency score."""
+
+    weights: ScoreWeights = ScoreWeights()
+
+
 class Catalogue(Frozen):
     """A version of the catalogue of matters."""
 
@@ -156,6 +213,16 @@ class Catalogue(Frozen):
     centre: str = Field(min_length=1)
     matters: tuple[Matter, ...] = Field(min_length=1)
     referrals: tuple[Referral, ...] = ()
+    supervision: SupervisionPolicy = SupervisionPolicy()
+
+    def policy_for(self, matter: Matter) -> CasePolicy:
+        """The supervision a case of ``matter`` runs under (R19, R20)."""
+        centre = self.supervision
+        return CasePolicy(
+            warning=matter.warning or centre.warning,
+            rating_period_days=centre.rating_period_days,
+            follow_up_period_wd=centre.follow_up_period_wd,
+        )
 
     @model_validator(mode="after")
     def _check_codes(self) -> Self:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from pydantic import BaseModel, Field
 
-from approval.domain.calendar import Deadline, WorkingCalendar
+from approval.domain.calendar import SHANGHAI, Deadline, WorkingCalendar
+from approval.domain.catalogue import WarningThreshold
 
 
 class Clock(BaseModel):
@@ -18,6 +19,9 @@ class Clock(BaseModel):
     """Working days left when the clock was stopped; None while it runs."""
     expired: bool = False
     """Set once the deadline has passed, so that it fires only once."""
+    warned: bool = False
+    """Set once the clock turned yellow and its reminder was sent (R19), so that it is sent
+    once, whatever stops, resumptions or extensions follow."""
 
     @classmethod
     def start(cls, calendar: WorkingCalendar, start: datetime | date, period_wd: int) -> Clock:
@@ -37,6 +41,16 @@ class Clock(BaseModel):
     def is_due(self, now: datetime) -> bool:
         """The period has ended and has not yet been acted on."""
         return self.running and self.deadline is not None and now >= self.deadline.due
+
+    def warning_due(self, calendar: WorkingCalendar, warning: WarningThreshold) -> datetime | None:
+        """The instant the light turns yellow (R19): the midnight (Shanghai) that begins the
+        first day with no more working days left than the threshold allows. None once warned,
+        and while stopped or expired."""
+        if self.warned or not self.running or self.deadline is None:
+            return None
+        days_left = warning.yellow_within(self.period_wd)
+        day = calendar.working_day_before(self.deadline.last_day, days_left)
+        return datetime.combine(day, time(), SHANGHAI)
 
     def stop(self, calendar: WorkingCalendar, now: datetime) -> None:
         """Suspend, keeping the working days left."""

@@ -328,6 +328,23 @@ def _withdrawal_notice(notice: Notice, centre: str) -> Document:
     )
 
 
+def _follow_up_reply(notice: Notice, centre: str) -> Document:
+    follow_up = _require(notice.follow_up_no, "follow_up_no", notice)
+    party = _require(notice.party_name, "party_name", notice)
+    return _document(
+        notice,
+        centre,
+        "整改情况告知书",
+        [
+            f"你（单位）对{notice.matter_name}事项的评价或投诉（整改单 {follow_up}），"
+            f"已由{party}核查，现将情况告知如下。",
+            f"情况说明：{_sentence(_reason(notice))}",
+            f"整改措施：{_sentence(_require(notice.remedy, 'remedy', notice))}",
+            "如对答复不满意，可以向本中心效能监督部门反映。",
+        ],
+    )
+
+
 def _lapse_notice(notice: Notice, centre: str) -> Document:
     return _document(
         notice,
@@ -371,4 +388,5 @@ _RENDERERS: dict[NoticeKind, Callable[[Notice, str], Document]] = {
     NoticeKind.WITHDRAWAL_NOTICE: _withdrawal_notice,
     NoticeKind.LAPSE_NOTICE: _lapse_notice,
     NoticeKind.EXCLUDED_PERIOD_NOTICE: _excluded_period_notice,
+    NoticeKind.FOLLOW_UP_REPLY: _follow_up_reply,
 }

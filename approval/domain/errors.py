@@ -53,6 +53,10 @@ class ExtensionRefusedError(DomainError):
     """The case was already extended once, or the extension would pass the statutory limit (R13)."""
 
 
+class RatingRefusedError(DomainError):
+    """The case was already rated, or its rating period has passed (R20)."""
+
+
 MODEL_CHECK_PREFIX = "Value error, "
 
 

@@ -29,9 +29,16 @@ from pydantic import (
 )
 
 from approval.domain.catalogue import Code, Frozen
-from approval.domain.models import Actor, ExcludedProcedure, NoticeItem, RefusedAttempt, Role
+from approval.domain.models import (
+    Actor,
+    ExcludedProcedure,
+    NoticeItem,
+    RatingLevel,
+    RefusedAttempt,
+    Role,
+)
 from approval.domain.notices import Notice
-from approval.domain.state import Stage
+from approval.domain.state import FollowUpCause, Stage, SupervisedClock
 from approval.domain.tagged import Tagged
 
 
@@ -189,41 +196,49 @@ class ReviewTaskDispatched(DepartmentEvent):
     model is computed from the events."""
 
 
-class ReviewApproved(DepartmentEvent):
+class TaskAnswer(DepartmentEvent):
+    """A department's task answered, by its reviewer or by the passing of its period."""
+
+    used_wd: int | None = None
+    """Working days of the task's period used when it was answered (more than the period
+    when late); stated since the efficiency figures count them (R19)."""
+
+
+class ReviewApproved(TaskAnswer):
     """The department agreed."""
 
     type: Literal["ReviewApproved"] = "ReviewApproved"
 
 
-class ReviewRejected(DepartmentEvent):
+class ReviewRejected(TaskAnswer):
     """The department refused, with its written reasons (R14)."""
 
     type: Literal["ReviewRejected"] = "ReviewRejected"
     reasons: str
 
 
-class ReviewSupplementRequested(DepartmentEvent):
+class ReviewSupplementRequested(TaskAnswer):
     """The department asked for materials; its clock stopped (R11)."""
 
     type: Literal["ReviewSupplementRequested"] = "ReviewSupplementRequested"
     items: tuple[NoticeItem, ...]
 
 
-class ReviewDeemedApproved(DepartmentEvent):
+class ReviewDeemedApproved(TaskAnswer):
     """The department was silent past its period: deemed to agree (超时默认, R9)."""
 
     type: Literal["ReviewDeemedApproved"] = "ReviewDeemedApproved"
     overdue: bool
 
 
-class ReviewEscalated(DepartmentEvent):
+class ReviewEscalated(TaskAnswer):
     """The department was silent past its period where silence is not consent: escalated."""
 
     type: Literal["ReviewEscalated"] = "ReviewEscalated"
     overdue: bool
 
 
-class ReviewDeemedApprovedInAbsence(DepartmentEvent):
+class ReviewDeemedApprovedInAbsence(TaskAnswer):
     """Absent from a joint review meeting: deemed to agree (缺席默认, R10)."""
 
     type: Literal["ReviewDeemedApprovedInAbsence"] = "ReviewDeemedApprovedInAbsence"
@@ -400,6 +415,77 @@ class CaseClosed(CaseEventBase):
     stage: Stage
 
 
+# ---- supervision (R19) and ratings (R20) ----------------------------------------------------
+
+
+class _ClockMark(CaseEventBase):
+    clock: SupervisedClock
+    party: str
+    """Who answers for the clock: a department's code, ``window`` or ``applicant``."""
+    last_day: date
+    follow_up_no: str | None = None
+
+
+class ClockWarned(_ClockMark):
+    """A supervised clock turned yellow: its party is reminded, once (催办, R19)."""
+
+    type: Literal["ClockWarned"] = "ClockWarned"
+    remaining_wd: int
+
+
+class RedMarkRecorded(_ClockMark):
+    """A supervised clock's period passed: a red mark (红牌) against its party (R19)."""
+
+    type: Literal["RedMarkRecorded"] = "RedMarkRecorded"
+
+
+class CaseRated(CaseEventBase):
+    """The applicant rated the completed case (好差评, R20)."""
+
+    type: Literal["CaseRated"] = "CaseRated"
+    level: RatingLevel
+    comment: str | None = None
+    concerns: tuple[str, ...] = ()
+
+
+class RatingPeriodEnded(CaseEventBase):
+    """The period to rate the completed case passed without a rating (R20)."""
+
+    type: Literal["RatingPeriodEnded"] = "RatingPeriodEnded"
+
+
+class ComplaintLodged(CaseEventBase):
+    """An efficiency complaint (效能投诉) about the open case (R20)."""
+
+    type: Literal["ComplaintLodged"] = "ComplaintLodged"
+    text: str
+    concerns: tuple[str, ...]
+
+
+class FollowUpOpened(CaseEventBase):
+    """A follow-up (整改) addressed to a department or the window, with its period (R20)."""
+
+    type: Literal["FollowUpOpened"] = "FollowUpOpened"
+    follow_up_no: str
+    party: str
+    party_name: str
+    cause: FollowUpCause
+    period_wd: int
+    due: Moment
+    provisional: bool
+
+
+class FollowUpAnswered(CaseEventBase):
+    """The follow-up's party answered, with its explanation and remedy (R20)."""
+
+    type: Literal["FollowUpAnswered"] = "FollowUpAnswered"
+    follow_up_no: str
+    party: str
+    explanation: str
+    remedy: str
+    on_time: bool
+
+
 class NoticeIssued(CaseEventBase):
     """A written notice to the applicant (书面告知), its facts as issued (R5)."""
 
@@ -467,7 +553,14 @@ CaseEvent = Annotated[
     | CaseLapsed
     | CaseClosed
     | NoticeIssued
-    | ActionRefused,
+    | ActionRefused
+    | ClockWarned
+    | RedMarkRecorded
+    | CaseRated
+    | RatingPeriodEnded
+    | ComplaintLodged
+    | FollowUpOpened
+    | FollowUpAnswered,
     Field(discriminator="type"),
 ]
 """Any event of a case; ``type`` tells which."""

@@ -4,7 +4,7 @@ and the auditor's timeline."""
 
 from __future__ import annotations
 
-from approval.domain.state import Stage, TaskState
+from approval.domain.state import FollowUpCause, Stage, SupervisedClock, TaskState
 
 STAGE_LABELS = {
     Stage.RECEIVED: "已收件，待审查材料",
@@ -27,4 +27,18 @@ TASK_LABELS = {
     TaskState.REJECTED: "不同意",
     TaskState.DEEMED_APPROVED: "超时默认同意",
     TaskState.CANCELLED: "已取消",
+}
+
+CLOCK_LABELS = {
+    SupervisedClock.INTAKE: "窗口受理审查期限",
+    SupervisedClock.REVIEW: "部门审查期限",
+    SupervisedClock.CASE: "承诺办结期限",
+    SupervisedClock.SUPPLEMENT: "补正期限",
+    SupervisedClock.DELIVERY: "送达期限",
+    SupervisedClock.FOLLOW_UP: "整改答复期限",
+}
+
+FOLLOW_UP_CAUSE_LABELS = {
+    FollowUpCause.RATING: "差评整改",
+    FollowUpCause.COMPLAINT: "效能投诉",
 }

@@ -264,6 +264,80 @@ class RecordMeeting(Command, MeetingFacts):
     kind: Literal["record_meeting"] = "record_meeting"
 
 
+WINDOW = "window"
+"""The party a follow-up or a clock of the window names (窗口, 首问负责)."""
+APPLICANT_PARTY = "applicant"
+"""The party of the applicant's own period (the supplement, R6)."""
+FOLLOW_UP_PATTERN = r"^[0-9]{6}-[0-9]{8}-[0-9]{6}-F[0-9]{2}$"
+
+
+class RatingLevel(StrEnum):
+    """The applicant's rating of a completed case (好差评, R20)."""
+
+    VERY_SATISFIED = "very_satisfied"  # 非常满意
+    SATISFIED = "satisfied"  # 满意
+    BASICALLY_SATISFIED = "basically_satisfied"  # 基本满意
+    DISSATISFIED = "dissatisfied"  # 不满意
+    VERY_DISSATISFIED = "very_dissatisfied"  # 非常不满意
+
+    @property
+    def is_bad(self) -> bool:
+        """不满意 and 非常不满意 are bad ratings: each opens a follow-up (R20)."""
+        return self in BAD_RATINGS
+
+    @property
+    def label(self) -> str:
+        """The level as the applicant reads it."""
+        return RATING_LABELS[self]
+
+
+BAD_RATINGS = frozenset({RatingLevel.DISSATISFIED, RatingLevel.VERY_DISSATISFIED})
+RATING_LABELS = {
+    RatingLevel.VERY_SATISFIED: "非常满意",
+    RatingLevel.SATISFIED: "满意",
+    RatingLevel.BASICALLY_SATISFIED: "基本满意",
+    RatingLevel.DISSATISFIED: "不满意",
+    RatingLevel.VERY_DISSATISFIED: "非常不满意",
+}
+Concerns = Annotated[
+    tuple[Code, ...],
+    Field(max_length=20, description="the departments (codes) or the window it concerns"),
+]
+
+
+class Rate(Command):
+    """The applicant rates the completed case (好差评, R20), at the public page, at the window
+    (a clerk on the applicant's behalf) or by the CLI. A bad rating names what it concerns
+    (departments of the case or the window; the window when none is named)."""
+
+    kind: Literal["rate"] = "rate"
+
+    level: RatingLevel
+    comment: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    concerns: Concerns = ()
+
+
+class Complain(Command):
+    """An efficiency complaint (效能投诉) about an open case: it is followed up like a bad
+    rating, addressed to what it concerns (R20)."""
+
+    kind: Literal["complain"] = "complain"
+
+    text: Text
+    concerns: Concerns = ()
+
+
+class AnswerFollowUp(Command):
+    """The addressed department (or the window) answers a follow-up with its explanation and
+    its remedy (整改); the applicant is told (R20)."""
+
+    kind: Literal["answer_follow_up"] = "answer_follow_up"
+
+    follow_up_no: Annotated[str, Field(pattern=FOLLOW_UP_PATTERN)]
+    explanation: Text
+    remedy: Text
+
+
 CaseCommand = Annotated[
     Accept
     | Refuse
@@ -276,7 +350,10 @@ CaseCommand = Annotated[
     | Deliver
     | OpenExcludedPeriod
     | CloseExcludedPeriod
-    | RecordMeeting,
+    | RecordMeeting
+    | Rate
+    | Complain
+    | AnswerFollowUp,
     Field(discriminator="kind"),
 ]
 """Any human action on a case; ``kind`` tells which."""

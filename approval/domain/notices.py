@@ -23,6 +23,7 @@ class NoticeKind(StrEnum):
     WITHDRAWAL_NOTICE = "withdrawal_notice"  # 撤回申请确认书 (R18)
     LAPSE_NOTICE = "lapse_notice"  # 逾期未补正视为撤回通知书 (R6)
     EXCLUDED_PERIOD_NOTICE = "excluded_period_notice"  # 特别程序期间告知书 (art. 45, R12)
+    FOLLOW_UP_REPLY = "follow_up_reply"  # 整改情况告知书: a follow-up's answer (R20)
 
 
 class DepartmentReason(Frozen):
@@ -62,3 +63,9 @@ class Notice(Frozen):
     """The excluded procedure (art. 45)."""
     expected_wd: int | None = None
     """Its expected length in working days (R12)."""
+    follow_up_no: str | None = None
+    """The follow-up answered (R20)."""
+    party_name: str | None = None
+    """Who answered the follow-up: a department or the window."""
+    remedy: str | None = None
+    """The remedy the follow-up's answer states; ``reason`` holds its explanation."""

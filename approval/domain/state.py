@@ -7,13 +7,14 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from approval.domain.catalogue import Matter
+from approval.domain.catalogue import CasePolicy, Matter
 from approval.domain.clock import Clock
 from approval.domain.models import (
     Actor,
     Applicant,
     ExcludedProcedure,
     NoticeItem,
+    RatingLevel,
     SubmittedMaterial,
 )
 
@@ -86,6 +87,51 @@ class ReviewTask(BaseModel):
     """Deemed approved because absent from a joint review meeting (缺席默认, R10)."""
 
 
+class SupervisedClock(StrEnum):
+    """The clocks whose lights are supervised (R19), each answering to one party."""
+
+    INTAKE = "intake"  # the window's check (R3)
+    REVIEW = "review"  # a department's task (R8)
+    CASE = "case"  # the case's committed period, answered for by the lead department (R13)
+    SUPPLEMENT = "supplement"  # the applicant's period to supplement (R6)
+    DELIVERY = "delivery"  # the window's delivery of the result (R16)
+    FOLLOW_UP = "follow_up"  # a follow-up of a bad rating or a complaint (R20)
+
+
+class FollowUpCause(StrEnum):
+    """Why a follow-up (整改) was opened (R20)."""
+
+    RATING = "rating"  # a bad rating (差评)
+    COMPLAINT = "complaint"  # an efficiency complaint (效能投诉)
+
+
+class FollowUp(BaseModel):
+    """A follow-up addressed to one department or the window, with its own period (R20)."""
+
+    follow_up_no: str
+    party: str
+    party_name: str
+    cause: FollowUpCause
+    opened_at: datetime
+    clock: Clock
+    answered_at: datetime | None = None
+    on_time: bool | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Not yet answered (an overdue follow-up stays open until it is)."""
+        return self.answered_at is None
+
+
+class Rating(BaseModel):
+    """The applicant's one rating of the case (R20)."""
+
+    level: RatingLevel
+    comment: str | None
+    rated_at: datetime
+    actor: Actor
+
+
 class Decision(BaseModel):
     """The case's decision (R14)."""
 
@@ -143,6 +189,15 @@ class CaseState(BaseModel):
     excluded_period: ExcludedPeriod | None = None
     review_periods_capped: bool = False
     """Department periods end no later than the case's deadline (rule in force at receipt)."""
+    policy: CasePolicy | None = None
+    """The supervision the case runs under (R19 reminders and red marks, R20 ratings and
+    follow-ups); None for cases received before it was in force."""
+    supplement_warned: bool = False
+    """The applicant was reminded of the supplement period's end (R19)."""
+    rating: Rating | None = None
+    rating_closed: bool = False
+    """The period to rate the completed case has passed (R20)."""
+    follow_ups: dict[str, FollowUp] = Field(default_factory=dict)
 
     @property
     def is_closed(self) -> bool:

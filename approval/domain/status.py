@@ -8,18 +8,21 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from approval.domain.calendar import WorkingCalendar
+from approval.domain.catalogue import WarningThreshold
 from approval.domain.clock import Clock
 from approval.domain.state import (
     OPEN_TASK_STATES,
     CaseState,
     Decision,
     ExcludedPeriod,
+    FollowUpCause,
+    Rating,
     Stage,
     TaskState,
 )
 
-YELLOW_REMAINING_WD = 1
-YELLOW_USED_SHARE = 0.8
+DEFAULT_WARNING = WarningThreshold()
+"""1 WD left or 80 % of the period used (R19), where no other threshold is configured."""
 
 
 class Light(StrEnum):
@@ -62,6 +65,19 @@ class TaskStatus(BaseModel):
     requested_items: list[str]
 
 
+class FollowUpStatus(BaseModel):
+    """One follow-up of a bad rating or a complaint, as seen at a moment (R20)."""
+
+    follow_up_no: str
+    party: str
+    party_name: str
+    cause: FollowUpCause
+    opened_at: datetime
+    clock: ClockStatus | None
+    answered_at: datetime | None
+    on_time: bool | None
+
+
 class CaseStatus(BaseModel):
     """The full status of a case (the Query's answer)."""
 
@@ -92,32 +108,46 @@ class CaseStatus(BaseModel):
     closed_at: datetime | None
     provisional: bool
     """Some deadline counts days of a year whose holiday schedule is not yet known (R17)."""
+    rating: Rating | None = None
+    follow_ups: list[FollowUpStatus] = []
 
 
-def light_of(clock: Clock, remaining: int | None) -> Light:
+def light_of(
+    clock: Clock, remaining: int | None, warning: WarningThreshold = DEFAULT_WARNING
+) -> Light:
     """A clock's light (R19): see ``light_for``."""
-    return light_for(clock.period_wd, remaining, stopped=clock.stopped, expired=clock.expired)
+    return light_for(
+        clock.period_wd, remaining, stopped=clock.stopped, expired=clock.expired, warning=warning
+    )
 
 
 def light_for(
-    period_wd: int | None, remaining: int | None, *, stopped: bool, expired: bool
+    period_wd: int | None,
+    remaining: int | None,
+    *,
+    stopped: bool,
+    expired: bool,
+    warning: WarningThreshold = DEFAULT_WARNING,
 ) -> Light:
-    """Red when overdue, yellow at 1 WD left or 80 % of the period used, else green; paused
-    while stopped (R19). Without the period's length, the days left alone decide."""
+    """Red when overdue, yellow at the warning threshold (default 1 WD left or 80 % of the
+    period used), else green; paused while stopped (R19). Without the period's length, the
+    days left alone decide."""
     if stopped:
         return Light.PAUSED
     if remaining is None:
         return Light.NONE
     if expired or remaining < 0:
         return Light.RED
-    used_up = period_wd is not None and period_wd - remaining >= YELLOW_USED_SHARE * period_wd
-    if remaining <= YELLOW_REMAINING_WD or used_up:
+    if warning.is_yellow(period_wd, remaining):
         return Light.YELLOW
     return Light.GREEN
 
 
 def clock_status(
-    clock: Clock | None, calendar: WorkingCalendar, now: datetime
+    clock: Clock | None,
+    calendar: WorkingCalendar,
+    now: datetime,
+    warning: WarningThreshold = DEFAULT_WARNING,
 ) -> ClockStatus | None:
     """A clock as seen at ``now``."""
     if clock is None:
@@ -131,7 +161,7 @@ def clock_status(
         provisional=bool(deadline and deadline.provisional),
         remaining_wd=remaining,
         stopped=clock.stopped,
-        light=light_of(clock, remaining),
+        light=light_of(clock, remaining, warning),
     )
 
 
@@ -139,13 +169,18 @@ def case_status(
     state: CaseState, missing: list[str], calendar: WorkingCalendar, now: datetime
 ) -> CaseStatus:
     """The status of the case at ``now``."""
+    warning = state.policy.warning if state.policy else DEFAULT_WARNING
+
+    def clock_at(clock: Clock | None) -> ClockStatus | None:
+        return clock_status(clock, calendar, now, warning)
+
     tasks = [
         TaskStatus(
             department=t.department,
             name=t.name,
             state=t.state,
             round=t.round,
-            clock=clock_status(t.clock if t.state in OPEN_TASK_STATES else None, calendar, now),
+            clock=clock_at(t.clock if t.state in OPEN_TASK_STATES else None),
             overdue=t.overdue,
             escalated=t.escalated,
             absent_at_meeting=t.absent_at_meeting,
@@ -156,9 +191,13 @@ def case_status(
         )
         for t in state.tasks.values()
     ]
-    clocks = [
-        clock_status(c, calendar, now)
-        for c in (state.intake_clock, state.case_clock, state.delivery_clock)
+    clocks = [clock_at(c) for c in (state.intake_clock, state.case_clock, state.delivery_clock)]
+    follow_ups = [
+        FollowUpStatus(
+            **f.model_dump(include=set(FollowUpStatus.model_fields) - {"clock"}),
+            clock=clock_at(f.clock if f.is_open else None),
+        )
+        for f in state.follow_ups.values()
     ]
     every_clock = [c for c in clocks if c] + [t.clock for t in tasks if t.clock]
     return CaseStatus(
@@ -187,4 +226,6 @@ def case_status(
         certificate_no=state.certificate_no,
         closed_at=state.closed_at,
         provisional=any(c.provisional for c in every_clock),
+        rating=state.rating,
+        follow_ups=follow_ups,
     )

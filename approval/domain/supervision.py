@@ -135,6 +135,7 @@ class SupervisionRules(CaseRecord):
                     round=task.round,
                     meeting_seq=meeting_seq,
                     reason=ABSENCE_REASON,
+                    **self._used(task, now),
                 )
             )
         self._progress(now)

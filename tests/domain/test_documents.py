@@ -40,6 +40,12 @@ COMPLETE: dict[NoticeKind, dict[str, Any]] = {
         "expected_wd": 15,
         "due": date(2026, 12, 18),
     },
+    NoticeKind.FOLLOW_UP_REPLY: {
+        "follow_up_no": "371600-20261128-000042-F01",
+        "party_name": "市场监督管理局",
+        "reason": "现场核查人员未按时到场",
+        "remedy": "已调整核查排班并向申请人致歉",
+    },
 }
 """The facts each kind must state, enough to render it."""
 
