@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from approval.calendar_source import load_calendar_data
 from approval.domain.calendar import SHANGHAI, WorkingCalendar
 from approval.domain.case import Case
-from approval.domain.catalogue import Catalogue, Matter, load_catalogue
+from approval.domain.catalogue import CasePolicy, Catalogue, Matter, load_catalogue
 from approval.domain.events import CaseEvent, CaseEventBase, DepartmentEvent, NoticeIssued
 from approval.domain.models import (
     Accept,
@@ -133,9 +133,11 @@ def received_case(
     materials: Iterable[str] | None = None,
     now: datetime = MONDAY,
     review_periods_capped: bool = False,
+    policy: CasePolicy | None = None,
 ) -> Case:
     """A case received at the window at ``now``; by default with every demanded material;
-    ``review_periods_capped``: under the rule that department periods end by the case's."""
+    ``review_periods_capped``: under the rule that department periods end by the case's;
+    ``policy``: under supervision (R19 reminders and red marks, R20 ratings)."""
     found = matter(matter_code) if isinstance(matter_code, str) else matter_code
     codes = demanded(found) if materials is None else list(materials)
     return Case.receive(
@@ -148,12 +150,15 @@ def received_case(
         now=now,
         calendar=CALENDAR,
         review_periods_capped=review_periods_capped,
+        policy=policy,
     )
 
 
-def accepted_case(matter_code: str | Matter, now: datetime = MONDAY) -> Case:
+def accepted_case(
+    matter_code: str | Matter, now: datetime = MONDAY, policy: CasePolicy | None = None
+) -> Case:
     """A case received complete and accepted by the clerk at ``now``; the outbox is kept."""
-    case = received_case(matter_code, now=now)
+    case = received_case(matter_code, now=now, policy=policy)
     case.handle(Accept(actor=clerk()), now)
     return case
 

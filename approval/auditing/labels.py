@@ -42,6 +42,13 @@ EVENT_LABELS: dict[str, str] = {
     "ExcludedPeriodClosed": "特别程序结束",
     "JointMeetingRecorded": "联合审查会议",
     "ReviewDeemedApprovedInAbsence": "缺席默认同意",
+    "ClockWarned": "黄灯预警催办",
+    "RedMarkRecorded": "红灯超期记录（红牌）",
+    "CaseRated": "办事评价",
+    "RatingPeriodEnded": "评价期限届满",
+    "ComplaintLodged": "效能投诉",
+    "FollowUpOpened": "整改单下发",
+    "FollowUpAnswered": "整改答复",
 }
 """Every event type of a case (approval.domain.events), in Chinese."""
 
@@ -67,6 +74,7 @@ NOTICE_LABELS: dict[str, str] = {
     NoticeKind.WITHDRAWAL_NOTICE.value: "撤回申请确认书",
     NoticeKind.LAPSE_NOTICE.value: "逾期未补正视为撤回通知书",
     NoticeKind.EXCLUDED_PERIOD_NOTICE.value: "特别程序期间告知书",
+    NoticeKind.FOLLOW_UP_REPLY.value: "整改情况告知书",
 }
 """The written notices to the applicant, by kind."""
 

@@ -29,19 +29,26 @@ from approval.domain.events import (
     CaseExtended,
     CaseLapsed,
     CasePeriodExpired,
+    CaseRated,
     CaseRejected,
     CaseWithdrawn,
     CertificateIssued,
     ClocksResumed,
     ClocksStopped,
+    ClockWarned,
+    ComplaintLodged,
     ConsolidatedNoticeIssued,
     DeliveryOverdue,
     ExcludedPeriodClosed,
     ExcludedPeriodOpened,
     FeeCollected,
+    FollowUpAnswered,
+    FollowUpOpened,
     JointMeetingRecorded,
     NoticeIssued,
     OneTimeNoticeIssued,
+    RatingPeriodEnded,
+    RedMarkRecorded,
     ResultDelivered,
     ReviewApproved,
     ReviewDeemedApproved,
@@ -57,8 +64,8 @@ from approval.domain.events import (
     WithdrawalNotified,
     as_events,
 )
-from approval.domain.labels import STAGE_LABELS
-from approval.domain.models import ExcludedProcedure, NoticeItem
+from approval.domain.labels import CLOCK_LABELS, FOLLOW_UP_CAUSE_LABELS, STAGE_LABELS
+from approval.domain.models import APPLICANT_PARTY, WINDOW, ExcludedProcedure, NoticeItem
 
 SEPARATOR = "、"
 
@@ -381,3 +388,53 @@ def _notice(e: NoticeIssued) -> str:
 @facts.register
 def _refused(e: ActionRefused) -> str:
     return f"{e.action} 被拒绝（{e.field}）：{e.reason}"
+
+
+@facts.register
+def _warned(e: ClockWarned) -> str:
+    clock, left = CLOCK_LABELS[e.clock], e.remaining_wd
+    return f"{_party(e.party)} {clock}至 {e.last_day.isoformat()}，剩余 {left} 个工作日，已催办"
+
+
+@facts.register
+def _red_mark(e: RedMarkRecorded) -> str:
+    return (
+        f"{_party(e.party)} {CLOCK_LABELS[e.clock]}（至 {e.last_day.isoformat()}）届满，记红牌一次"
+    )
+
+
+@facts.register
+def _rated(e: CaseRated) -> str:
+    comment = f"；意见：{e.comment}" if e.comment else ""
+    concerns = f"；涉及：{_listed([_party(p) for p in e.concerns])}" if e.concerns else ""
+    return f"{e.level.label}{comment}{concerns}"
+
+
+@facts.register
+def _rating_ended(e: RatingPeriodEnded) -> str:
+    return "评价期限届满，申请人未评价"
+
+
+@facts.register
+def _complaint(e: ComplaintLodged) -> str:
+    return f"{e.text}；涉及：{_listed([_party(p) for p in e.concerns])}"
+
+
+@facts.register
+def _follow_up_opened(e: FollowUpOpened) -> str:
+    cause, until = FOLLOW_UP_CAUSE_LABELS[e.cause], _last_day(e.due)
+    return f"{cause} {e.follow_up_no} 交 {e.party_name}，{e.period_wd} 个工作日内答复（至 {until}）"
+
+
+@facts.register
+def _follow_up_answered(e: FollowUpAnswered) -> str:
+    late = "" if e.on_time else "（逾期答复）"
+    return f"{e.follow_up_no} {_party(e.party)} 答复{late}：{e.explanation}；整改：{e.remedy}"
+
+
+def _party(party: str) -> str:
+    """A clock's or follow-up's party as the timeline names it."""
+    return PARTY_LABELS.get(party, party)
+
+
+PARTY_LABELS = {WINDOW: "窗口", APPLICANT_PARTY: "申请人"}

@@ -45,7 +45,8 @@ class CaseRecord:
         """The working days of its period the task has used by ``now``, for the record of
         its answer (stated only for cases under a supervision policy)."""
         clock = task.clock
-        remaining = clock.remaining(self.calendar, now) if clock else None
+        until = now - timedelta(microseconds=1)  # an answer at midnight ends the day before
+        remaining = clock.remaining(self.calendar, until) if clock else None
         if self.state.policy is None or clock is None or remaining is None:
             return {}
         return {"used_wd": clock.period_wd - remaining}
@@ -75,6 +76,7 @@ class CaseRecord:
             matter_name=state.matter.name,
             applicant_name=state.applicant.name,
             issued_at=now,
+            **({"shows_check_code": True} if state.policy else {}),
             **facts,
         )
         self._record(NoticeIssued(**self._stamp(now, ENGINE), notice=notice))

@@ -69,3 +69,7 @@ class Notice(Frozen):
     """Who answered the follow-up: a department or the window."""
     remedy: str | None = None
     """The remedy the follow-up's answer states; ``reason`` holds its explanation."""
+    shows_check_code: bool = False
+    """The notice tells the applicant the case's check code (查询码) and where to look up its
+    progress (notices of cases under a supervision policy; the store renders the code, which
+    is derived from the case number and the audit key)."""
