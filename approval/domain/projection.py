@@ -27,16 +27,21 @@ from approval.domain.events import (
     CaseExtended,
     CaseLapsed,
     CasePeriodExpired,
+    CaseRated,
     CaseRejected,
     CaseWithdrawn,
     CertificateIssued,
     ClocksResumed,
     ClocksStopped,
+    ClockWarned,
     ConsolidatedNoticeIssued,
     ExcludedPeriodClosed,
     ExcludedPeriodOpened,
+    FollowUpAnswered,
+    FollowUpOpened,
     NoticeIssued,
     OneTimeNoticeIssued,
+    RedMarkRecorded,
     ReviewApproved,
     ReviewDeemedApproved,
     ReviewDeemedApprovedInAbsence,
@@ -47,10 +52,11 @@ from approval.domain.events import (
     ReviewTaskDispatched,
     SupplementForwarded,
     SupplementReceived,
+    TaskAnswer,
 )
 from approval.domain.models import ENGINE
 from approval.domain.notices import NoticeKind
-from approval.domain.state import OPEN_TASK_STATES, Stage, TaskState
+from approval.domain.state import OPEN_TASK_STATES, Stage, SupervisedClock, TaskState
 
 
 class TaskView(BaseModel):
@@ -68,6 +74,12 @@ class TaskView(BaseModel):
     escalated: bool = False
     decided_by: str | None = None
     decided_at: datetime | None = None
+    dispatched_at: datetime | None = None
+    used_wd: int | None = None
+    reminded_at: datetime | None = None
+    red_marked: bool = False
+    absent_at_meeting: bool = False
+    supplement_requested: bool = False
 
     def run_until(self, due: datetime | None, provisional: bool | None = None) -> None:
         """The task's clock runs until ``due`` (or is stopped, when None)."""
@@ -89,8 +101,24 @@ class TaskView(BaseModel):
         self.decided_by, self.decided_at = by, at
 
 
+class FollowUpView(BaseModel):
+    """One follow-up as the read model holds it (table ``follow_ups``, R20)."""
+
+    follow_up_no: str
+    party: str
+    party_name: str
+    cause: str
+    opened_at: datetime
+    due_at: datetime
+    period_wd: int
+    answered_at: datetime | None = None
+    on_time: bool | None = None
+    reminded: bool = False
+    red_marked: bool = False
+
+
 class CaseView(BaseModel):
-    """A case as the read model holds it (table ``cases``), with its tasks."""
+    """A case as the read model holds it (table ``cases``), with its tasks and follow-ups."""
 
     case_no: str
     matter_code: str
@@ -107,7 +135,14 @@ class CaseView(BaseModel):
     overdue: bool = False
     last_seq: int = 0
     updated_at: datetime
+    clerk_id: str | None = None
+    deemed_accepted: bool = False
+    intake_notices: int = 0
+    closed_at: datetime | None = None
+    rating: str | None = None
+    rated_at: datetime | None = None
     tasks: dict[str, TaskView] = {}
+    follow_ups: dict[str, FollowUpView] = {}
 
     def apply(self, events: Iterable[CaseEvent]) -> None:
         """Fold the events the view has not seen yet (a retry applies nothing twice)."""
@@ -133,6 +168,7 @@ def received(case_no: str, event: ApplicationReceived) -> CaseView:
         received_at=event.at,
         last_seq=event.seq,
         updated_at=event.at,
+        clerk_id=event.actor.id,
         tasks={d: TaskView(department=d, name=names.get(d, d)) for d in event.periods.reviews},
     )
 
@@ -148,6 +184,11 @@ def last_day_before(due: datetime | None) -> date | None:
 def _accepted(view: CaseView, e: ApplicationAccepted | ApplicationDeemedAccepted) -> None:
     view.stage, view.accepted_at = Stage.IN_REVIEW, e.at
     view.case_last_day, view.provisional = e.due, e.provisional
+    view.deemed_accepted = isinstance(e, ApplicationDeemedAccepted)
+
+
+def _intake_notice(view: CaseView, e: OneTimeNoticeIssued) -> None:
+    view.stage, view.intake_notices = Stage.AWAITING_INTAKE_SUPPLEMENT, view.intake_notices + 1
 
 
 def _notice(view: CaseView, e: NoticeIssued) -> None:
@@ -196,7 +237,7 @@ def _cancel_waiting(view: CaseView, e: object = None) -> None:
 
 
 def _closed(view: CaseView, e: CaseClosed) -> None:
-    view.stage, view.case_last_day = e.stage, None
+    view.stage, view.case_last_day, view.closed_at = e.stage, None, e.at
 
 
 def _supplement(view: CaseView, e: SupplementReceived) -> None:
@@ -214,6 +255,7 @@ def _stage(stage: Stage) -> Callable[[CaseView, Any], None]:
 def _dispatched(view: CaseView, e: ReviewTaskDispatched) -> None:
     task = view.tasks[e.department]
     task.state, task.round, task.period_wd = TaskState.PENDING, e.round, e.period_wd
+    task.dispatched_at = task.dispatched_at or e.at
     task.run_until(e.due, e.provisional)
 
 
@@ -227,26 +269,71 @@ def _answered(
     view: CaseView, e: ReviewApproved | ReviewRejected | ReviewDeemedApprovedInAbsence
 ) -> None:
     state = TaskState.REJECTED if isinstance(e, ReviewRejected) else TaskState.APPROVED
+    task = _timed(view, e)
     if isinstance(e, ReviewDeemedApprovedInAbsence):
-        state = TaskState.DEEMED_APPROVED
-    view.tasks[e.department].decided(state, e.actor.id, e.at)
+        state, task.absent_at_meeting = TaskState.DEEMED_APPROVED, True
+    task.decided(state, e.actor.id, e.at)
+
+
+def _timed(view: CaseView, e: TaskAnswer) -> TaskView:
+    """The answered task, with the working days it used where the answer states them."""
+    task = view.tasks[e.department]
+    if e.used_wd is not None:
+        task.used_wd = e.used_wd
+    return task
 
 
 def _asked(view: CaseView, e: ReviewSupplementRequested) -> None:
-    task = view.tasks[e.department]
+    task = _timed(view, e)
     task.state, task.decided_by, task.decided_at = TaskState.SUPPLEMENT_REQUESTED, e.actor.id, e.at
+    task.supplement_requested = True
     task.run_until(None)
 
 
 def _deemed(view: CaseView, e: ReviewDeemedApproved) -> None:
-    task = view.tasks[e.department]
+    task = _timed(view, e)
     task.decided(TaskState.DEEMED_APPROVED, ENGINE.id, e.at)
     task.overdue = True
 
 
 def _escalated(view: CaseView, e: ReviewEscalated) -> None:
-    task = view.tasks[e.department]
+    task = _timed(view, e)
     task.overdue = task.escalated = True
+
+
+def _warned(view: CaseView, e: ClockWarned) -> None:
+    if e.clock is SupervisedClock.REVIEW and e.party in view.tasks:
+        view.tasks[e.party].reminded_at = e.at
+    elif e.follow_up_no in view.follow_ups:
+        view.follow_ups[e.follow_up_no].reminded = True
+
+
+def _marked_red(view: CaseView, e: RedMarkRecorded) -> None:
+    if e.clock is SupervisedClock.REVIEW and e.party in view.tasks:
+        view.tasks[e.party].red_marked = True
+    elif e.follow_up_no in view.follow_ups:
+        view.follow_ups[e.follow_up_no].red_marked = True
+
+
+def _rated(view: CaseView, e: CaseRated) -> None:
+    view.rating, view.rated_at = e.level.value, e.at
+
+
+def _follow_up_opened(view: CaseView, e: FollowUpOpened) -> None:
+    view.follow_ups[e.follow_up_no] = FollowUpView(
+        follow_up_no=e.follow_up_no,
+        party=e.party,
+        party_name=e.party_name,
+        cause=e.cause.value,
+        opened_at=e.at,
+        due_at=e.due,
+        period_wd=e.period_wd,
+    )
+
+
+def _follow_up_answered(view: CaseView, e: FollowUpAnswered) -> None:
+    follow_up = view.follow_ups[e.follow_up_no]
+    follow_up.answered_at, follow_up.on_time = e.at, e.on_time
 
 
 def _cancelled(view: CaseView, e: ReviewTaskCancelled) -> None:
@@ -256,7 +343,7 @@ def _cancelled(view: CaseView, e: ReviewTaskCancelled) -> None:
 _RULES: dict[type, Callable[[CaseView, Any], None]] = {
     ApplicationAccepted: _accepted,
     ApplicationDeemedAccepted: _accepted,
-    OneTimeNoticeIssued: _stage(Stage.AWAITING_INTAKE_SUPPLEMENT),
+    OneTimeNoticeIssued: _intake_notice,
     SupplementReceived: _supplement,
     ConsolidatedNoticeIssued: _stage(Stage.AWAITING_SUPPLEMENT),
     ExcludedPeriodOpened: _stage(Stage.EXCLUDED_PERIOD),
@@ -281,5 +368,10 @@ _RULES: dict[type, Callable[[CaseView, Any], None]] = {
     ReviewDeemedApproved: _deemed,
     ReviewEscalated: _escalated,
     ReviewTaskCancelled: _cancelled,
+    ClockWarned: _warned,
+    RedMarkRecorded: _marked_red,
+    CaseRated: _rated,
+    FollowUpOpened: _follow_up_opened,
+    FollowUpAnswered: _follow_up_answered,
 }
 """What each kind of event changes in the view; the others change only its seq."""

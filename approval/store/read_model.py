@@ -14,11 +14,18 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from approval.domain.events import ApplicationReceived, CaseEvent
+from approval.domain.events import (
+    ApplicationReceived,
+    CaseEvent,
+    ClockWarned,
+    FollowUpAnswered,
+    FollowUpOpened,
+    RedMarkRecorded,
+)
 from approval.domain.projection import CaseView, received
 from approval.domain.status import CaseStatus, TaskStatus
-from approval.store.database import upsert_if_newer
-from approval.store.schema import CaseRow, ReviewTaskRow
+from approval.store.database import insert_ignoring_duplicates, upsert_if_newer
+from approval.store.schema import CaseRow, FollowUpRow, ReviewTaskRow, SupervisionMarkRow
 
 CASE_COLUMNS = tuple(c.name for c in CaseRow.__table__.columns)
 TASK_COLUMNS = tuple(
@@ -28,7 +35,13 @@ TASK_COLUMNS = tuple(
 
 CASE_ROW = select(CaseRow.__table__).where(CaseRow.case_no == bindparam("case_no"))
 TASK_ROWS = select(ReviewTaskRow.__table__).where(ReviewTaskRow.case_no == bindparam("case_no"))
+FOLLOW_UP_ROWS = select(FollowUpRow.__table__).where(FollowUpRow.case_no == bindparam("case_no"))
 """A case's rows (built once: every step reads them)."""
+FOLLOW_UP_COLUMNS = tuple(
+    c.name for c in FollowUpRow.__table__.columns if c.name not in ("case_no", "last_seq")
+)
+FOLLOW_UP_EVENTS = (FollowUpOpened, FollowUpAnswered, ClockWarned, RedMarkRecorded)
+"""The events that change a follow-up's row."""
 
 
 def project_step(
@@ -46,7 +59,8 @@ def project_step(
             return None
         view = received(case_no, first)
     view.apply(events)
-    write_view(session, view)
+    write_view(session, view, follow_ups=any(isinstance(e, FOLLOW_UP_EVENTS) for e in events))
+    write_marks(session, case_no, events)
     return view
 
 
@@ -57,14 +71,58 @@ def stored_view(session: Session, case_no: str) -> CaseView | None:
     if case is None:
         return None
     task_rows = connection.execute(TASK_ROWS, key).mappings()
-    return CaseView.model_validate({**case, "tasks": {t["department"]: dict(t) for t in task_rows}})
+    follow_ups = connection.execute(FOLLOW_UP_ROWS, key).mappings()
+    return CaseView.model_validate(
+        {
+            **case,
+            "tasks": {t["department"]: dict(t) for t in task_rows},
+            "follow_ups": {f["follow_up_no"]: dict(f) for f in follow_ups},
+        }
+    )
 
 
-def write_view(session: Session, view: CaseView) -> None:
-    """Store the view's rows, unless newer ones are stored already."""
+def write_view(session: Session, view: CaseView, *, follow_ups: bool = True) -> None:
+    """Store the view's rows, unless newer ones are stored already; its follow-ups' rows
+    only when ``follow_ups`` (a step that changed none leaves them)."""
     case_row, task_rows = view_rows(view)
     upsert_if_newer(session, CaseRow, [case_row], keys=("case_no",))
     upsert_if_newer(session, ReviewTaskRow, task_rows, keys=("case_no", "department"))
+    rows = follow_up_rows(view) if follow_ups else []
+    if rows:
+        upsert_if_newer(session, FollowUpRow, rows, keys=("follow_up_no",))
+
+
+def follow_up_rows(view: CaseView) -> list[dict[str, Any]]:
+    """The ``follow_ups`` rows of a view."""
+    return [
+        {
+            **{name: getattr(follow_up, name) for name in FOLLOW_UP_COLUMNS},
+            "case_no": view.case_no,
+            "last_seq": view.last_seq,
+        }
+        for follow_up in view.follow_ups.values()
+    ]
+
+
+def write_marks(session: Session, case_no: str, events: Sequence[CaseEvent]) -> None:
+    """One ``supervision_marks`` row per reminder and red mark of the step (a retry writes
+    none twice)."""
+    rows = [
+        {
+            "case_no": case_no,
+            "seq": e.seq,
+            "colour": "yellow" if isinstance(e, ClockWarned) else "red",
+            "clock": e.clock.value,
+            "party": e.party,
+            "follow_up_no": e.follow_up_no,
+            "last_day": e.last_day,
+            "marked_at": e.at,
+        }
+        for e in events
+        if isinstance(e, ClockWarned | RedMarkRecorded)
+    ]
+    if rows:
+        insert_ignoring_duplicates(session, SupervisionMarkRow, rows)
 
 
 def view_rows(view: CaseView) -> tuple[dict[str, Any], list[dict[str, Any]]]:

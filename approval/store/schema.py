@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -93,6 +94,15 @@ class CaseRow(Base):
     overdue: Mapped[bool] = mapped_column(Boolean)
     last_seq: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    clerk_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The clerk who received the application (首问负责)."""
+    deemed_accepted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    intake_notices: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """One-time notices issued at the window (R3)."""
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    rating: Mapped[str | None] = mapped_column(String(STATE), nullable=True)
+    """The applicant's rating (R20), once given."""
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class ReviewTaskRow(Base):
@@ -122,6 +132,58 @@ class ReviewTaskRow(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_seq: Mapped[int] = mapped_column(Integer)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    """When the department first received the task (the efficiency figures' period)."""
+    used_wd: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Working days of its period used when last answered (R19)."""
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    """When the task turned yellow and its department was reminded (催办, R19)."""
+    red_marked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    absent_at_meeting: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    supplement_requested: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+
+
+class FollowUpRow(Base):
+    """Read model: one follow-up of a bad rating or a complaint (R20)."""
+
+    __tablename__ = "follow_ups"
+
+    follow_up_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    case_no: Mapped[str] = mapped_column(
+        String(CASE_NO), ForeignKey("cases.case_no", ondelete="CASCADE"), index=True
+    )
+    party: Mapped[str] = mapped_column(String(CODE))
+    party_name: Mapped[str] = mapped_column(String(NAME))
+    cause: Mapped[str] = mapped_column(String(STATE))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    period_wd: Mapped[int] = mapped_column(Integer)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    on_time: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    reminded: Mapped[bool] = mapped_column(Boolean, default=False)
+    red_marked: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_seq: Mapped[int] = mapped_column(Integer)
+
+
+class SupervisionMarkRow(Base):
+    """Read model: a yellow reminder or a red mark of a supervised clock (R19), by party."""
+
+    __tablename__ = "supervision_marks"
+    __table_args__ = (Index("ix_supervision_marks_party", "party", "marked_at"),)
+
+    case_no: Mapped[str] = mapped_column(
+        String(CASE_NO), ForeignKey("cases.case_no", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    colour: Mapped[str] = mapped_column(String(8))
+    """``yellow`` (a reminder) or ``red`` (a red mark)."""
+    clock: Mapped[str] = mapped_column(String(STATE))
+    party: Mapped[str] = mapped_column(String(CODE))
+    follow_up_no: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    last_day: Mapped[date] = mapped_column(Date)
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class CaseEventRow(Base):

@@ -340,7 +340,7 @@ async def test_R22_R23_four_department_case_through_the_cli_and_the_api(
             late = await cli("rv-ZRZY", "decide", case_no, "approve")
             program_env = env | {"APPROVAL_API_URL": url, "APPROVAL_TOKEN": tokens["clerk-e2e"]}
             final = await run_cli(program_env, "status", case_no, "--json")
-    _assert_refused(late, case_no, "closed")
+    _assert_refused(late, "department", "ZRZY")
     assert final.exited(0), final
     assert final.json()["stage"] == "completed"
 

@@ -44,6 +44,8 @@ from approval.domain.models import (
     Decide,
     Deliver,
     Outcome,
+    Rate,
+    RatingLevel,
     Role,
     SubmittedMaterial,
 )
@@ -348,9 +350,15 @@ async def decide_all(
 
 
 async def deliver_all(service: CaseService, drive: Drive, cases: dict[str, str]) -> None:
-    """Hand over every decision (送达): the cases complete."""
+    """Hand over every decision (送达), then each applicant rates it 满意 (R20): the cases
+    complete, and their workflows end once rated."""
     for case_no in cases:
         await drive.act(service, case_no, Deliver(actor=CLERK), f"{case_no}-deliver")
+    for case_no in cases:
+        rating = Rate(
+            actor=Actor(role=Role.APPLICANT, id=f"applicant:{case_no}"), level=RatingLevel.SATISFIED
+        )
+        await drive.act(service, case_no, rating, f"{case_no}-rate")
 
 
 @dataclass
