@@ -33,6 +33,7 @@ from starlette.routing import Match
 
 from approval.api.headers import SecurityHeaders
 from approval.api.routes import (
+    aftercare,
     audit,
     cases,
     health,
@@ -99,7 +100,7 @@ def create_app(
     app.state.rate_limits = RateLimits.of(app.state.settings)
     if service is not None and sessions is not None:
         app.state.service, app.state.sessions = service, sessions
-    for routes in (cases, materials, notices, inbox, supervision, audit, public, health):
+    for routes in (cases, aftercare, materials, notices, inbox, supervision, audit, public, health):
         app.include_router(routes.router)
     app.include_router(web_router)
     app.add_middleware(SecurityHeaders)

@@ -41,6 +41,8 @@ class InboxTask(BaseModel):
     """The supervision light (R19), as the case's status shows it."""
     overdue: bool
     escalated: bool
+    reminded_at: datetime | None = None
+    """When the task turned yellow and the department was reminded (催办, R19)."""
 
 
 class InboxPage(BaseModel):
@@ -51,3 +53,33 @@ class InboxPage(BaseModel):
     limit: int
     offset: int
     tasks: list[InboxTask]
+
+
+class FollowUpItem(BaseModel):
+    """One follow-up of a bad rating or a complaint (整改, R20), as its party's list shows it."""
+
+    follow_up_no: str
+    case_no: str
+    matter_name: str
+    party: str
+    party_name: str
+    cause: str
+    opened_at: datetime
+    due: datetime
+    last_day: date | None
+    light: Light
+    answered_at: datetime | None
+    on_time: bool | None
+    reminded: bool
+    red_marked: bool
+
+
+class FollowUpPage(BaseModel):
+    """Follow-ups, earliest deadline first: a department's own, the window's, or (for the
+    supervisor and the auditor) every party's."""
+
+    party: str | None
+    total: int
+    limit: int
+    offset: int
+    follow_ups: list[FollowUpItem]

@@ -10,7 +10,15 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 
 from approval.domain.catalogue import Code, Frozen
-from approval.domain.models import NoticeItem, Outcome, SubmittedMaterial, Text
+from approval.domain.models import (
+    FOLLOW_UP_PATTERN,
+    Concerns,
+    NoticeItem,
+    Outcome,
+    RatingLevel,
+    SubmittedMaterial,
+    Text,
+)
 
 
 class RefuseIn(Frozen):
@@ -69,3 +77,27 @@ class ExtendIn(Frozen):
     """The supervisor's reason for the one extension (R13)."""
 
     reason: Text
+
+
+class RatingIn(Frozen):
+    """The applicant's rating of the completed case (好差评, R20), given at the window by a
+    clerk on the applicant's behalf: the fields of approval.domain.models.Rate."""
+
+    level: RatingLevel
+    comment: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    concerns: Concerns = ()
+
+
+class ComplaintIn(Frozen):
+    """An efficiency complaint (效能投诉) about the open case (R20)."""
+
+    text: Text
+    concerns: Concerns = ()
+
+
+class FollowUpAnswerIn(Frozen):
+    """The addressed party's answer to a follow-up: its explanation and remedy (R20)."""
+
+    follow_up_no: Annotated[str, Field(pattern=FOLLOW_UP_PATTERN)]
+    explanation: Text
+    remedy: Text

@@ -12,9 +12,10 @@ from datetime import date, datetime
 from approval.calendar_source import calendar_spanning
 from approval.config import Settings
 from approval.domain.calendar import SHANGHAI, Deadline, WorkingCalendar
+from approval.domain.projection import last_day_before
 from approval.domain.state import TaskState
 from approval.domain.status import Light, light_for
-from approval.store.schema import ReviewTaskRow
+from approval.store.schema import FollowUpRow, ReviewTaskRow
 
 DISPATCHED_OPEN_STATES = frozenset({TaskState.PENDING.value, TaskState.SUPPLEMENT_REQUESTED.value})
 """Open tasks whose clock has started (a waiting one has none yet)."""
@@ -64,3 +65,16 @@ def task_clock(task: ReviewTaskRow, calendar: WorkingCalendar, now: datetime) ->
     if task.period_wd is None:
         return None
     return ShownClock(task.last_day, task_light(task, remaining_working_days(task, calendar, now)))
+
+
+def follow_up_clock(row: FollowUpRow, calendar: WorkingCalendar, now: datetime) -> ShownClock:
+    """A follow-up's clock as its case's status shows it (R19, R20): none once answered, red
+    once its period has passed."""
+    last_day = last_day_before(row.due_at)
+    if row.answered_at is not None or last_day is None:
+        return ShownClock(last_day, Light.NONE)
+    deadline = Deadline(last_day=last_day, due=row.due_at, provisional=False)
+    remaining = calendar.remaining_working_days(now, deadline)
+    expired = row.red_marked or now >= row.due_at
+    light = light_for(row.period_wd, remaining, stopped=False, expired=expired)
+    return ShownClock(last_day, light)

@@ -22,7 +22,13 @@ from approval.domain.state import OPEN_TASK_STATES
 from approval.store.audit_log import events_of, typed
 from approval.store.database import FRESH
 from approval.store.department_messages import department_messages_of
-from approval.store.schema import CaseEventRow, CaseRow, DepartmentMessageRow, ReviewTaskRow
+from approval.store.schema import (
+    CaseEventRow,
+    CaseRow,
+    DepartmentMessageRow,
+    FollowUpRow,
+    ReviewTaskRow,
+)
 
 OPEN_STATES = sorted(s.value for s in OPEN_TASK_STATES)
 MATERIAL_EVENTS = (ApplicationReceived.kind(), SupplementReceived.kind())
@@ -271,3 +277,24 @@ def department_inbox(
     )
     rows = session.execute(stmt.execution_options(**FRESH)).all()
     return total, [(task, case) for task, case in rows]
+
+
+def follow_ups_of(
+    session: Session, party: str | None, *, open_only: bool, limit: int, offset: int
+) -> tuple[int, list[tuple[FollowUpRow, CaseRow]]]:
+    """The follow-ups addressed to ``party`` (every party's when None), open ones only when
+    ``open_only``, earliest deadline first, with their cases: ``(total, page)``."""
+    where = [FollowUpRow.party == party] if party is not None else []
+    if open_only:
+        where.append(FollowUpRow.answered_at.is_(None))
+    total = session.scalar(select(func.count()).select_from(FollowUpRow).where(*where)) or 0
+    stmt = (
+        select(FollowUpRow, CaseRow)
+        .join(CaseRow, CaseRow.case_no == FollowUpRow.case_no)
+        .where(*where)
+        .order_by(FollowUpRow.due_at, FollowUpRow.follow_up_no)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = session.execute(stmt.execution_options(**FRESH)).all()
+    return total, [(follow_up, case) for follow_up, case in rows]

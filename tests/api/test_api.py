@@ -170,9 +170,16 @@ class Endpoint:
     body: Any = None
     action: str | None = None
 
-    def body_for(self, catalogue: Catalogue) -> Any:
-        """The request's body."""
-        return self.body(catalogue) if callable(self.body) else self.body
+    def body_for(self, catalogue: Catalogue, case_no: str = "") -> Any:
+        """The request's body; ``{case}`` in a value stands for the case under test."""
+        if callable(self.body):
+            return self.body(catalogue)
+        if isinstance(self.body, dict):
+            return {
+                k: v.replace("{case}", case_no) if isinstance(v, str) else v
+                for k, v in self.body.items()
+            }
+        return self.body
 
 
 SUPPLEMENT = {"materials": [material("RFSJ").model_dump(mode="json")]}
@@ -229,11 +236,29 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         body={"present": list(DEPARTMENTS), "minutes": "联合审查会议，各部门均到会"},
         action="record_meeting",
     ),
+    Endpoint(
+        "POST", "/cases/{case}/rating", CLERK, 409, body={"level": "satisfied"}, action="rate"
+    ),
+    Endpoint(
+        "POST",
+        "/cases/{case}/complaints",
+        CLERK,
+        body={"text": "多次催问无人答复"},
+        action="complain",
+    ),
+    Endpoint(
+        "POST",
+        "/cases/{case}/follow-ups/answer",
+        CLERK,
+        body={"follow_up_no": "{case}-F01", "explanation": "已核实", "remedy": "已整改"},
+        action="answer_follow_up",
+    ),
     Endpoint("POST", "/cases/{case}/fee", CLERK, 409, body=FEE, action="collect_fee"),
     Endpoint("POST", "/cases/{case}/deliver", CLERK, 409, action="deliver"),
     Endpoint("POST", "/cases/{case}/withdraw", CLERK, action="withdraw"),
     Endpoint("POST", "/cases", CLERK, 201, body=application),
     Endpoint("GET", "/inbox", REVIEWERS),
+    Endpoint("GET", "/follow-ups", CASE_READERS | REVIEWERS),
     Endpoint("GET", "/supervision/escalations", SUPERVISION_READERS),
     Endpoint("GET", "/supervision/overdue", SUPERVISION_READERS),
 )
@@ -267,7 +292,8 @@ async def test_R22_R21_every_endpoint_by_every_role_and_every_refusal_is_recorde
         path = endpoint.path.replace("{case}", case_no)
         # the refused callers first: the allowed one moves the case on
         for caller in sorted(CALLERS, key=lambda c: c in endpoint.allowed):
-            response = await api.call(caller, endpoint.method, path, endpoint.body_for(catalogue))
+            body = endpoint.body_for(catalogue, case_no)
+            response = await api.call(caller, endpoint.method, path, body)
             assert response.status_code < 500, response.text
             key = (caller, f"{endpoint.method} {endpoint.path}")
             got[key] = response.status_code

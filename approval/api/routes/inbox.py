@@ -54,6 +54,7 @@ async def inbox(
                 light=task_light(task, remaining),
                 overdue=task.overdue,
                 escalated=task.escalated,
+                reminded_at=task.reminded_at,
             )
         )
     return InboxPage(department=department, total=total, limit=limit, offset=offset, tasks=tasks)
