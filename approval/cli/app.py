@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from approval.cli import aftercare
 from approval.cli.common import (
     CaseArg,
     JsonOpt,
@@ -464,6 +465,9 @@ def up() -> None:
     from approval.cli import devstack
 
     devstack.up()
+
+
+aftercare.register(app)
 
 
 def main() -> None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 
 from approval.cli.common import emit_json
 from approval.cli.labels import LIGHT_LABELS
 from approval.domain.calendar import SHANGHAI
-from approval.domain.labels import STAGE_LABELS, TASK_LABELS
-from approval.domain.status import CaseStatus, ClockStatus
+from approval.domain.labels import FOLLOW_UP_CAUSE_LABELS, STAGE_LABELS, TASK_LABELS
+from approval.domain.state import FollowUpCause
+from approval.domain.status import CaseStatus, ClockStatus, Light
 
-__all__ = ["console", "emit_json", "show_status"]
+__all__ = ["console", "emit_json", "show_follow_ups", "show_status"]
 
 console = Console()
 
@@ -58,8 +61,46 @@ def show_status(status: CaseStatus) -> None:
             else ""
         )
         console.print(f"决定：[bold]{verdict}[/bold]{deemed}")
+    if status.rating:
+        comment = f"（{status.rating.comment}）" if status.rating.comment else ""
+        console.print(f"评价：{status.rating.level.label}{comment}")
+    if status.follow_ups:
+        console.print(_follow_up_table(status))
     if status.provisional:
         console.print("[yellow]注意：部分期限按暂定工作日历计算（该年度节假日安排未公布）[/yellow]")
+
+
+def _follow_up_table(status: CaseStatus) -> Table:
+    table = Table("整改单", "承办", "原因", "期限", "答复")
+    for follow_up in status.follow_ups:
+        answered = "—"
+        if follow_up.answered_at:
+            answered = "按时答复" if follow_up.on_time else "[red]逾期答复[/red]"
+        table.add_row(
+            follow_up.follow_up_no,
+            follow_up.party_name,
+            FOLLOW_UP_CAUSE_LABELS[follow_up.cause],
+            _clock(follow_up.clock),
+            answered,
+        )
+    return table
+
+
+def show_follow_ups(follow_ups: list[dict[str, Any]]) -> None:
+    """A party's follow-ups, as the API listed them."""
+    table = Table("整改单", "办件", "承办", "原因", "最后期限", "灯", "答复")
+    for f in follow_ups:
+        answered = "—" if not f["answered_at"] else ("按时" if f["on_time"] else "逾期")
+        table.add_row(
+            f["follow_up_no"],
+            f["case_no"],
+            f["party_name"],
+            FOLLOW_UP_CAUSE_LABELS[FollowUpCause(f["cause"])],
+            f["last_day"] or "—",
+            LIGHT_LABELS[Light(f["light"])],
+            answered,
+        )
+    console.print(table if follow_ups else "没有整改单")
 
 
 def _task_table(status: CaseStatus) -> Table:

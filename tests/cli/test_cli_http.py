@@ -107,6 +107,9 @@ def recording() -> Iterator[tuple[Recording, str]]:
             f"/cases/{CASE}/decision": STATUS,
             f"/cases/{CASE}/refuse": STATUS,
             f"/cases/{CASE}/notices": NOTICES,
+            f"/cases/{CASE}/rating": STATUS,
+            f"/cases/{CASE}/complaints": STATUS,
+            f"/cases/{CASE}/follow-ups/answer": STATUS,
         }
     )
     with serving(api.app) as url:
@@ -178,6 +181,44 @@ def test_refusing_at_intake_and_reading_the_notices_go_to_their_routes(
     assert api.requests[0]["json"] == {"reason": "不属于本机关职权", "competent_organ": "省厅"}
     assert "请补正 RFSJ" in printed.stdout and "予以受理" in printed.stdout
     assert listed.json() == NOTICES
+
+
+def test_R20_rate_complain_and_answer_followup_go_to_their_routes(
+    recording: tuple[Recording, str], tmp_path: Path
+) -> None:
+    """R20: `rate` posts the level, comment and concerns (its --request-id as the
+    Idempotency-Key), `complain` the text, `answer-followup` the follow-up's number with the
+    explanation and remedy; a level that does not exist is refused in one line naming the
+    field, before anything is sent."""
+    api, url = recording
+    env = {"APPROVAL_API_URL": url, "APPROVAL_TOKEN": TOKEN}
+    rated = invoke_cli(
+        *("rate", CASE, "dissatisfied", "--comment", "等待太久", "--concerns", "RFB"),
+        *("--request-id", "r-1", "--json"),
+        env=env,
+    )
+    complained = invoke_cli("complain", CASE, "多次催问无人答复", "--json", env=env)
+    answered = invoke_cli(
+        *("answer-followup", CASE, f"{CASE}-F01", "--explanation", "已核实"),
+        *("--remedy", "已整改", "--json"),
+        env=env,
+    )
+    assert rated.exited(0) and complained.exited(0) and answered.exited(0), (rated, answered)
+    assert [(r["path"], r["json"]) for r in api.requests] == [
+        (
+            f"/cases/{CASE}/rating",
+            {"level": "dissatisfied", "comment": "等待太久", "concerns": ["RFB"]},
+        ),
+        (f"/cases/{CASE}/complaints", {"text": "多次催问无人答复", "concerns": []}),
+        (
+            f"/cases/{CASE}/follow-ups/answer",
+            {"follow_up_no": f"{CASE}-F01", "explanation": "已核实", "remedy": "已整改"},
+        ),
+    ]
+    assert api.requests[0]["idempotency_key"] == "r-1"
+    wrong = invoke_cli("rate", CASE, "great", env=env)
+    assert "level" in assert_one_line(wrong, 2, "错误 error: ")
+    assert len(api.requests) == 3
 
 
 def test_R22_as_user_takes_a_demo_token_in_development_only(
