@@ -25,6 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.store import StoreActivities
 from approval.auditing.histories import case_replayer, load_history, replay_histories
+from approval.auditing.integrity import recorded_steps
 from approval.config import PROJECT_ROOT
 from approval.contracts import CaseInput, CaseResult, DepartmentMessage
 from approval.domain.catalogue import Catalogue
@@ -313,3 +314,34 @@ async def test_a_new_case_records_its_steps_from_the_committed_history_and_repla
     assert not any("record_step_locally" in marker for marker in markers)
     [outcome] = await replay_histories([(case_no, history)])
     assert outcome.deterministic, outcome.failure
+
+
+SUPERVISED_DIR = GOLDEN_DIR / "supervised"
+SUPERVISED = {
+    "rated": {"CaseRated"},
+    "reminded_and_unrated": {"ClockWarned", "RedMarkRecorded", "RatingPeriodEnded"},
+    "bad_rating_answered_late": {
+        "CaseRated",
+        "FollowUpOpened",
+        "ClockWarned",
+        "RedMarkRecorded",
+        "FollowUpAnswered",
+    },
+    "complaint_answered": {"ComplaintLodged", "FollowUpOpened", "FollowUpAnswered", "CaseRated"},
+}
+"""The paths of supervision and ratings (R19, R20), recorded since SUPERVISE_AND_RATE by
+``scripts/record_golden_histories.py --supervised``, with the new events each must hold."""
+
+
+async def test_R19_R20_the_supervised_golden_histories_replay_and_hold_their_events() -> None:
+    """R19, R20: each supervised path's history replays with the current code, ended (the
+    workflow waits for its rating and follow-ups, then completes), and its recorded steps hold
+    the reminders, red marks, ratings, complaints and follow-ups of its path."""
+    assert sorted(p.stem for p in SUPERVISED_DIR.glob("*.json")) == sorted(SUPERVISED)
+    histories = [(name, load_history(SUPERVISED_DIR / f"{name}.json")) for name in SUPERVISED]
+    outcomes = await replay_histories(histories)
+    assert {o.name: o.failure for o in outcomes if not o.deterministic} == {}
+    for name, history in histories:
+        kinds = {event.type for step in recorded_steps(history) for event in step.events}
+        assert SUPERVISED[name] <= kinds, name
+        assert history.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
