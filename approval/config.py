@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     """Longest wait for a department's answer; below the activity's 60 s limit."""
     api_url: str = "http://127.0.0.1:8000"
     """Base URL of the HTTP API, which the command line (starter.py) acts through."""
+    public_base_url: str = "http://127.0.0.1:8000"
+    """Base URL at which applicants reach the app from outside (a reverse proxy's, in
+    service): the notices that show the check code print the public progress page's address
+    under it (approval.domain.check_code.PROGRESS_PATH). The default is ``make run``'s.
+    Printed into the stored notices: the auditor's rebuild must run with the value the worker
+    had when it recorded them."""
     workflow_sandbox: bool = False
     """Run the case workflow in Temporal's sandbox. Off in service: the sandbox costs about a
     third of the worker's CPU per step (bench/PROFILE.md) and the workflow is deterministic by
@@ -93,6 +99,11 @@ class Settings(BaseSettings):
     @classmethod
     def _api_url_is_http(cls, url: str) -> str:
         return http_url(url, "APPROVAL_API_URL")
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base_url_is_http(cls, url: str) -> str:
+        return http_url(url, "APPROVAL_PUBLIC_BASE_URL")
 
     @field_validator("departments_url")
     @classmethod

@@ -32,6 +32,7 @@ from approval.config import Settings
 from approval.contracts import DATA_CONVERTER, ActResult, CaseInput
 from approval.domain.calendar import SHANGHAI
 from approval.domain.catalogue import Catalogue
+from approval.domain.check_code import progress_address
 from approval.domain.documents import render_notice
 from approval.domain.errors import (
     DomainError,
@@ -299,7 +300,9 @@ class CaseService(CaseWorkflowClient):
             application=application,
             clerk=clerk,
             calendar=calendar,
-            policy=self._catalogue.policy_for(matter),
+            policy=self._catalogue.policy_for(
+                matter, progress_address(self._settings.public_base_url)
+            ),
         )
         await self._start(case, created)
         return Submission(case_no=case_no, created=created)

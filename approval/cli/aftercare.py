@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from approval.cli.acting import act, api
 from approval.cli.common import CaseArg, JsonOpt, emit_json
 
 if TYPE_CHECKING:
@@ -94,8 +95,6 @@ def followups(
 ) -> None:
     """List the follow-ups of your party, earliest deadline first (a supervisor: every
     party's)."""
-    from approval.cli.app import api
-
     query = "?open_only=false" if every else ""
     page: dict[str, Any] = api(ctx).get(f"/follow-ups{query}")
     if as_json:
@@ -114,8 +113,6 @@ def _act(
     as_json: bool,
     request_id: str | None,
 ) -> None:
-    from approval.cli.app import act
-
     act(ctx, case_no, action, build, as_json, request_id)
 
 

@@ -76,7 +76,9 @@ class CaseRecord:
             matter_name=state.matter.name,
             applicant_name=state.applicant.name,
             issued_at=now,
-            **({"shows_check_code": True} if state.policy else {}),
+            **(
+                {"progress_url": url} if state.policy and (url := state.policy.progress_url) else {}
+            ),
             **facts,
         )
         self._record(NoticeIssued(**self._stamp(now, ENGINE), notice=notice))

@@ -196,6 +196,9 @@ class CasePolicy(Frozen):
     """Calendar days after completion during which the applicant may rate (0: no rating)."""
     follow_up_period_wd: int = Field(default=5, ge=1, le=30)
     """Working days to answer a bad rating or a complaint (R20)."""
+    progress_url: str | None = None
+    """The public progress page the case's notices name beside its check code (fixed at
+    receipt, so that the notices render alike whenever the record is rebuilt)."""
 
 
 class SupervisionPolicy(CasePolicy):
@@ -215,13 +218,15 @@ class Catalogue(Frozen):
     referrals: tuple[Referral, ...] = ()
     supervision: SupervisionPolicy = SupervisionPolicy()
 
-    def policy_for(self, matter: Matter) -> CasePolicy:
-        """The supervision a case of ``matter`` runs under (R19, R20)."""
+    def policy_for(self, matter: Matter, progress_url: str | None = None) -> CasePolicy:
+        """The supervision a case of ``matter`` runs under (R19, R20), its notices naming the
+        public progress page at ``progress_url``."""
         centre = self.supervision
         return CasePolicy(
             warning=matter.warning or centre.warning,
             rating_period_days=centre.rating_period_days,
             follow_up_period_wd=centre.follow_up_period_wd,
+            progress_url=progress_url,
         )
 
     @model_validator(mode="after")

@@ -6,7 +6,10 @@ The code has 64 bits: 16 hex digits of HMAC-SHA256(key, "check-code/v2:" + case 
 Cases numbered before the 64-bit code went into service were given the 32-bit code (8 hex
 digits of HMAC-SHA256(key, case number)); that form is accepted only for a case whose number
 is dated on or before ``LEGACY_CODES_UNTIL``, the day the 64-bit code went into service, so a
-newer case can only be found with its 64-bit code."""
+newer case can only be found with its 64-bit code.
+
+The notices that show the check code tell the applicant where to type it: the public progress
+page, ``PROGRESS_PATH`` under the public base URL (``APPROVAL_PUBLIC_BASE_URL``)."""
 
 from __future__ import annotations
 
@@ -23,6 +26,8 @@ CHECK_CODE_PATTERN = (
 LABEL = b"check-code/v2:"
 LEGACY_CODES_UNTIL = date(2026, 12, 1)
 """The last day whose cases were numbered with the 32-bit check code."""
+PROGRESS_PATH = "/web/progress"
+"""The public progress page (办件进度查询), under the public base URL."""
 
 
 def _hex_hmac(key: bytes, message: bytes) -> str:
@@ -65,3 +70,8 @@ def matches(
     if len(typed) != LEGACY_CHECK_CODE_LENGTH or legacy_until is None or day is None:
         return False
     return day <= legacy_until and _same(legacy_check_code(case_no, key), typed)
+
+
+def progress_address(public_base_url: str) -> str:
+    """The public progress page's address, as the notices print it."""
+    return public_base_url.rstrip("/") + PROGRESS_PATH

@@ -2,12 +2,19 @@
 
 This is the one place where that text lives. A `Notice` carries the facts; `render_notice`
 turns them into a `Document`: a title and a plain-text body with line breaks, in the formal
-style of the 行政许可法. Pure: no I/O, same notice and centre in, same document out.
+style of the 行政许可法. Pure: no I/O, same notice, centre and lookup in, same document out.
+
+A notice that shows the check code (``Notice.shows_check_code``: every notice of a case under
+a supervision policy) also tells the applicant how to follow the case without an account: the
+case number, its check code (查询码) and the public progress page's address, given by the caller
+as a `ProgressLookup` (the code is derived from the audit key, which the domain never holds).
+Every other notice renders exactly as before, byte for byte, whatever lookup is given.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
@@ -36,6 +43,14 @@ class Document(Frozen):
     body: str
 
 
+class ProgressLookup(Frozen):
+    """How the applicant follows a case without an account: its check code (查询码,
+    approval.domain.check_code) and the address of the public progress page."""
+
+    check_code: str
+    address: str
+
+
 PROCEDURE_NAMES = {
     ExcludedProcedure.HEARING: "听证",
     ExcludedProcedure.TENDER: "招标",
@@ -49,15 +64,21 @@ PROCEDURE_NAMES = {
 """The procedures of art. 45 as the law names them."""
 
 
-def render_notice(notice: Notice, centre: str) -> Document:
-    """Render `notice` as issued by the service centre named `centre`.
+def render_notice(notice: Notice, centre: str, lookup: ProgressLookup | None = None) -> Document:
+    """Render `notice` as issued by the service centre named `centre`; a notice that shows
+    the check code also states the case number, `lookup`'s check code and its address (a
+    notice that does not ignores `lookup`).
 
     Raises ValueError when the notice lacks a fact its kind must state (a deadline, a
-    reason, the items to supplement…) or when `issued_at` is a naive datetime.
+    reason, the items to supplement…, the lookup of a notice that shows the check code) or
+    when `issued_at` is a naive datetime.
     """
     if not centre.strip():
         raise ValueError("centre: the issuing service centre's name is required")
-    return _RENDERERS[notice.kind](notice, centre.strip())
+    if notice.shows_check_code and lookup is None:
+        raise ValueError(f"{notice.notice_no}: a notice that shows the check code needs lookup")
+    draft = _RENDERERS[notice.kind](notice, centre.strip())
+    return draft.document(lookup if notice.shows_check_code else None)
 
 
 # --- formatting helpers ---------------------------------------------------------------------
@@ -122,6 +143,49 @@ def _appeal_rights(document_name: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _Draft:
+    """A notice's text before the lookup lines (if any) and the footer: what each kind's
+    renderer writes."""
+
+    notice: Notice
+    centre: str
+    title: str
+    paragraphs: Sequence[str]
+    number_label: str
+    addressed: bool
+
+    def document(self, lookup: ProgressLookup | None) -> Document:
+        """The shared frame: centre, title and facts of the case above; the way to follow the
+        case (when `lookup` is given), the issuer and the date below."""
+        notice, centre = self.notice, self.centre
+        header = [
+            centre,
+            self.title,
+            "",
+            f"{self.number_label}：{notice.notice_no}",
+            f"办件编号：{notice.case_no}",
+            f"申请人：{notice.applicant_name}",
+            f"事项：{notice.matter_name}（事项编码：{notice.matter_code}）",
+            "",
+        ]
+        salutation = [f"{notice.applicant_name}："] if self.addressed else []
+        follow = _lookup_lines(notice, lookup) if lookup is not None else []
+        footer = ["", f"{centre}（盖章）", f"日期：{cn_date(issue_date(notice))}"]
+        body = "\n".join([*header, *salutation, *self.paragraphs, *follow, *footer])
+        return Document(notice_no=notice.notice_no, kind=notice.kind, title=self.title, body=body)
+
+
+def _lookup_lines(notice: Notice, lookup: ProgressLookup) -> list[str]:
+    """How the applicant follows the case without an account (办件进度查询)."""
+    return [
+        "",
+        f"查询码：{lookup.check_code}",
+        f"凭办件编号 {notice.case_no} 和查询码，可在 {lookup.address} 查询办理进度，"
+        "无需登录；办结后可在同一页面对办理服务作出评价。",
+    ]
+
+
 def _document(
     notice: Notice,
     centre: str,
@@ -130,22 +194,9 @@ def _document(
     *,
     number_label: str = "文书编号",
     addressed: bool = True,
-) -> Document:
-    """The shared frame: centre, title and facts of the case above; issuer and date below."""
-    header = [
-        centre,
-        title,
-        "",
-        f"{number_label}：{notice.notice_no}",
-        f"办件编号：{notice.case_no}",
-        f"申请人：{notice.applicant_name}",
-        f"事项：{notice.matter_name}（事项编码：{notice.matter_code}）",
-        "",
-    ]
-    salutation = [f"{notice.applicant_name}："] if addressed else []
-    footer = ["", f"{centre}（盖章）", f"日期：{cn_date(issue_date(notice))}"]
-    body = "\n".join([*header, *salutation, *paragraphs, *footer])
-    return Document(notice_no=notice.notice_no, kind=notice.kind, title=title, body=body)
+) -> _Draft:
+    """A kind's text in the shared frame (``_Draft.document``)."""
+    return _Draft(notice, centre, title, paragraphs, number_label, addressed)
 
 
 def _provisional(notice: Notice) -> list[str]:
@@ -155,7 +206,7 @@ def _provisional(notice: Notice) -> list[str]:
 # --- one renderer per kind ------------------------------------------------------------------
 
 
-def _acceptance_voucher(notice: Notice, centre: str) -> Document:
+def _acceptance_voucher(notice: Notice, centre: str) -> _Draft:
     as_of = cn_date(_require(notice.as_of, "as_of", notice))
     return _document(
         notice,
@@ -172,7 +223,7 @@ def _acceptance_voucher(notice: Notice, centre: str) -> Document:
     )
 
 
-def _non_acceptance_voucher(notice: Notice, centre: str) -> Document:
+def _non_acceptance_voucher(notice: Notice, centre: str) -> _Draft:
     redirect = (
         [f"请向{notice.competent_organ.strip()}申请。"]
         if notice.competent_organ and notice.competent_organ.strip()
@@ -191,7 +242,7 @@ def _non_acceptance_voucher(notice: Notice, centre: str) -> Document:
     )
 
 
-def _one_time_notice(notice: Notice, centre: str) -> Document:
+def _one_time_notice(notice: Notice, centre: str) -> _Draft:
     return _document(
         notice,
         centre,
@@ -205,7 +256,7 @@ def _one_time_notice(notice: Notice, centre: str) -> Document:
     )
 
 
-def _consolidated_notice(notice: Notice, centre: str) -> Document:
+def _consolidated_notice(notice: Notice, centre: str) -> _Draft:
     return _document(
         notice,
         centre,
@@ -220,7 +271,7 @@ def _consolidated_notice(notice: Notice, centre: str) -> Document:
     )
 
 
-def _extension_notice(notice: Notice, centre: str) -> Document:
+def _extension_notice(notice: Notice, centre: str) -> _Draft:
     return _document(
         notice,
         centre,
@@ -250,7 +301,7 @@ def _fee_line(notice: Notice) -> list[str]:
     return [f"应缴费用{notice.fee_yuan.strip()}元，于窗口一次性缴纳。"]
 
 
-def _approval_decision(notice: Notice, centre: str) -> Document:
+def _approval_decision(notice: Notice, centre: str) -> _Draft:
     deemed = (
         [
             "下列审查部门未在承诺期限内提出审查意见，按超时默认同意处理：",
@@ -281,7 +332,7 @@ def _approval_decision(notice: Notice, centre: str) -> Document:
     )
 
 
-def _rejection_decision(notice: Notice, centre: str) -> Document:
+def _rejection_decision(notice: Notice, centre: str) -> _Draft:
     rejections = _require(notice.rejections, "rejections", notice)
     return _document(
         notice,
@@ -297,7 +348,7 @@ def _rejection_decision(notice: Notice, centre: str) -> Document:
     )
 
 
-def _certificate(notice: Notice, centre: str) -> Document:
+def _certificate(notice: Notice, centre: str) -> _Draft:
     return _document(
         notice,
         centre,
@@ -311,7 +362,7 @@ def _certificate(notice: Notice, centre: str) -> Document:
     )
 
 
-def _withdrawal_notice(notice: Notice, centre: str) -> Document:
+def _withdrawal_notice(notice: Notice, centre: str) -> _Draft:
     reason = (
         [f"撤回原因：{_sentence(notice.reason)}"] if notice.reason and notice.reason.strip() else []
     )
@@ -328,7 +379,7 @@ def _withdrawal_notice(notice: Notice, centre: str) -> Document:
     )
 
 
-def _follow_up_reply(notice: Notice, centre: str) -> Document:
+def _follow_up_reply(notice: Notice, centre: str) -> _Draft:
     follow_up = _require(notice.follow_up_no, "follow_up_no", notice)
     party = _require(notice.party_name, "party_name", notice)
     return _document(
@@ -345,7 +396,7 @@ def _follow_up_reply(notice: Notice, centre: str) -> Document:
     )
 
 
-def _lapse_notice(notice: Notice, centre: str) -> Document:
+def _lapse_notice(notice: Notice, centre: str) -> _Draft:
     return _document(
         notice,
         centre,
@@ -358,7 +409,7 @@ def _lapse_notice(notice: Notice, centre: str) -> Document:
     )
 
 
-def _excluded_period_notice(notice: Notice, centre: str) -> Document:
+def _excluded_period_notice(notice: Notice, centre: str) -> _Draft:
     procedure = PROCEDURE_NAMES[_require(notice.procedure, "procedure", notice)]
     expected_wd = _require(notice.expected_wd, "expected_wd", notice)
     return _document(
@@ -376,7 +427,7 @@ def _excluded_period_notice(notice: Notice, centre: str) -> Document:
     )
 
 
-_RENDERERS: dict[NoticeKind, Callable[[Notice, str], Document]] = {
+_RENDERERS: dict[NoticeKind, Callable[[Notice, str], _Draft]] = {
     NoticeKind.ACCEPTANCE_VOUCHER: _acceptance_voucher,
     NoticeKind.NON_ACCEPTANCE_VOUCHER: _non_acceptance_voucher,
     NoticeKind.ONE_TIME_NOTICE: _one_time_notice,

@@ -69,7 +69,13 @@ class Notice(Frozen):
     """Who answered the follow-up: a department or the window."""
     remedy: str | None = None
     """The remedy the follow-up's answer states; ``reason`` holds its explanation."""
-    shows_check_code: bool = False
-    """The notice tells the applicant the case's check code (查询码) and where to look up its
-    progress (notices of cases under a supervision policy; the store renders the code, which
-    is derived from the case number and the audit key)."""
+    progress_url: str | None = None
+    """The public progress page the notice sends the applicant to with the case's check code
+    (查询码), fixed when the case was received (its supervision policy); the store renders the
+    code, which is derived from the case number and the audit key. None: older notices, which
+    show neither."""
+
+    @property
+    def shows_check_code(self) -> bool:
+        """Whether the notice tells the applicant the check code and where to look."""
+        return self.progress_url is not None

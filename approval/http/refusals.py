@@ -18,6 +18,7 @@ STATUS_OF_REFUSAL = {
     "TaskClosedError": status.HTTP_409_CONFLICT,
     "ExtensionRefusedError": status.HTTP_409_CONFLICT,
     "PiecemealNoticeError": status.HTTP_409_CONFLICT,
+    "RatingRefusedError": status.HTTP_409_CONFLICT,
     "RefusedError": status.HTTP_409_CONFLICT,
 }
 """HTTP status by the refusal's kind; any other domain refusal is invalid input (422)."""

@@ -1,5 +1,10 @@
 """One step of a case into the store: its events, the documents of its notices, the read
-model. Used by the store activity and, from histories alone, by the auditor's rebuild."""
+model. Used by the store activity and, from histories alone, by the auditor's rebuild.
+
+A notice that shows the check code is rendered with the case's check code, derived here from
+the audit key the step is chained under, and the public progress page's address the notice
+states (fixed at the case's receipt; approval.domain.documents.ProgressLookup): the domain and
+the workflow never hold the key."""
 
 from __future__ import annotations
 
@@ -9,7 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from approval.contracts import RecordRequest
-from approval.domain.documents import Document, render_notice
+from approval.domain.check_code import check_code
+from approval.domain.documents import Document, ProgressLookup, render_notice
 from approval.domain.events import (
     ApplicationReceived,
     CaseEvent,
@@ -17,6 +23,7 @@ from approval.domain.events import (
     SupplementReceived,
 )
 from approval.domain.models import SubmittedMaterial
+from approval.domain.notices import Notice
 from approval.domain.projection import CaseView
 from approval.domain.status import CaseStatus
 from approval.store.audit_log import record_events
@@ -72,14 +79,18 @@ class CaseTail:
 
 
 def record_step(
-    session: Session, key: bytes, request: RecordRequest, tail: CaseTail | None = None
+    session: Session,
+    key: bytes,
+    request: RecordRequest,
+    tail: CaseTail | None = None,
 ) -> CaseTail | None:
     """Write the step's events (chained under ``key``) and rendered notices, and refresh the
     read model; what is already stored is skipped (R23). ``tail``, when given, is the record
     as this writer left it (used if it is the record just before the step, and changed).
-    Returns the record's new tail when the step's events were all new, else None."""
+    A notice that shows the check code states the code under ``key``. Returns the record's
+    new tail when the step's events were all new, else None."""
     documents = [
-        render_notice(event.notice, request.centre)
+        render_notice(event.notice, request.centre, lookup_of(event.notice, key))
         for event in request.events
         if isinstance(event, NoticeIssued)
     ]
@@ -93,6 +104,15 @@ def record_step(
         documents=documents,
         tail=tail,
     )
+
+
+def lookup_of(notice: Notice, key: bytes) -> ProgressLookup | None:
+    """How the notice tells the applicant to follow the case, if it shows the check code:
+    the case's code under ``key`` and the progress page the notice names; None for a notice
+    that does not."""
+    if notice.progress_url is None:
+        return None
+    return ProgressLookup(check_code=check_code(notice.case_no, key), address=notice.progress_url)
 
 
 def record_case(

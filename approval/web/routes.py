@@ -4,18 +4,20 @@ approval.web.access.guard_posts). The person is the user of the API token kept i
 cookie (set at ``/web/login``); every page and post checks the role as the API does
 (approval.http.deps, R22), and every form post calls the same engine method as the API. A
 refusal renders the page again with its one line (``field: reason``), never a stack trace;
-failed logins are rate-limited per client (429). The app mounts this router and answers the
-console's own refusals with approval.web.access.HANDLERS."""
+failed logins are rate-limited per client (429). The public progress page (``/web/progress``,
+approval.web.pages.public) needs no login: the applicant's case number and check code, its
+posts checked as every other. The app mounts this router and answers the console's own
+refusals with approval.web.access.HANDLERS."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
 from approval.web.access import guard_posts
-from approval.web.pages import board, case, inbox, intake, login
+from approval.web.pages import board, case, inbox, intake, login, public
 
 PREFIX = "/web"
-PAGES = (login, intake, case, inbox, board)
+PAGES = (login, intake, case, inbox, board, public)
 """In this order: ``/cases/new`` (intake) before ``/cases/{case_no}`` (a case)."""
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(guard_posts)])

@@ -295,7 +295,8 @@ async def target(
     settings: Settings,
 ) -> AsyncIterator[Target]:
     """The app with the public router, a token for each role, and an accepted
-    case on which the reviewer's department (ZRZY) has a task."""
+    case on which the reviewer's department (ZRZY) has a task (the public rating's seed
+    carries its check code)."""
     auth: dict[str, dict[str, str]] = {"none": {}}
     accounts = (
         ("clerk", "clerk", None),
@@ -316,7 +317,9 @@ async def target(
         accepted = await client.post(f"/cases/{case_no}/accept", headers=auth["clerk"])
         assert accepted.status_code == 200, accepted.text
         code = check_code(case_no, settings.audit_key_bytes)
-        yield Target(app, client, auth, case_no, code, seeds(catalogue))
+        rating = {"check_code": code, "level": "satisfied", "concerns": ["ZRZY"], "comment": "好"}
+        valid = seeds(catalogue) | {("/public/cases/{case_no}/rating", "POST"): [rating]}
+        yield Target(app, client, auth, case_no, code, valid)
 
 
 def problem_of(response: httpx.Response) -> str | None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from approval.domain.documents import PROVISIONAL_NOTE, Document, render_notice
+from approval.domain.documents import PROVISIONAL_NOTE, Document, ProgressLookup, render_notice
 from approval.domain.models import ExcludedProcedure, NoticeItem
 from approval.domain.notices import DepartmentReason, Notice, NoticeKind
 
@@ -302,3 +302,71 @@ def test_R10_the_approval_names_departments_deemed_by_absence_apart_from_silent_
     assert "市人防办（缺席默认同意）" in body
     assert "市消防救援支队（超时默认同意）" in body
     assert "市人防办（超时默认同意）" not in body
+
+
+# ---- the check code on the notices of supervised cases (R20) ---------------------------------
+
+LOOKUP = ProgressLookup(
+    check_code="0123456789ABCDEF", address="https://zwfw.example.gov.cn/web/progress"
+)
+OLDER_VOUCHER = """滨州市政务服务中心
+受理通知书
+
+文书编号：BZ-2026-000042-01
+办件编号：371600-20261128-000042
+申请人：滨州市鲁北餐饮有限公司
+事项：食品经营许可（事项编码：FOOD-LIC）
+
+滨州市鲁北餐饮有限公司：
+你（单位）提出的食品经营许可申请，申请材料齐全、符合法定形式。根据《中华人民共和国行政许可法》第三十二条的规定，本中心决定予以受理。
+受理日期：2026年11月28日
+承诺办结日期：2026年12月28日
+请妥善保管本通知书，凭本通知书查询办理进度、领取办理结果。
+
+滨州市政务服务中心（盖章）
+日期：2026年11月29日"""
+"""An acceptance voucher of a case numbered before the check code was printed, as the store
+keeps it (rendered by the code before this change)."""
+
+
+def test_R5_an_older_form_notice_renders_as_before_byte_for_byte() -> None:
+    """R5, R21: a notice that does not show the check code (a case received before the
+    supervision policy) renders exactly the stored text of before, with or without a lookup,
+    so stored bodies and the auditor's rebuild keep agreeing; no kind mentions a check code."""
+    voucher = notice(NoticeKind.ACCEPTANCE_VOUCHER)
+    assert voucher.shows_check_code is False
+    assert render_notice(voucher, CENTRE).body == OLDER_VOUCHER
+    assert render_notice(voucher, CENTRE, LOOKUP).body == OLDER_VOUCHER
+    for kind in NoticeKind:
+        older = render_notice(notice(kind), CENTRE, LOOKUP)
+        assert older == render(kind)
+        assert "查询码" not in older.body and LOOKUP.address not in older.body
+
+
+def test_R20_notices_that_show_the_check_code_state_case_code_and_address() -> None:
+    """R20, R5: the acceptance voucher and both decision letters of a supervised case state
+    the case number, its check code and the public progress page's address, between the text
+    of before and the footer (issuer, date); the rest is unchanged. Every kind that shows the
+    check code does so."""
+    for kind in NoticeKind:
+        shown = render_notice(notice(kind, progress_url=LOOKUP.address), CENTRE, LOOKUP).body
+        older = render(kind).body
+        lines = shown.split("\n")
+        at = lines.index(f"查询码：{LOOKUP.check_code}")
+        assert lines[at - 1] == "" and lines[at + 2] == ""
+        told = lines[at + 1]
+        assert "371600-20261128-000042" in told and LOOKUP.address in told and "无需登录" in told
+        assert "\n".join([*lines[: at - 1], *lines[at + 2 :]]) == older
+        assert lines[-2:] == [f"{CENTRE}（盖章）", f"日期：{ISSUED_CN}"]
+    voucher = render_notice(
+        notice(NoticeKind.ACCEPTANCE_VOUCHER, progress_url=LOOKUP.address), CENTRE, LOOKUP
+    )
+    assert voucher.body.startswith(OLDER_VOUCHER.split("\n\n滨州市政务服务中心（盖章）")[0])
+    assert "办件编号：371600-20261128-000042" in voucher.body
+
+
+def test_R20_a_notice_that_shows_the_check_code_is_not_rendered_without_it() -> None:
+    """R20: the store must give the code (derived from the audit key) to a notice that shows
+    it; without a lookup the notice is refused rather than printed without the code."""
+    with pytest.raises(ValueError, match="check code"):
+        render_notice(notice(NoticeKind.ACCEPTANCE_VOUCHER, progress_url=LOOKUP.address), CENTRE)

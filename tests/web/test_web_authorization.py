@@ -30,6 +30,7 @@ LOGGED_IN = frozenset(CALLERS) - {"anonymous"}
 SUPERVISOR = frozenset({"supervisor"})
 EXPERT_REVIEW = {"procedure": "testing", "reason": "需检测样品", "expected_wd": "5"}
 MEETING = {"departments": "SCJG", "present_SCJG": "1", "minutes": "会议纪要"}
+UNKNOWN = "371600-20260101-999999"
 
 
 def sha(text: str) -> str:
@@ -57,6 +58,15 @@ PAGES: tuple[tuple[str, str, dict[str, str] | None, frozenset[str], int], ...] =
         303,
     ),
     ("GET", "/web/static/console.css", None, frozenset(CALLERS), 200),
+    # the public progress page: anyone, logged in or not; a miss is its own 404 page
+    ("GET", "/web/progress", None, frozenset(CALLERS), 200),
+    (
+        "POST",
+        "/web/progress",
+        {"case_no": UNKNOWN, "check_code": "0" * 16},
+        frozenset(CALLERS),
+        404,
+    ),
     ("POST", "/web/logout", {}, frozenset(CALLERS), 303),  # last: it forgets the login
 )
 

@@ -3,7 +3,8 @@ served by uvicorn on a free localhost port, with the engine on the time-skipping
 server. A clerk submits a two-department case, supplements what was missing and accepts it,
 each department's reviewer approves in its inbox, and the case page shows the decision and
 the timeline — with the console's Content Security Policy on and every form carrying its CSRF
-token, as the browser posts it (with its Origin).
+token, as the browser posts it (with its Origin). The applicant, without a login, finds the
+completed case on the public progress page and rates it (R20).
 
 Needs /usr/bin/chromium (``apt-get install chromium``; ``.ci/run`` installs it); skipped
 without it, except under CI=true, where it fails."""
@@ -24,8 +25,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from approval.api.app import create_app
 from approval.config import Settings
+from approval.domain.catalogue import Catalogue
+from approval.domain.check_code import PROGRESS_PATH, check_code
 from approval.service import CaseService
+from approval.store.audit_log import events_of
 from approval.store.users import create_users_with_tokens
+from tests.api.test_public import completed_case
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -210,4 +215,51 @@ async def test_the_api_docs_render_with_the_network_cut_off(
     await expect(page.locator(shown).first).to_contain_text("并联审批引擎 API", timeout=20_000)
     assert left == []
     assert [m for m in blocked if not m.startswith("Loading the image")] == []
+    await context.close()
+
+
+async def test_R20_the_applicant_rates_a_completed_case_on_the_public_page_in_the_browser(
+    browser: Browser,
+    served: str,
+    engine: CaseService,
+    catalogue: Catalogue,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+) -> None:
+    """R20, R22: without a login, the public progress page (its address as the notices print
+    it): the case number and check code typed in → 已办结, 准予许可, each department 同意 → the
+    rating form: 满意, about 住房和城乡建设局 by name, a comment → thanked, the page shows the
+    rating and no more form; the store holds the one rating. The posts carried their CSRF
+    token and Origin; the Content Security Policy blocked nothing."""
+    case_no = await completed_case(engine, catalogue)
+    context = await browser.new_context(base_url=served)
+    page = await context.new_page()
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    await page.goto(PROGRESS_PATH)
+    await expect(page.locator("h1")).to_have_text("办件进度查询")
+    await page.fill('input[name="case_no"]', case_no)
+    await page.fill('input[name="check_code"]', check_code(case_no, settings.audit_key_bytes))
+    await page.get_by_role("button", name="查询").click()
+    await expect(page.locator("#stage")).to_have_text("已办结")
+    await expect(page.locator("#outcome")).to_contain_text("准予许可")
+    await expect(page.locator("#tasks")).to_contain_text("住房和城乡建设局")
+    await expect(page.locator("#tasks")).not_to_contain_text("rev-")
+    await page.get_by_label("满意", exact=True).check()
+    await page.get_by_label("住房和城乡建设局").check()
+    await page.fill('textarea[name="comment"]', "材料一次性告知，很方便")
+    await page.get_by_role("button", name="提交评价").click()
+    await expect(page.locator(".ok")).to_have_text("感谢您的评价：满意")
+    await expect(page.locator("#rating")).to_contain_text("已评价：满意")
+    await expect(page.locator("#rating-form")).to_have_count(0)
+    with sessions() as session:
+        (rated,) = events_of(session, case_no, types=("CaseRated",))
+    assert (rated.payload["level"], rated.payload["concerns"]) == ("satisfied", ["ZJJ"])
+    assert rated.payload["comment"] == "材料一次性告知，很方便"
+    assert blocked == []
     await context.close()

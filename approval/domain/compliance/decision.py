@@ -9,7 +9,7 @@ from approval.domain.compliance.evidence import RuleResult, _Findings
 from approval.domain.compliance.moments import TIMER_LATENCY, _day, _end_of, when
 from approval.domain.compliance.periods import _CaseClock
 from approval.domain.compliance.record import _Record, _text, ref
-from approval.domain.documents import render_notice
+from approval.domain.documents import ProgressLookup, render_notice
 from approval.domain.events import (
     CaseApproved,
     CaseEventBase,
@@ -29,6 +29,10 @@ from approval.domain.notices import Notice, NoticeKind
 
 _AUDIT_CENTRE = "审计复核"
 """Issuer name used when a notice is re-rendered to read its text."""
+_AUDIT_LOOKUP = ProgressLookup(check_code="(查询码)", address="(办件进度查询页面)")
+"""Stands in for the check code and address of a notice that shows them: the check reads
+what the written decision states of the decision, not the code (derived from the audit key,
+which the compliance check does not hold)."""
 
 
 # ---- R13 overall limit and extension ---------------------------------------------------------
@@ -193,7 +197,7 @@ def _check_rejection(
     else:
         found.ok(f"{ref(notice_event)}: the written decision gives every department's reasons")
     try:
-        body = render_notice(facts, _AUDIT_CENTRE).body
+        body = render_notice(facts, _AUDIT_CENTRE, _AUDIT_LOOKUP).body
     except ValueError as error:
         found.bad(f"{ref(notice_event)}: the written decision cannot be rendered: {error}")
         return
