@@ -187,23 +187,28 @@ class ScoreWeights(Frozen):
         return self
 
 
-class CasePolicy(Frozen):
-    """What a case is supervised by (R19, R20), fixed at receipt: the yellow threshold, how
-    long the applicant may rate the completed case, and the period of a follow-up."""
+class _Supervised(Frozen):
+    """The yellow threshold, how long the applicant may rate the completed case, and the
+    period of a follow-up (R19, R20)."""
 
     warning: WarningThreshold = WarningThreshold()
     rating_period_days: int = Field(default=15, ge=0, le=90)
     """Calendar days after completion during which the applicant may rate (0: no rating)."""
     follow_up_period_wd: int = Field(default=5, ge=1, le=30)
     """Working days to answer a bad rating or a complaint (R20)."""
+
+
+class CasePolicy(_Supervised):
+    """What a case is supervised by (R19, R20), fixed at receipt."""
+
     progress_url: str | None = None
     """The public progress page the case's notices name beside its check code (fixed at
     receipt, so that the notices render alike whenever the record is rebuilt)."""
 
 
-class SupervisionPolicy(CasePolicy):
-    """The centre's supervision settings: the case policy every matter takes unless it names
-    its own threshold, and the weights of the efficiency score."""
+class SupervisionPolicy(_Supervised):
+    """The centre's supervision settings: what every matter's cases run under unless the
+    matter names its own threshold, and the weights of the efficiency score."""
 
     weights: ScoreWeights = ScoreWeights()
 
