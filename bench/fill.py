@@ -6,6 +6,14 @@ one ``review_tasks`` row per reviewing department of its matter, same columns an
 the same kinds), inserted in bulk with the store's own ``insert_ignoring_duplicates``. Matters
 and their departments come from the demo catalogue; most cases are closed, the newest
 ``open_share`` of them are still open (in review, awaiting a supplement, or just received).
+
+The efficiency figures' facts (R19, R20) are filled too, plausibly: each case's receiving
+clerk, one-time notices and deemed acceptance, closing and rating; each task's first dispatch,
+working days used, reminder, red mark, absence consent and supplement request; a
+``supervision_marks`` row per reminder and red mark (of the tasks, the window and the
+follow-ups); a ``follow_ups`` row per bad rating and per complaint. They are drawn from a
+random source of their own, so that the other columns are those an older fill wrote (but
+``overdue``, now set on the tasks deemed approved by silence or answered late).
 """
 
 from __future__ import annotations
@@ -25,11 +33,18 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from approval.domain.aftercare import WINDOW_NAME
 from approval.domain.calendar import SHANGHAI
 from approval.domain.catalogue import DepartmentReview, Matter
-from approval.domain.state import Stage, TaskState
+from approval.domain.models import WINDOW, RatingLevel
+from approval.domain.state import FollowUpCause, Stage, SupervisedClock, TaskState
 from approval.store.database import insert_ignoring_duplicates
-from approval.store.schema import CaseRow, ReviewTaskRow
+from approval.store.schema import (
+    CaseRow,
+    FollowUpRow,
+    ReviewTaskRow,
+    SupervisionMarkRow,
+)
 from bench.common import catalogue as bench_catalogue
 
 POSTGRES_URL_VARIABLE = "APPROVAL_TEST_POSTGRES_URL"
@@ -47,6 +62,41 @@ REJECTED_SHARE = 0.05
 DEEMED_SHARE = 0.03
 # An open task of a case in review has already been decided with this probability.
 DECIDED_IN_REVIEW = 0.35
+# The efficiency figures' facts (R19, R20).
+CLERKS = 12
+INTAKE_NOTICE_SHARE = 0.12
+DEEMED_ACCEPTANCE_SHARE = 0.02
+RATED_SHARE = 0.8
+RATING_WEIGHTS = {
+    RatingLevel.VERY_SATISFIED: 0.55,
+    RatingLevel.SATISFIED: 0.25,
+    RatingLevel.BASICALLY_SATISFIED: 0.12,
+    RatingLevel.DISSATISFIED: 0.05,
+    RatingLevel.VERY_DISSATISFIED: 0.03,
+}
+COMPLAINT_SHARE = 0.005
+ABSENT_SHARE_OF_DEEMED = 0.25
+LATE_ANSWER_SHARE = 0.03
+ASKED_SHARE_OF_APPROVED = 0.08
+FOLLOW_UP_ANSWERED, FOLLOW_UP_ON_TIME = 0.85, 0.8
+FOLLOW_UP_PERIOD_WD = 5
+CASE_FACTS = {
+    "clerk_id": None,
+    "deemed_accepted": False,
+    "intake_notices": 0,
+    "closed_at": None,
+    "rating": None,
+    "rated_at": None,
+}
+TASK_FACTS = {
+    "dispatched_at": None,
+    "used_wd": None,
+    "reminded_at": None,
+    "red_marked": False,
+    "absent_at_meeting": False,
+    "supplement_requested": False,
+}
+"""The facts as a case or task without them holds them (every row of a batch has every key)."""
 
 
 @dataclass
@@ -55,6 +105,8 @@ class FillSummary:
 
     cases: int = 0
     tasks: int = 0
+    follow_ups: int = 0
+    marks: int = 0
     by_department_state: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def open_tasks(self, department: str) -> int:
@@ -76,29 +128,59 @@ def fill_store(
     seed: int = 5,
     now: datetime | None = None,
 ) -> FillSummary:
-    """Write ``cases`` cases with their review tasks into the store, in batches."""
+    """Write ``cases`` cases with their review tasks, follow-ups and supervision marks into
+    the store, in batches."""
     catalogue = bench_catalogue()
     reviewed = [m for m in catalogue.matters if m.reviews]
-    rng = random.Random(seed)
+    rng, facts = random.Random(seed), random.Random(seed + 1_000_003)
     now = now or datetime.now(UTC)
     first_open = cases - round(cases * open_share)
     summary = FillSummary()
     for start in range(0, cases, BATCH_CASES):
-        case_rows: list[dict[str, Any]] = []
-        task_rows: list[dict[str, Any]] = []
+        batch = _Batch()
         for index in range(start, min(cases, start + BATCH_CASES)):
+            matter = rng.choice(reviewed)
             case, tasks = _case_with_tasks(
-                catalogue.region_code, index, cases, rng.choice(reviewed), rng, now, first_open
+                catalogue.region_code, index, cases, matter, rng, now, first_open
             )
-            case_rows.append(case)
-            task_rows.extend(tasks)
-        with sessions.begin() as session:
-            insert_ignoring_duplicates(session, CaseRow, case_rows)
-            insert_ignoring_duplicates(session, ReviewTaskRow, task_rows)
-        summary.cases += len(case_rows)
-        summary.tasks += len(task_rows)
-        summary.by_department_state.update((t["department"], t["state"]) for t in task_rows)
+            batch.add(case, tasks, _supervision(case, tasks, matter, facts))
+        batch.write(sessions)
+        summary.cases += len(batch.cases)
+        summary.tasks += len(batch.tasks)
+        summary.follow_ups += len(batch.follow_ups)
+        summary.marks += len(batch.marks)
+        summary.by_department_state.update((t["department"], t["state"]) for t in batch.tasks)
     return summary
+
+
+Rows = list[dict[str, Any]]
+
+
+@dataclass
+class _Batch:
+    """The rows of one transaction."""
+
+    cases: Rows = field(default_factory=list)
+    tasks: Rows = field(default_factory=list)
+    follow_ups: Rows = field(default_factory=list)
+    marks: Rows = field(default_factory=list)
+
+    def add(self, case: dict[str, Any], tasks: Rows, supervision: tuple[Rows, Rows]) -> None:
+        """A case, its tasks, its follow-ups and its marks."""
+        self.cases.append(case)
+        self.tasks.extend(tasks)
+        self.follow_ups.extend(supervision[0])
+        self.marks.extend(supervision[1])
+
+    def write(self, sessions: sessionmaker[Session]) -> None:
+        """Insert every row in one transaction."""
+        with sessions.begin() as session:
+            insert_ignoring_duplicates(session, CaseRow, self.cases)
+            insert_ignoring_duplicates(session, ReviewTaskRow, self.tasks)
+            if self.follow_ups:
+                insert_ignoring_duplicates(session, FollowUpRow, self.follow_ups)
+            if self.marks:
+                insert_ignoring_duplicates(session, SupervisionMarkRow, self.marks)
 
 
 def _case_with_tasks(
@@ -221,6 +303,162 @@ def _completed_states(departments: list[str], rng: random.Random) -> dict[str, s
     elif draw < REJECTED_SHARE + DEEMED_SHARE:
         states[rng.choice(departments)] = TaskState.DEEMED_APPROVED.value
     return states
+
+
+# ---- the efficiency figures' facts (R19, R20) ---------------------------------------------
+
+
+@dataclass
+class _Marks:
+    """A case's supervision marks as they are drawn, numbered from after its last event."""
+
+    case_no: str
+    seq: int
+    rows: Rows = field(default_factory=list)
+
+    def add(
+        self, colour: str, clock: SupervisedClock, party: str, at: datetime, number: str | None
+    ) -> None:
+        """One reminder (``yellow``) or red mark."""
+        self.seq += 1
+        self.rows.append(
+            {
+                "case_no": self.case_no,
+                "seq": self.seq,
+                "colour": colour,
+                "clock": clock.value,
+                "party": party,
+                "follow_up_no": number,
+                "last_day": at.astimezone(SHANGHAI).date(),
+                "marked_at": at,
+            }
+        )
+
+
+def _supervision(
+    case: dict[str, Any], tasks: Rows, matter: Matter, rng: random.Random
+) -> tuple[Rows, Rows]:
+    """Fill the case's and its tasks' efficiency facts in place; its follow-ups and marks."""
+    marks = _Marks(case["case_no"], case["last_seq"])
+    case.update(CASE_FACTS)
+    for task in tasks:
+        task.update(TASK_FACTS)
+    _intake_facts(case, marks, rng)
+    periods = {r.department: r.period_wd for r in matter.reviews}
+    for task in tasks:
+        _task_facts(task, case, periods[task["department"]], marks, rng)
+    follow_ups = _rating(case, [t["department"] for t in tasks], marks, rng)
+    if rng.random() < COMPLAINT_SHARE and tasks:
+        party = rng.choice(tasks)["department"]
+        opened = case["received_at"] + timedelta(days=3)
+        follow_ups.append(_follow_up(case, 2, party, FollowUpCause.COMPLAINT, opened, marks, rng))
+    return follow_ups, marks.rows
+
+
+def _intake_facts(case: dict[str, Any], marks: _Marks, rng: random.Random) -> None:
+    """The receiving clerk, one-time notices, a deemed acceptance (with the window's red mark),
+    the closing."""
+    case["clerk_id"] = f"clerk-{rng.randrange(CLERKS):02d}"
+    case["intake_notices"] = int(rng.random() < INTAKE_NOTICE_SHARE)
+    deemed = case["accepted_at"] is not None and rng.random() < DEEMED_ACCEPTANCE_SHARE
+    case["deemed_accepted"] = deemed
+    if deemed:
+        at = case["accepted_at"]
+        marks.add("yellow", SupervisedClock.INTAKE, WINDOW, at - timedelta(days=1), None)
+        marks.add("red", SupervisedClock.INTAKE, WINDOW, at, None)
+    stage = case["stage"]
+    if stage == Stage.COMPLETED.value:
+        case["closed_at"] = case["decided_at"] + timedelta(days=1)
+    elif stage == Stage.WITHDRAWN.value:
+        case["closed_at"] = case["received_at"] + timedelta(days=3)
+
+
+def _task_facts(
+    task: dict[str, Any], case: dict[str, Any], period: int, marks: _Marks, rng: random.Random
+) -> None:
+    """A task's first dispatch, working days used, reminder, red mark, absence, request."""
+    state = task["state"]
+    if state == TaskState.WAITING.value or case["accepted_at"] is None:
+        return
+    dispatched = case["accepted_at"] + timedelta(minutes=1)
+    task["dispatched_at"] = dispatched
+    deemed = state == TaskState.DEEMED_APPROVED.value
+    absent = deemed and rng.random() < ABSENT_SHARE_OF_DEEMED
+    asked = state == TaskState.SUPPLEMENT_REQUESTED.value or (
+        state == TaskState.APPROVED.value and rng.random() < ASKED_SHARE_OF_APPROVED
+    )
+    late = state in (TaskState.APPROVED.value, TaskState.REJECTED.value) and (
+        rng.random() < LATE_ANSWER_SHARE
+    )
+    answered = state not in (TaskState.PENDING.value, TaskState.CANCELLED.value)
+    if answered:
+        used = period if deemed and not absent else rng.randint(1, period)
+        task["used_wd"] = used + rng.randint(1, 3) if late else used
+    task["absent_at_meeting"], task["supplement_requested"] = absent, asked
+    task["overdue"] = late or (deemed and not absent)
+    reminded = (task["used_wd"] or 0) >= period - 1 or (not answered and rng.random() < 0.3)
+    due = dispatched + timedelta(days=period * 7 // 5)
+    if reminded:
+        task["reminded_at"] = due - timedelta(days=1)
+        marks.add(
+            "yellow", SupervisedClock.REVIEW, task["department"], due - timedelta(days=1), None
+        )
+    if task["overdue"]:
+        task["red_marked"] = True
+        marks.add("red", SupervisedClock.REVIEW, task["department"], due, None)
+
+
+def _rating(
+    case: dict[str, Any], departments: list[str], marks: _Marks, rng: random.Random
+) -> Rows:
+    """The rating of a completed case, and the follow-up of a bad one."""
+    if case["stage"] != Stage.COMPLETED.value or rng.random() >= RATED_SHARE:
+        return []
+    levels, weights = zip(*RATING_WEIGHTS.items(), strict=True)
+    level = rng.choices(levels, weights)[0]
+    rated = case["closed_at"] + timedelta(days=rng.uniform(0, 10))
+    case["rating"], case["rated_at"] = level.value, rated
+    if not level.is_bad:
+        return []
+    party = rng.choice([*departments, WINDOW])
+    return [_follow_up(case, 1, party, FollowUpCause.RATING, rated, marks, rng)]
+
+
+def _follow_up(
+    case: dict[str, Any],
+    number: int,
+    party: str,
+    cause: FollowUpCause,
+    opened: datetime,
+    marks: _Marks,
+    rng: random.Random,
+) -> dict[str, Any]:
+    """A follow-up row, answered on time, late or not yet, with its marks."""
+    follow_up_no = f"{case['case_no']}-F{number:02d}"
+    due = opened + timedelta(days=FOLLOW_UP_PERIOD_WD * 7 // 5)
+    answered = rng.random() < FOLLOW_UP_ANSWERED
+    on_time = answered and rng.random() < FOLLOW_UP_ON_TIME
+    reminded = not on_time or rng.random() < 0.3
+    if reminded:
+        marks.add("yellow", SupervisedClock.FOLLOW_UP, party, due - timedelta(days=1), follow_up_no)
+    if not on_time:
+        marks.add("red", SupervisedClock.FOLLOW_UP, party, due, follow_up_no)
+    answered_at = opened + timedelta(days=2) if on_time else due + timedelta(days=2)
+    return {
+        "follow_up_no": follow_up_no,
+        "case_no": case["case_no"],
+        "party": party,
+        "party_name": WINDOW_NAME if party == WINDOW else party,
+        "cause": cause.value,
+        "opened_at": opened,
+        "due_at": due,
+        "period_wd": FOLLOW_UP_PERIOD_WD,
+        "answered_at": answered_at if answered else None,
+        "on_time": on_time if answered else None,
+        "reminded": reminded,
+        "red_marked": not on_time,
+        "last_seq": case["last_seq"],
+    }
 
 
 # ---- PostgreSQL ------------------------------------------------------------------------------
