@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from approval.contracts import DepartmentMessage, DepartmentMessageKind
 from approval.domain.events import (
@@ -76,33 +77,27 @@ def supervision_messages(state: CaseState, events: Sequence[CaseEvent]) -> list[
     addressed to a department (R20); the window's and the applicant's are not sent. Their
     ``round`` is their event's seq, which tells apart a task's reminder from the case
     period's, and one follow-up from another, for the same department (message_id, R23)."""
-    messages = []
-    for event in events:
-        if not isinstance(event, ClockWarned | FollowUpOpened) or event.party not in state.tasks:
-            continue
-        if isinstance(event, ClockWarned):
-            kind = DepartmentMessageKind.REMINDER
-            clock = CLOCK_LABELS[event.clock]
-            reason = f"催办：{clock}至 {event.last_day}，剩余 {event.remaining_wd} 个工作日"
-            due = None
-        else:
-            kind, reason, due = (
-                DepartmentMessageKind.FOLLOW_UP,
-                f"整改单 {event.follow_up_no}",
-                event.due,
-            )
-        messages.append(
-            DepartmentMessage(
-                case_no=state.case_no,
-                department=event.party,
-                kind=kind,
-                round=event.seq,
-                due=due,
-                reason=reason,
-                as_of_seq=event.seq,
-            )
+    return [
+        DepartmentMessage(
+            case_no=state.case_no,
+            department=event.party,
+            round=event.seq,
+            as_of_seq=event.seq,
+            **_told(event),
         )
-    return messages
+        for event in events
+        if isinstance(event, ClockWarned | FollowUpOpened) and event.party in state.tasks
+    ]
+
+
+def _told(event: ClockWarned | FollowUpOpened) -> dict[str, Any]:
+    """What a reminder or a follow-up tells its department: kind, reason, deadline."""
+    if isinstance(event, FollowUpOpened):
+        reason = f"整改单 {event.follow_up_no}"
+        return {"kind": DepartmentMessageKind.FOLLOW_UP, "reason": reason, "due": event.due}
+    clock = CLOCK_LABELS[event.clock]
+    reason = f"催办：{clock}至 {event.last_day}，剩余 {event.remaining_wd} 个工作日"
+    return {"kind": DepartmentMessageKind.REMINDER, "reason": reason}
 
 
 def decision_messages(state: CaseState, events: Sequence[CaseEvent]) -> list[DepartmentMessage]:
