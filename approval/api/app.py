@@ -36,6 +36,7 @@ from approval.api.routes import (
     aftercare,
     audit,
     cases,
+    efficiency,
     health,
     inbox,
     materials,
@@ -100,7 +101,18 @@ def create_app(
     app.state.rate_limits = RateLimits.of(app.state.settings)
     if service is not None and sessions is not None:
         app.state.service, app.state.sessions = service, sessions
-    for routes in (cases, aftercare, materials, notices, inbox, supervision, audit, public, health):
+    for routes in (
+        cases,
+        aftercare,
+        materials,
+        notices,
+        inbox,
+        supervision,
+        efficiency,
+        audit,
+        public,
+        health,
+    ):
         app.include_router(routes.router)
     app.include_router(web_router)
     app.add_middleware(SecurityHeaders)

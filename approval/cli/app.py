@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from approval.cli import aftercare
+from approval.cli import aftercare, supervision
 from approval.cli.acting import act, api, case_path, request_body, show_status
 from approval.cli.common import (
     CaseArg,
@@ -410,6 +410,7 @@ def up() -> None:
 
 
 aftercare.register(app)
+app.add_typer(supervision.app, name="supervision")
 
 
 def main() -> None:

@@ -261,6 +261,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/follow-ups", CASE_READERS | REVIEWERS),
     Endpoint("GET", "/supervision/escalations", SUPERVISION_READERS),
     Endpoint("GET", "/supervision/overdue", SUPERVISION_READERS),
+    Endpoint("GET", "/supervision/efficiency", SUPERVISION_READERS),
+    Endpoint("GET", "/supervision/efficiency.csv", SUPERVISION_READERS),
+    Endpoint("GET", "/supervision/efficiency.xlsx", SUPERVISION_READERS),
+    # without ?figure=: past the role check, the drill-down names the missing figure (422)
+    Endpoint("GET", "/supervision/efficiency/drill", SUPERVISION_READERS, 422),
 )
 
 

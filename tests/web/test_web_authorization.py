@@ -45,6 +45,12 @@ PAGES: tuple[tuple[str, str, dict[str, str] | None, frozenset[str], int], ...] =
     ("GET", "/web/cases/new", None, CLERK, 200),
     ("GET", "/web/inbox", None, frozenset({"rev-SCJG", "outsider"}), 200),
     ("GET", "/web/board", None, frozenset({"supervisor", "auditor"}), 200),
+    # the efficiency dashboard (效能评估, R19, R20): supervisors and auditors
+    ("GET", "/web/dashboard", None, frozenset({"supervisor", "auditor"}), 200),
+    ("GET", "/web/dashboard/monthly", None, frozenset({"supervisor", "auditor"}), 200),
+    ("GET", "/web/dashboard/efficiency.csv", None, frozenset({"supervisor", "auditor"}), 200),
+    ("GET", "/web/dashboard/efficiency.xlsx", None, frozenset({"supervisor", "auditor"}), 200),
+    ("GET", "/web/dashboard/drill", None, frozenset({"supervisor", "auditor"}), 422),
     (
         "POST",
         "/web/cases",
