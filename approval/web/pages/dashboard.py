@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -348,32 +348,36 @@ def links(filters: Filters) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class FilterQuery:
+    """The period (``period``, or ``start`` and ``end``), department and matter a page or a
+    download asks for, as typed in its query."""
+
+    period: str | None = None
+    start: str | None = None
+    end: str | None = None
+    department: str | None = None
+    matter: str | None = None
+
+    def filters(self, catalogue: Catalogue, today: date, *, window: bool = False) -> Filters:
+        """The filters asked for, checked against the catalogue (EfficiencyInputError)."""
+        return exports.filters_of(catalogue, today, **asdict(self), window=window)
+
+
 @router.get("/dashboard", response_class=HTMLResponse)
 async def dashboard(
     request: Request,
     actor: Reader,
     service: ServiceDep,
     session: SessionDep,
-    period: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
-    department: str | None = None,
-    matter: str | None = None,
+    asked: Annotated[FilterQuery, Depends()],
 ) -> Response:
     """The figures of the period asked for (this month by default): the ranking, the charts,
     each department's, matter's and the window's figures, with their drill-downs."""
     catalogue = service.catalogue
     today = exports.today_in_beijing()
     try:
-        filters = exports.filters_of(
-            catalogue,
-            today,
-            period=period,
-            start=start,
-            end=end,
-            department=department,
-            matter=matter,
-        )
+        filters = asked.filters(catalogue, today)
     except EfficiencyInputError as error:
         return _refused(request, actor, "dashboard.html", error, report=None, **_options(catalogue))
     report = exports.report_of(session, catalogue, filters)
@@ -409,28 +413,15 @@ async def drill(
     actor: Reader,
     service: ServiceDep,
     session: SessionDep,
+    asked: Annotated[FilterQuery, Depends()],
     figure: str | None = None,
-    period: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
-    department: str | None = None,
-    matter: str | None = None,
     limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> Response:
     """The cases and tasks behind one figure, each linked to its case's page."""
     catalogue = service.catalogue
     try:
-        filters = exports.filters_of(
-            catalogue,
-            exports.today_in_beijing(),
-            period=period,
-            start=start,
-            end=end,
-            department=department,
-            matter=matter,
-            window=True,
-        )
+        filters = asked.filters(catalogue, exports.today_in_beijing(), window=True)
         found = exports.drill(session, filters, figure or "", limit=limit, offset=offset)
     except EfficiencyInputError as error:
         return _refused(request, actor, "dashboard_drill.html", error, found=None)
@@ -506,24 +497,9 @@ def _download(service: ServiceDep, session: SessionDep, kind: Kind, asked: Filte
     return Response(file.content, media_type=file.media_type, headers=disposition)
 
 
-def asked_for_download(
-    service: ServiceDep,
-    period: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
-    department: str | None = None,
-    matter: str | None = None,
-) -> Filters:
+def asked_for_download(service: ServiceDep, asked: Annotated[FilterQuery, Depends()]) -> Filters:
     """The filters of a download; bad input is the console's refusal page (422)."""
-    return exports.filters_of(
-        service.catalogue,
-        exports.today_in_beijing(),
-        period=period,
-        start=start,
-        end=end,
-        department=department,
-        matter=matter,
-    )
+    return asked.filters(service.catalogue, exports.today_in_beijing())
 
 
 Downloaded = Annotated[Filters, Depends(asked_for_download)]
