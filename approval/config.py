@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     third of the worker's CPU per step (bench/PROFILE.md) and the workflow is deterministic by
     construction; the tests run it sandboxed, so a non-deterministic call fails them."""
     log_json: bool = False
+    """Log one JSON object per line (for a log collector) instead of the console's lines."""
+    worker_metrics_address: str | None = None
+    """``host:port`` at which a worker serves its Prometheus metrics (the Temporal SDK's and
+    the engine's, approval.metrics), e.g. ``0.0.0.0:9464``; unset: none are served."""
     environment: str = "production"
     """``development`` (set by ``make run`` and the tests) allows the published development
     audit key and ``starter.py --as USER``; any other value requires the secrets."""
@@ -94,6 +98,11 @@ class Settings(BaseSettings):
     @classmethod
     def _temporal_address_is_host_and_port(cls, address: str) -> str:
         return host_and_port(address, "APPROVAL_TEMPORAL_ADDRESS")
+
+    @field_validator("worker_metrics_address")
+    @classmethod
+    def _worker_metrics_address_is_host_and_port(cls, address: str | None) -> str | None:
+        return host_and_port(address, "APPROVAL_WORKER_METRICS_ADDRESS") if address else None
 
     @field_validator("api_url")
     @classmethod
