@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 import sys
 from functools import lru_cache
@@ -29,6 +30,10 @@ TOKEN_KEY_LABEL = b"approval-engine/api-token-hash/v1"
 """Domain separation of the API token key derived from the audit key (Settings.token_key_bytes)."""
 ENV_PREFIX = "APPROVAL_"
 SETTING_EXIT_STATUS = 2
+SECRETS_DIR_VARIABLE = "APPROVAL_SECRETS_DIR"
+"""A directory of secret files, one per setting, named as its variable in lower case (e.g.
+``approval_audit_key``): Docker's and Kubernetes' secrets (``/run/secrets``). A variable set
+in the environment wins over its file."""
 
 
 class SettingError(ValueError):
@@ -43,7 +48,9 @@ class SettingError(ValueError):
 class Settings(BaseSettings):
     """Where the engine finds Temporal, its store, its catalogue and its calendar data."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", secrets_dir=os.environ.get(SECRETS_DIR_VARIABLE)
+    )
 
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
