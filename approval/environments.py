@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from approval import search_attributes
 from approval.config import DEVELOPMENT_AUDIT_KEY
 from approval.contracts import DATA_CONVERTER
 from approval.departments import DepartmentSystem
@@ -29,22 +30,30 @@ def packaged_binary(name: str) -> str:
     return str(path)
 
 
-DEV_SERVER_ARGS = ("--dynamic-config-value", "system.enableActivityEagerExecution=true")
+DEV_SERVER_ARGS = (
+    "--dynamic-config-value",
+    "system.enableActivityEagerExecution=true",
+    *search_attributes.dev_server_args(),
+)
 """Eager activities: the server hands a worker the activity its workflow task just scheduled
 in the answer to that task, instead of through the task queue (one round trip less per step
-store write, whose input is then already in the committed history)."""
+store write, whose input is then already in the committed history). And the case's search
+attributes, registered as the server starts."""
 SERVER_STARTUP_TIMEOUT = timedelta(seconds=60)
 """How long a server may take to come up: the SDK's 5 s is too short for a first start on a
 busy two-core machine (CI saw it)."""
 
 
-def time_skipping_environment() -> Awaitable[WorkflowEnvironment]:
-    """The time-skipping test server (deadlines of days pass in moments)."""
-    return WorkflowEnvironment.start_time_skipping(
+async def time_skipping_environment() -> WorkflowEnvironment:
+    """The time-skipping test server (deadlines of days pass in moments), the case's search
+    attributes registered on its namespace."""
+    env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=packaged_binary("temporal-test-server"),
         data_converter=DATA_CONVERTER,
         test_server_startup_timeout=SERVER_STARTUP_TIMEOUT,
     )
+    await search_attributes.register(env.client, env.client.namespace)
+    return env
 
 
 def dev_server_environment(database: str | None = None) -> Awaitable[WorkflowEnvironment]:

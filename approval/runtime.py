@@ -85,7 +85,13 @@ def department_system(
     return StubDepartmentSystem(sessions, stub_behaviours, answer)
 
 
-WORKFLOW_CODE = ("workflows", "approval/domain", "approval/contracts.py", "approval/routing.py")
+WORKFLOW_CODE = (
+    "workflows",
+    "approval/domain",
+    "approval/contracts.py",
+    "approval/routing.py",
+    "approval/search_attributes.py",
+)
 """What decides how a case's workflow behaves, for its build id."""
 
 

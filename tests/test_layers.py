@@ -21,7 +21,13 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("domain", ("approval.domain", "approval.payload_dictionary", "approval.validation")),
     (
         "base",
-        ("approval.config", "approval.logs", "approval.calendar_source", "approval.contracts"),
+        (
+            "approval.config",
+            "approval.logs",
+            "approval.calendar_source",
+            "approval.contracts",
+            "approval.search_attributes",
+        ),
     ),
     ("store", ("approval.store", "approval.demo_users")),
     ("temporal", ("approval.routing", "approval.departments", "activities", "workflows")),

@@ -26,10 +26,11 @@ with workflow.unsafe.imports_passed_through():
     from approval.domain.case import Case
     from approval.domain.catalogue import CasePolicy
     from approval.domain.errors import DomainError
-    from approval.domain.events import CaseEvent
+    from approval.domain.events import CaseEvent, RedMarkRecorded
     from approval.domain.models import Application, CaseCommand, RefusedAttempt
     from approval.domain.status import CaseStatus, case_status
     from approval.routing import decides, decision_messages, department_messages
+    from approval.search_attributes import CaseAttributes
 
 STORE_TIMEOUT = timedelta(seconds=30)
 DEPARTMENT_TIMEOUT = timedelta(seconds=60)
@@ -54,6 +55,10 @@ SUPERVISE_AND_RATE = "supervise-clocks-and-take-ratings"
 when it turns yellow and records a red mark when its period passes (R19); a completed case
 waits for the applicant's rating, and every follow-up of a bad rating or complaint is answered
 before the workflow ends (R20). Cases begun before it record neither and end at closing."""
+UPSERT_SEARCH_ATTRIBUTES = "upsert-case-search-attributes"
+"""Patch: after each recorded step the case upserts the search attributes that changed
+(approval.search_attributes: stage, matter, departments, centre, overdue, red mark, received
+and committed-completion times), so Temporal's UI and list queries filter cases by them."""
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 
 
@@ -73,6 +78,8 @@ class CaseWorkflow:
         self._input = case
         self._recorded_seq = 0
         self._records_from_history: bool | None = None
+        self._attributes: CaseAttributes | None = None
+        self._red_marked = False
         application: Application = case.application
         self._case = Case.receive(
             case_no=case.case_no,
@@ -140,6 +147,7 @@ class CaseWorkflow:
                 retry_policy=RETRY,
             )
         self._recorded_seq = request.last_seq
+        self._upsert_search_attributes(events)
         await asyncio.gather(*(self._send(m) for m in self._messages(events)))
 
     def _records_locally(self) -> bool:
@@ -149,6 +157,16 @@ class CaseWorkflow:
         if self._records_from_history is None:
             self._records_from_history = workflow.patched(RECORD_STEPS_FROM_HISTORY)
         return not self._records_from_history and workflow.patched(RECORD_STEPS_LOCALLY)
+
+    def _upsert_search_attributes(self, events: list[CaseEvent]) -> None:
+        """Upsert the search attributes a recorded step changed (UPSERT_SEARCH_ATTRIBUTES)."""
+        if not workflow.patched(UPSERT_SEARCH_ATTRIBUTES):
+            return
+        self._red_marked |= any(isinstance(event, RedMarkRecorded) for event in events)
+        now = CaseAttributes.of(self._case.state, self._input.centre, self._red_marked)
+        if updates := now.updates(self._attributes):
+            workflow.upsert_search_attributes(updates)
+        self._attributes = now
 
     def _step(self, events: list[CaseEvent]) -> RecordRequest:
         """What the store is given for a step: its events (the store computes the read model
