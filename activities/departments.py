@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from temporalio import activity
 
+from activities.logging_context import bound_to_activity
 from activities.record_reads import RecordReads
 from approval.contracts import DepartmentMessage, DepartmentMessageKind
 from approval.departments import DepartmentSystem
+from approval.metrics import WorkerMetrics
 
 WITH_MATERIALS = (DepartmentMessageKind.TASK, DepartmentMessageKind.SUPPLEMENT)
 
@@ -15,17 +17,24 @@ class DepartmentActivities:
     """Activities that reach the department systems through one interface, with the
     materials of the case's record."""
 
-    def __init__(self, system: DepartmentSystem, record: RecordReads) -> None:
+    def __init__(
+        self, system: DepartmentSystem, record: RecordReads, metrics: WorkerMetrics | None = None
+    ) -> None:
         self._system = system
         self._record = record
+        self._metrics = metrics
 
     @activity.defn
     async def send_to_department(self, message: DepartmentMessage) -> None:
         """Deliver one message, with the matter and materials the record holds; a transient
         failure raises and Temporal retries it."""
-        if message.as_of_seq is not None and message.matter_code is None:
-            message = await self._completed(message, message.as_of_seq)
-        await self._system.deliver(message, attempt=activity.info().attempt)
+        attempt = activity.info().attempt
+        with bound_to_activity(message.case_no, department=message.department):
+            if attempt > 1 and self._metrics is not None:
+                self._metrics.send_retried(message.department)
+            if message.as_of_seq is not None and message.matter_code is None:
+                message = await self._completed(message, message.as_of_seq)
+            await self._system.deliver(message, attempt=attempt)
 
     async def _completed(self, message: DepartmentMessage, seq: int) -> DepartmentMessage:
         """The message with its case's matter and, for a task or supplement, the materials

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import time
+
+import structlog
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
+from activities.logging_context import bound_to_activity
 from activities.recent import Recent
 from activities.record_reads import RecordAt, RecordReads
 from approval.contracts import RecordRequest
+from approval.domain.events import CaseEvent, TaskAnswer
+from approval.metrics import ANSWER_OUTCOMES, WorkerMetrics
 from approval.store.recording import CaseTail, record_step
 
 TAILS_KEPT = 4096
+log = structlog.get_logger(__name__)
 
 
 class StoreActivities:
@@ -21,8 +28,10 @@ class StoreActivities:
         sessions: sessionmaker[Session],
         audit_key: bytes,
         record_reads: RecordReads | None = None,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self._sessions = sessions
+        self._metrics = metrics
         self._audit_key = audit_key
         self._tails: Recent[CaseTail] = Recent(TAILS_KEPT)
         """The tails of the cases this worker recorded last: taken out for a step and put
@@ -37,10 +46,22 @@ class StoreActivities:
         chains and projects from the record as this worker left it when it wrote the step
         before, without reading it back; once committed, the record's matter and materials
         are published to this worker's department messages."""
+        with bound_to_activity(request.case_no):
+            self._record(request)
+
+    def _record(self, request: RecordRequest) -> None:
         tail = self._tails.take(request.case_no)
-        with self._sessions.begin() as session:
-            tail = record_step(session, self._audit_key, request, tail)
+        started = time.perf_counter()
+        try:
+            with self._sessions.begin() as session:
+                tail = record_step(session, self._audit_key, request, tail)
+        finally:
+            if self._metrics is not None:
+                self._metrics.store_written(time.perf_counter() - started)
         if tail is not None:
+            _log_step(request.events)
+            if self._metrics is not None:
+                self._metrics.recorded(request.events)
             self._tails.put(request.case_no, tail)
             if self._record_reads is not None and (record := RecordAt.of_tail(tail)):
                 self._record_reads.publish(request.case_no, record)
@@ -52,3 +73,18 @@ class StoreActivities:
         shows every step the store was given, for the auditors' cross-check and rebuild."""
         self.record_case_events(request)
         return request
+
+
+def _log_step(events: tuple[CaseEvent, ...]) -> None:
+    """One line for a newly stored step, and one for each department answer in it (who
+    answered for which department, and how)."""
+    log.info("case.step_recorded", seq=events[-1].seq, events=[e.type for e in events])
+    for event in events:
+        if isinstance(event, TaskAnswer):
+            log.info(
+                "case.review_answer_recorded",
+                seq=event.seq,
+                department=event.department,
+                actor=event.actor.id,
+                outcome=ANSWER_OUTCOMES[event.type],
+            )

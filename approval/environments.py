@@ -44,16 +44,13 @@ SERVER_STARTUP_TIMEOUT = timedelta(seconds=60)
 busy two-core machine (CI saw it)."""
 
 
-async def time_skipping_environment() -> WorkflowEnvironment:
-    """The time-skipping test server (deadlines of days pass in moments), the case's search
-    attributes registered on its namespace."""
-    env = await WorkflowEnvironment.start_time_skipping(
+def time_skipping_environment() -> Awaitable[WorkflowEnvironment]:
+    """The time-skipping test server (deadlines of days pass in moments)."""
+    return WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=packaged_binary("temporal-test-server"),
         data_converter=DATA_CONVERTER,
         test_server_startup_timeout=SERVER_STARTUP_TIMEOUT,
     )
-    await search_attributes.register(env.client, env.client.namespace)
-    return env
 
 
 def dev_server_environment(database: str | None = None) -> Awaitable[WorkflowEnvironment]:
@@ -80,9 +77,11 @@ async def running_worker(
     departments: DepartmentEndpoints | None = None,
     system: DepartmentSystem | None = None,
 ) -> AsyncIterator[None]:
-    """A worker serving cases on ``task_queue`` while the block runs, reaching the department
+    """A worker serving cases on ``task_queue`` while the block runs (the case's search
+    attributes registered on the client's namespace first), reaching the department
     systems at ``departments`` (default: the in-process stub, whatever the environment says),
     or through ``system`` when given."""
+    await search_attributes.register(client, client.namespace)
     if system is None:
         endpoints = departments or DepartmentEndpoints()
         system = department_system(client, sessions, stub_behaviours or {}, endpoints)

@@ -12,11 +12,13 @@ import functools
 import hashlib
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
@@ -29,6 +31,8 @@ from approval.departments.http_client import DepartmentEndpoints, HttpDepartment
 from approval.departments.stub import Answer, StubDepartmentSystem
 from approval.domain.errors import DomainError
 from approval.domain.models import Decide
+from approval.logs import configure_logging
+from approval.metrics import WorkerMetrics
 from approval.service import CaseWorkflowClient
 from approval.store.engine import check_store, engine_settings, open_store
 from workflows.case_workflow import CaseWorkflow
@@ -54,7 +58,9 @@ def api_app() -> FastAPI:
     --factory approval.runtime:api_app``): a bad setting stops it before it serves."""
     from approval.api.app import create_app  # only when called: a worker loads no web stack
 
-    return create_app(settings=engine_settings())
+    settings = engine_settings()
+    configure_logging(json=settings.log_json)
+    return create_app(settings=settings)
 
 
 def answer_through(client: Client) -> Answer:
@@ -84,6 +90,11 @@ def department_system(
         return HttpDepartmentSystem(endpoints, answer)
     return StubDepartmentSystem(sessions, stub_behaviours, answer)
 
+
+GRACEFUL_SHUTDOWN = timedelta(seconds=30)
+"""How long a stopping worker (SIGTERM) lets its running activities finish before it cancels
+them; it takes no new tasks meanwhile. A cancelled store write or send is retried by another
+worker: each is idempotent (R23)."""
 
 WORKFLOW_CODE = (
     "workflows",
@@ -125,8 +136,10 @@ def build_worker(
         endpoints = DepartmentEndpoints.from_settings(get_settings())
         departments = department_system(client, sessions, stub_behaviours, endpoints)
     record_reads = RecordReads(sessions)
-    store = StoreActivities(sessions, audit_key, record_reads)
-    activities = DepartmentActivities(departments, record_reads)
+    runtime = client.service_client.config.runtime or Runtime.default()
+    metrics = WorkerMetrics(runtime.metric_meter)
+    store = StoreActivities(sessions, audit_key, record_reads, metrics)
+    activities = DepartmentActivities(departments, record_reads, metrics)
     return Worker(
         client,
         task_queue=task_queue,
@@ -140,6 +153,7 @@ def build_worker(
         max_concurrent_activities=executor._max_workers,
         workflow_runner=workflow_runner(get_settings().workflow_sandbox),
         build_id=workflow_build_id(),
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
 
 

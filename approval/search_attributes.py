@@ -11,13 +11,17 @@ from datetime import datetime
 from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
 from temporalio.client import Client
 from temporalio.common import (
     SearchAttributeIndexedValueType,
     SearchAttributeKey,
     SearchAttributeUpdate,
 )
+from temporalio.service import RPCError, RPCStatusCode
 
 from approval.domain.state import CaseState
 
@@ -69,17 +73,41 @@ def dev_server_args() -> tuple[str, ...]:
     )
 
 
-async def register(client: Client, namespace: str) -> None:
-    """Register every attribute on ``namespace`` through the operator service (the
-    time-skipping test server, which takes no flags for them)."""
-    await client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=namespace,
-            search_attributes={
-                key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in KEYS
-            },
+async def register(client: Client, namespace: str) -> list[str]:
+    """Register on ``namespace``, through the operator service, every attribute it does not
+    have yet; the names registered. A worker does it as it starts, so that no case of a
+    namespace without them stalls (its workflow tasks would fail until they are)."""
+    known = await _registered(client, namespace)
+    missing = {
+        key.name: IndexedValueType.ValueType(key.indexed_value_type)
+        for key in KEYS
+        if key.name not in known
+    }
+    if not missing:
+        return []
+    try:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
         )
-    )
+    except RPCError as error:
+        if error.status is not RPCStatusCode.ALREADY_EXISTS:  # another worker, meanwhile
+            raise
+        return []
+    return sorted(missing)
+
+
+async def _registered(client: Client, namespace: str) -> set[str]:
+    """The custom attributes the namespace has; none known where the server cannot list them
+    (the time-skipping test server)."""
+    try:
+        known = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace)
+        )
+    except RPCError as error:
+        if error.status is not RPCStatusCode.UNIMPLEMENTED:
+            raise
+        return set()
+    return set(known.custom_attributes)
 
 
 @dataclass(frozen=True)

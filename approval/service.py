@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import (
@@ -25,6 +26,7 @@ from temporalio.client import (
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from approval.calendar_source import configured_calendar_data
@@ -67,6 +69,7 @@ APPEND_ATTEMPTS = 5
 """Tries to chain a refused attempt after a closed case's last event when others race it."""
 NOT_ACCEPTED = ApplicationNotAccepted.kind()
 UNAVAILABLE_REASON = "审批引擎暂时无法连接（{what}），请稍后重试；同一请求可安全重发"
+log = structlog.get_logger(__name__)
 
 
 class RefusedError(DomainError):
@@ -103,13 +106,28 @@ class Submission:
     created: bool
 
 
-async def connect(settings: Settings) -> Client:
-    """A Temporal client that speaks pydantic."""
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """A Temporal client that speaks pydantic, on ``runtime`` (default: the SDK's)."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=DATA_CONVERTER,
+        runtime=runtime,
     )
+
+
+def action_fields(case_no: str, command: CaseCommand, update_id: str | None) -> dict[str, Any]:
+    """What a log line of an action names: the case, the action, who took it, for which
+    department (a decision's, else the actor's), and the Update's id (the request id)."""
+    department = getattr(command, "department", None) or command.actor.department
+    return {
+        "case_no": case_no,
+        "action": command.kind,
+        "actor": command.actor.id,
+        "role": command.actor.role.value,
+        "department": department,
+        "update_id": update_id,
+    }
 
 
 def check_case_number(case_no: str) -> str:
@@ -146,12 +164,17 @@ class CaseWorkflowClient:
         EngineUnavailableError. The same ``request_id`` sent twice has one effect (R23)."""
         handle = self._handle(case_no)
         update = handle.execute_update(CaseWorkflow.act, command, id=request_id)
+        taken = action_fields(case_no, command, request_id)
         try:
-            return await self._answer(update, "案件未在时限内答复")
+            result = await self._answer(update, "案件未在时限内答复")
         except WorkflowUpdateFailedError as failure:
-            raise _refusal(failure.cause) from None
+            refusal = _refusal(failure.cause)
+            log.info("case.action_refused", **taken, reason=str(refusal))
+            raise refusal from None
         except RPCError as error:
             raise await self._rpc_refusal(case_no, error) from None
+        log.info("case.action_taken", **taken, stage=result.stage.value, seq=result.last_seq)
+        return result
 
     async def act_and_read(
         self, case_no: str, command: CaseCommand, request_id: str | None = None

@@ -27,6 +27,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "approval.calendar_source",
             "approval.contracts",
             "approval.search_attributes",
+            "approval.metrics",
         ),
     ),
     ("store", ("approval.store", "approval.demo_users")),

@@ -31,7 +31,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from approval.api import observability
 from approval.api.headers import SecurityHeaders
+from approval.api.observability import ApiMetrics, Observed
 from approval.api.routes import (
     aftercare,
     audit,
@@ -44,12 +46,13 @@ from approval.api.routes import (
     public,
     supervision,
 )
-from approval.api.startup import OneLineStartupRefusal, reach_engine
+from approval.api.startup import OneLineStartupRefusal, free_loopback_port, reach_engine
 from approval.config import Settings
 from approval.domain.catalogue import load_catalogue
 from approval.domain.errors import DomainError
 from approval.http.limiting import RateLimitedError, RateLimits
 from approval.http.refusals import refusal_status
+from approval.metrics import engine_runtime
 from approval.service import CaseService, EngineUnavailableError
 from approval.store.engine import engine_settings, open_store
 from approval.validation import first_problem
@@ -81,8 +84,11 @@ def create_app(
         if service is not None and sessions is not None:
             yield
             return
-        client = await reach_engine(config)
+        sdk_metrics = f"127.0.0.1:{free_loopback_port()}"
+        client = await reach_engine(config, engine_runtime(sdk_metrics))
+        metrics.sdk_metrics_url = f"http://{sdk_metrics}/metrics"
         store = open_store(config.store_url)
+        metrics.watch_cases(store)
         catalogue = load_catalogue(config.catalogue_path)
         app.state.service = CaseService(client, config, catalogue, store)
         app.state.settings = config
@@ -99,8 +105,10 @@ def create_app(
     )
     app.state.settings = config
     app.state.rate_limits = RateLimits.of(app.state.settings)
+    metrics = app.state.metrics = ApiMetrics()
     if service is not None and sessions is not None:
         app.state.service, app.state.sessions = service, sessions
+        metrics.watch_cases(sessions)
     for routes in (
         cases,
         aftercare,
@@ -112,11 +120,13 @@ def create_app(
         audit,
         public,
         health,
+        observability,
     ):
         app.include_router(routes.router)
     app.include_router(web_router)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(OneLineStartupRefusal)
+    app.add_middleware(Observed, metrics=metrics)
     for kind, handler in HANDLERS.items():
         app.add_exception_handler(kind, handler)
     return app

@@ -11,7 +11,13 @@ from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from approval.domain.models import CASE_NUMBER_PATTERN, Actor, Role
-from approval.http.deps import ServiceDep, SessionDep, require_role, reviewer_with_task
+from approval.http.deps import (
+    ServiceDep,
+    SessionDep,
+    bind_actor,
+    require_role,
+    reviewer_with_task,
+)
 from approval.service import UnknownCaseError
 from approval.store.numbering import case_known
 from approval.store.users import user_by_token
@@ -24,10 +30,12 @@ CaseNo = Annotated[
 
 
 async def get_actor(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
-    """The authenticated actor: role, id and department of the token's active user (R22)."""
+    """The authenticated actor: role, id and department of the token's active user (R22);
+    the request's log lines name it, and the case of the path."""
     user = user_by_token(session, credentials.credentials) if credentials else None
     if user is None:
         raise HTTPException(
@@ -35,7 +43,9 @@ async def get_actor(
             detail={"field": "authorization", "reason": "a valid bearer token is required"},
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return Actor(role=Role(user.role), id=user.name, department=user.department)
+    actor = Actor(role=Role(user.role), id=user.name, department=user.department)
+    bind_actor(actor, request.path_params.get("case_no"))
+    return actor
 
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]

@@ -4,8 +4,11 @@ approval.config.refuse_to_start tells it, not as a traceback."""
 
 from __future__ import annotations
 
+import socket
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 
 from approval.auditing.integrity import reach_temporal
 from approval.config import SettingError, Settings
@@ -14,14 +17,22 @@ from approval.service import EngineUnavailableError
 STARTUP_FAILED = "lifespan.startup.failed"
 
 
-async def reach_engine(settings: Settings) -> Client:
-    """A client of the settings' Temporal, once its namespace answers; a SettingError naming
-    APPROVAL_TEMPORAL_ADDRESS otherwise."""
+async def reach_engine(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """A client of the settings' Temporal (on ``runtime``, default the SDK's), once its
+    namespace answers; a SettingError naming APPROVAL_TEMPORAL_ADDRESS otherwise."""
     try:
-        return await reach_temporal(settings)
+        return await reach_temporal(settings, runtime)
     except EngineUnavailableError as error:
         reason = f"无法连接 Temporal，API 未启动 (the API did not start): {error.reason}"
         raise SettingError("APPROVAL_TEMPORAL_ADDRESS", reason) from None
+
+
+def free_loopback_port() -> int:
+    """A TCP port of 127.0.0.1 nobody listens on now (for this process's own SDK metrics)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def refusal_line(problem: SettingError) -> str:

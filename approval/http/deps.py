@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, NoReturn
 
+import structlog
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,6 +39,16 @@ async def get_session(sessions: SessionsDep) -> AsyncIterator[Session]:
     use it: its look-ups are short, and a hand-off to the thread pool costs more (BENCHMARKS.md)."""
     with sessions() as session:
         yield session
+
+
+def bind_actor(actor: Actor, case_no: str | None) -> None:
+    """Name the request's actor (its id, role, department) and case on every log line the
+    request writes from here on."""
+    structlog.contextvars.bind_contextvars(
+        actor=actor.id, role=actor.role.value, department=actor.department
+    )
+    if case_no:
+        structlog.contextvars.bind_contextvars(case_no=case_no)
 
 
 ServiceDep = Annotated[CaseService, Depends(get_service)]

@@ -19,7 +19,7 @@ from fastapi.responses import Response
 
 from approval.domain.errors import PermissionDeniedError
 from approval.domain.models import Actor, Role
-from approval.http.deps import ServiceDep, SessionDep, refuse, require_role
+from approval.http.deps import ServiceDep, SessionDep, bind_actor, refuse, require_role
 from approval.web.case_actions import CASE_ACTIONS
 from approval.web.rendering import forbidden, refusal_line, to_login
 from approval.web.security import current_actor, post_problem
@@ -45,6 +45,7 @@ async def signed_in(request: Request, session: SessionDep) -> Actor:
     actor = current_actor(request, session)
     if actor is None:
         raise SignInNeeded
+    bind_actor(actor, request.path_params.get("case_no"))
     return actor
 
 

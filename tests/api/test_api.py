@@ -321,14 +321,15 @@ async def test_R22_R21_every_endpoint_by_every_role_and_every_refusal_is_recorde
 async def test_R22_the_matrix_lists_every_route_of_the_api(api: Api) -> None:
     """R22: the authorization matrix has a row for every route of the OpenAPI document but
     the public progress query and rating (/public: the check code instead of a token; they
-    tell no person, tests/api/test_public.py) and the health probes (no token by design: they
-    tell no case and no person), so a new endpoint cannot go untested."""
+    tell no person, tests/api/test_public.py), the health probes and the Prometheus metrics
+    (no token by design: they tell no case and no person, tests/api/test_health.py,
+    tests/api/test_metrics.py), so a new endpoint cannot go untested."""
     document = (await api.client.get("/openapi.json")).json()
     routes = {
         (method.upper(), path.replace("{case_no}", "{case}"))
         for path, item in document["paths"].items()
         for method in item
-        if not path.startswith(("/public", "/healthz", "/readyz"))
+        if not path.startswith(("/public", "/healthz", "/readyz", "/metrics"))
     }
     assert routes == {(e.method, e.path) for e in ENDPOINTS}
 
