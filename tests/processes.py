@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -30,6 +31,9 @@ import structlog
 import typer
 import uvicorn
 from fastapi import FastAPI
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
+from temporalio.client import Client
 from typer.testing import CliRunner
 
 from approval.api.app import create_app
@@ -77,6 +81,19 @@ def process_env(
     if stub_behaviours is not None:
         env["APPROVAL_STUB_BEHAVIOURS"] = json.dumps(stub_behaviours)
     return env
+
+
+async def new_namespace(client: Client, prefix: str) -> str:
+    """A namespace of the caller's own on ``client``'s server, named ``prefix-<random>``:
+    every test's store numbers its cases from 000001, and a case number is its workflow's id,
+    so in a shared namespace a second test's case would meet the first test's workflow."""
+    namespace = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    await client.workflow_service.register_namespace(
+        RegisterNamespaceRequest(
+            namespace=namespace, workflow_execution_retention_period=Duration(seconds=86_400)
+        )
+    )
+    return namespace
 
 
 # ---- the worker ------------------------------------------------------------------------------

@@ -20,10 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from google.protobuf.duration_pb2 import Duration
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.api.enums.v1 import PendingActivityState
-from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -53,6 +51,7 @@ from tests.processes import (
     CliResult,
     Workers,
     invoke_cli,
+    new_namespace,
     process_env,
     run_cli,
     serving_api,
@@ -82,12 +81,7 @@ async def client(dev_env: WorkflowEnvironment) -> Client:
     """A client of a namespace of the test's own on the session's dev server. Every test's
     store numbers its cases from 000001, and a case number is its workflow's id: in a shared
     namespace a second test's case would meet the first test's workflow."""
-    namespace = f"e2e-{uuid.uuid4().hex[:12]}"
-    await dev_env.client.workflow_service.register_namespace(
-        RegisterNamespaceRequest(
-            namespace=namespace, workflow_execution_retention_period=Duration(seconds=86_400)
-        )
-    )
+    namespace = await new_namespace(dev_env.client, "e2e")
     return await Client.connect(
         _address(dev_env.client),
         namespace=namespace,

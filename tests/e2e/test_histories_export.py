@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from google.protobuf.duration_pb2 import Duration
-from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.testing import WorkflowEnvironment
 
 from approval.config import PROJECT_ROOT
@@ -30,6 +28,7 @@ from tests.processes import (
     CliResult,
     as_process,
     invoke_cli,
+    new_namespace,
     process_env,
     serving_api,
     workers,
@@ -56,12 +55,7 @@ async def env(dev_env: WorkflowEnvironment, tmp_path: Path) -> dict[str, str]:
     """The environment of this test's processes: a namespace of its own on the session's dev
     server (its store numbers cases from 000001, and a case number is a workflow id), its own
     task queue and data directory, and stub departments that approve at once."""
-    namespace = f"auditor-{uuid.uuid4().hex[:12]}"
-    await dev_env.client.workflow_service.register_namespace(
-        RegisterNamespaceRequest(
-            namespace=namespace, workflow_execution_retention_period=Duration(seconds=86_400)
-        )
-    )
+    namespace = await new_namespace(dev_env.client, "auditor")
     return process_env(
         address=dev_env.client.service_client.config.target_host,
         namespace=namespace,

@@ -16,9 +16,7 @@ from contextlib import AsyncExitStack
 import httpx
 import pytest
 from fastapi import FastAPI
-from google.protobuf.duration_pb2 import Duration
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -35,6 +33,7 @@ from approval.environments import running_worker
 from approval.service import CaseService
 from approval.store.audit_log import events_of
 from tests.api.test_public import GHXK, completed_case
+from tests.processes import new_namespace
 from tests.web.test_web import app
 from tests.workflows.test_workflow import accepted, recorded
 from workflows.case_workflow import CaseWorkflow
@@ -360,12 +359,7 @@ async def own_namespace(dev_env: WorkflowEnvironment) -> Client:
     """A client of a namespace of the test's own on the session's dev server: every test's
     store numbers its cases from 000001, and a case number is its workflow's id (as
     tests/e2e/test_end_to_end.py does)."""
-    namespace = f"public-{uuid.uuid4().hex[:12]}"
-    await dev_env.client.workflow_service.register_namespace(
-        RegisterNamespaceRequest(
-            namespace=namespace, workflow_execution_retention_period=Duration(seconds=86_400)
-        )
-    )
+    namespace = await new_namespace(dev_env.client, "public")
     return await Client.connect(
         dev_env.client.service_client.config.target_host,
         namespace=namespace,

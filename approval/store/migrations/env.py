@@ -22,7 +22,8 @@ def _url() -> str:
     url = context.get_x_argument(as_dictionary=True).get("url")
     if url:
         return url
-    url = config.get_main_option("sqlalchemy.url")
+    has_ini_section = config.file_config.has_section(config.config_ini_section)
+    url = config.get_main_option("sqlalchemy.url") if has_ini_section else None
     if url:
         return url
     from approval.config import get_settings
