@@ -6,7 +6,11 @@ UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 # and `starter.py --as USER` with the demo tokens. Anything else needs APPROVAL_AUDIT_KEY.
 DEVELOPMENT = APPROVAL_ENVIRONMENT=development
 
-.PHONY: run test lint sync simulate
+# Running installs only what running needs (the locked dependencies without the dev group);
+# the tests install the dev tools too.
+RUNTIME = --frozen --no-dev
+
+.PHONY: run test lint sync sync-runtime simulate
 
 $(UV):
 	python3 -m venv .tools && .tools/bin/pip install --quiet uv
@@ -14,11 +18,14 @@ $(UV):
 sync: $(UV)
 	$(UV) sync --frozen
 
-run: sync
-	$(DEVELOPMENT) $(UV) run --frozen python starter.py up
+sync-runtime: $(UV)
+	$(UV) sync $(RUNTIME)
 
-simulate: sync
-	$(DEVELOPMENT) $(UV) run --frozen python starter.py simulate
+run: sync-runtime
+	$(DEVELOPMENT) $(UV) run $(RUNTIME) python starter.py up
+
+simulate: sync-runtime
+	$(DEVELOPMENT) $(UV) run $(RUNTIME) python starter.py simulate
 
 lint: sync
 	$(UV) run --frozen ruff check .
