@@ -142,6 +142,17 @@ class WorkerProcess:
         os.kill(self.pid, signal.SIGKILL)
         self._process.wait(timeout=STOP_TIMEOUT_S)
 
+    def terminated(self) -> int:
+        """SIGTERM, as an orchestrator stops it; its exit status once it has exited (bounded:
+        AssertionError if it does not exit within PROCESS_TIMEOUT_S, after which it is
+        killed)."""
+        self._process.terminate()
+        try:
+            return self._process.wait(timeout=PROCESS_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            raise AssertionError(f"worker did not stop on SIGTERM:\n{self.log()}") from None
+
     def stop(self) -> None:
         """Terminate the process if it still runs (SIGTERM, then SIGKILL)."""
         if not self.running():

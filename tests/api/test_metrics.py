@@ -17,9 +17,11 @@ from tests.api.test_api import DEPARTMENTS, Api, accepted_case, api
 __all__ = ["api"]  # the fixture, shared with the API's own tests
 
 DECISION_ROUTE = "/cases/{case_no}/decision"
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+"""Every sample of a scrape: (name, labels) → value."""
 
 
-async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+async def scrape(client: httpx.AsyncClient) -> Samples:
     """Every sample of ``/metrics``: (name, labels) → value."""
     answer = await client.get("/metrics")
     assert answer.status_code == 200, answer.text
@@ -31,11 +33,10 @@ async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, frozenset[tuple[s
     }
 
 
-def value(
-    samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
-) -> float:
-    """The sample ``name`` with exactly ``labels``; 0 when there is none."""
-    return samples.get((name, frozenset(labels.items())), 0.0)
+def value(samples: Samples, name: str, **labels: str) -> float:
+    """The sum of the samples ``name`` whose labels include ``labels``; 0 when there is none."""
+    wanted = set(labels.items())
+    return sum(v for (found, has), v in samples.items() if found == name and wanted <= has)
 
 
 async def test_requests_latency_and_cases_by_stage_move_with_a_case(
