@@ -12,11 +12,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from temporalio import workflow
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from approval.auditing.histories import case_replayer, replay_histories
 from approval.config import Settings
+from approval.contracts import CaseInput, CaseResult
 from approval.domain.catalogue import Catalogue
+from approval.domain.events import CaseEvent
 from approval.domain.state import Stage
 from approval.environments import packaged_binary
 from approval.search_attributes import (
@@ -28,11 +32,52 @@ from approval.search_attributes import (
     OVERDUE,
     RECEIVED_AT,
     RED_MARKED,
+    CaseAttributes,
 )
 from approval.service import CaseService
 from tests.domain_fixtures import approve
+from tests.workflows.test_golden_histories import (
+    EVENTS_ONLY_DIR,
+    GOLDEN,
+    _markers,
+    golden_histories,
+)
 from tests.workflows.test_supervision import completed_case
 from tests.workflows.test_workflow import GHXK, accepted
+from workflows.case_workflow import UPSERT_SEARCH_ATTRIBUTES, CaseWorkflow
+
+
+@workflow.defn(name="CaseWorkflow", sandboxed=False)
+class AlwaysUpserts(CaseWorkflow):
+    """The search attributes without their ``workflow.patched`` guard: every case, old or
+    new, upserts them after each step."""
+
+    @workflow.run
+    async def run(self, case: CaseInput) -> CaseResult:
+        """As CaseWorkflow (the SDK wants the run method declared on the class itself)."""
+        return await super().run(case)
+
+    def _upsert_search_attributes(self, events: list[CaseEvent]) -> None:
+        """Upsert what changed, whatever the history says."""
+        now = CaseAttributes.of(self._case.state, self._input.centre, red_marked=False)
+        workflow.upsert_search_attributes(now.updates(self._attributes))
+        self._attributes = now
+
+
+async def test_the_golden_cases_replay_with_the_patch_and_break_without_it() -> None:
+    """Patch UPSERT_SEARCH_ATTRIBUTES: the golden cases, recorded before it, carry no marker
+    of it and replay deterministically against the patched code; the same change without the
+    guard fails the replay of every one of them."""
+    histories = golden_histories() + golden_histories(EVENTS_ONLY_DIR)
+    assert all(UPSERT_SEARCH_ATTRIBUTES not in m for _, h in histories for m in _markers(h))
+    patched = await replay_histories(histories)
+    assert {o.name: o.failure for o in patched if not o.deterministic} == {}
+    unguarded = await replay_histories(histories, case_replayer(AlwaysUpserts))
+    assert len(unguarded) == len(histories) == 2 * len(GOLDEN)
+    assert [o.name for o in unguarded if o.deterministic] == []
+    failures = [str(o.failure).lower() for o in unguarded]
+    assert all("nondetermin" in failure for failure in failures), failures
+
 
 VISIBLE_WITHIN_S = 60.0
 """Longest the dev server's visibility store may take to show an upsert, on a busy machine."""
