@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -21,7 +22,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from approval import search_attributes
-from approval.cli.common import unavailable
+from approval.cli.common import EXIT_INTERRUPTED, INTERRUPTED, unavailable
 from approval.config import Settings
 from approval.logs import configure_logging
 from approval.metrics import engine_runtime
@@ -97,8 +98,13 @@ def stop_on_signals() -> asyncio.Future[signal.Signals]:
 
 
 def main() -> None:
-    """Check the settings, then serve."""
-    asyncio.run(serve(engine_settings()))
+    """Check the settings, then serve; Ctrl-C before serving is one line, no traceback."""
+    settings = engine_settings()
+    try:
+        asyncio.run(serve(settings))
+    except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr)
+        raise SystemExit(EXIT_INTERRUPTED) from None
 
 
 if __name__ == "__main__":

@@ -43,6 +43,11 @@ def unavailable(code: str, message: str) -> NoReturn:
     raise SystemExit(EXIT_UNAVAILABLE)
 
 
+INTERRUPTED = "已中断 interrupted"
+EXIT_INTERRUPTED = 130
+"""The shell's status of a program stopped by Ctrl-C (128 + SIGINT)."""
+
+
 def guarded(work: Callable[[], T]) -> T:
     """Run ``work``, turning every refusal, bad input and bad setting into a one-line error."""
     from pydantic import ValidationError
@@ -89,6 +94,9 @@ def run_typer(typer_app: typer.Typer) -> None:
         code = 0
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback
+        print(INTERRUPTED, file=sys.stderr)
+        code = EXIT_INTERRUPTED
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

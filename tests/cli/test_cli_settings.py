@@ -6,14 +6,17 @@ worker.py and in the API's start. Outside the explicit development mode
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from approval.config import DEVELOPMENT_AUDIT_KEY, get_settings
+from approval.cli.common import EXIT_INTERRUPTED
+from approval.config import DEVELOPMENT_AUDIT_KEY, PROJECT_ROOT, SECRETS_DIR_VARIABLE, get_settings
 from approval.runtime import api_app, engine_settings
-from tests.processes import invoke_cli, invoke_worker, process_env
+from tests.processes import PROCESS_TIMEOUT_S, invoke_cli, invoke_worker, process_env
 
 
 @pytest.fixture
@@ -133,3 +136,66 @@ def test_the_worker_program_refuses_to_start_without_the_audit_key(tmp_path: Pat
         "错误 error: APPROVAL_AUDIT_KEY: 非开发环境必须设置自己的审计密钥 must be set, to a key "
         "of your own, outside development (APPROVAL_ENVIRONMENT='production')"
     ]
+
+
+def settings_in_a_process(env: dict[str, str], expression: str) -> str:
+    """What ``expression`` (of ``settings``, this process's Settings) prints in a fresh
+    interpreter with ``env``: the secrets directory is read as the settings class is defined."""
+    script = f"from approval.config import Settings\nsettings = Settings()\nprint({expression})"
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=PROCESS_TIMEOUT_S,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def test_secrets_are_read_from_the_files_of_the_secrets_directory(tmp_path: Path) -> None:
+    """With APPROVAL_SECRETS_DIR (Docker's /run/secrets), a setting's secret is the content of
+    the file named as its variable in lower case; a variable set in the environment wins over
+    its file; without the directory setting, its files are not read."""
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "approval_audit_key").write_text("key-from-a-file", encoding="utf-8")
+    (secrets / "approval_database_url").write_text("sqlite:///from-a-file.db", encoding="utf-8")
+    env = process_env(address="127.0.0.1:7233", namespace="n", task_queue="q", data_dir=tmp_path)
+    env |= {"APPROVAL_ENVIRONMENT": "production", SECRETS_DIR_VARIABLE: str(secrets)}
+    assert settings_in_a_process(env, "settings.audit_key_bytes") == "b'key-from-a-file'"
+    assert settings_in_a_process(env, "settings.store_url") == "sqlite:///from-a-file.db"
+    given = env | {"APPROVAL_DATABASE_URL": "sqlite:///from-the-environment.db"}
+    assert settings_in_a_process(given, "settings.store_url") == "sqlite:///from-the-environment.db"
+    without = {k: v for k, v in env.items() if k != SECRETS_DIR_VARIABLE}
+    assert settings_in_a_process(without, "settings.audit_key is None") == "True"
+
+
+INTERRUPTED_COMMAND = """
+import typer
+from approval.cli.common import run_typer
+
+app = typer.Typer()
+
+@app.command()
+def work() -> None:
+    raise KeyboardInterrupt
+
+run_typer(app)
+"""
+
+
+def test_ctrl_c_is_one_line_and_status_130_without_a_traceback(tmp_path: Path) -> None:
+    """A command of the programs' command lines interrupted by Ctrl-C (KeyboardInterrupt)
+    prints at most one line, no traceback, and exits with the shell's status for it, 130."""
+    done = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_COMMAND],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=PROCESS_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == EXIT_INTERRUPTED, done
+    assert len(done.stderr.strip().splitlines()) <= 1 and "Traceback" not in done.stderr, done
