@@ -29,6 +29,8 @@ from approval.logs import configure_logging
 from approval.store.engine import engine_settings, open_store
 
 UI_PORT = 8233
+WORKER_METRICS_PORT = 9464
+"""Where ``up``'s worker serves its Prometheus metrics, or a free port when that one is taken."""
 
 
 def temporal_cli() -> str:
@@ -152,11 +154,16 @@ def up() -> None:
     catalogue = guarded(lambda: load_catalogue(settings.catalogue_path))
     server = start_dev_server(settings)
     departments_url, departments = start_departments(settings)
+    metrics_port = free_port(WORKER_METRICS_PORT)
+    worker_metrics = settings.worker_metrics_address or f"127.0.0.1:{metrics_port}"
     worker = start_process(
         settings,
         "worker",
         str(PROJECT_ROOT / "worker.py"),
-        env={"APPROVAL_DEPARTMENTS_URL": departments_url},
+        env={
+            "APPROVAL_DEPARTMENTS_URL": departments_url,
+            "APPROVAL_WORKER_METRICS_ADDRESS": worker_metrics,
+        },
     )
     processes = [start_api(settings), worker, *([departments] if departments else []), server]
     users = ensure_demo_users(open_store(settings.store_url), catalogue, datetime.now(UTC))
@@ -167,6 +174,10 @@ def up() -> None:
     render.console.print(f"HTTP API        : {settings.api_url}/docs")
     render.console.print(f"Departments     : {departments_url}  (the worker pushes to them)")
     render.console.print(f"Store (SQLite)  : {settings.store_url}")
+    render.console.print(
+        f"Metrics         : {settings.api_url}/metrics (API), http://{worker_metrics}/metrics "
+        "(worker)"
+    )
     render.console.print(
         f"Logs            : {settings.data_dir}/worker.log, api.log, departments.log, temporal.log"
     )
