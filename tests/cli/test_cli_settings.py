@@ -138,19 +138,26 @@ def test_the_worker_program_refuses_to_start_without_the_audit_key(tmp_path: Pat
     ]
 
 
-def settings_in_a_process(env: dict[str, str], expression: str) -> str:
-    """What ``expression`` (of ``settings``, this process's Settings) prints in a fresh
-    interpreter with ``env``: the secrets directory is read as the settings class is defined."""
-    script = f"from approval.config import Settings\nsettings = Settings()\nprint({expression})"
-    done = subprocess.run(
+def python(script: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``script`` run to its end by a fresh interpreter of the project, with ``env``."""
+    return subprocess.run(
         [sys.executable, "-c", script],
         env=env,
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
         timeout=PROCESS_TIMEOUT_S,
-        check=True,
+        check=False,
     )
+
+
+def settings_in_a_process(env: dict[str, str], expression: str) -> str:
+    """What ``expression`` (of ``settings``, this process's Settings) prints in a fresh
+    interpreter with ``env``: the secrets directory is read as the settings class is defined."""
+    done = python(
+        f"from approval.config import Settings\nsettings = Settings()\nprint({expression})", env
+    )
+    assert done.returncode == 0, done
     return done.stdout.strip()
 
 
@@ -189,13 +196,6 @@ run_typer(app)
 def test_ctrl_c_is_one_line_and_status_130_without_a_traceback(tmp_path: Path) -> None:
     """A command of the programs' command lines interrupted by Ctrl-C (KeyboardInterrupt)
     prints at most one line, no traceback, and exits with the shell's status for it, 130."""
-    done = subprocess.run(
-        [sys.executable, "-c", INTERRUPTED_COMMAND],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=PROCESS_TIMEOUT_S,
-        check=False,
-    )
+    done = python(INTERRUPTED_COMMAND)
     assert done.returncode == EXIT_INTERRUPTED, done
     assert len(done.stderr.strip().splitlines()) <= 1 and "Traceback" not in done.stderr, done
