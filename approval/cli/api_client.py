@@ -1,7 +1,7 @@
 """The command line's client of the HTTP API (APPROVAL_API_URL): every human action and read
 of starter.py is a request with the user's bearer token, so the API decides who may do what
-(R22), and a request id of its own (``X-Request-ID``) that the command's log lines and the
-API's both carry. Its answers become the command line's: a refusal (4xx, ``{"detail": {"field",
+(R22), and a request id of its own (``X-Request-ID``), which every log line the API writes
+for it carries. Its answers become the command line's: a refusal (4xx, ``{"detail": {"field",
 "reason"}}``) is one line and exit status 2; an outage (nothing listens, or the API's 503
 ``engine_unavailable``) is one line and exit status 3, nothing having been recorded."""
 
@@ -13,7 +13,6 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-import structlog
 
 from approval.cli.common import EXIT_REFUSED, fail, unavailable
 
@@ -50,9 +49,7 @@ class ApiClient:
 
     def _send(self, method: str, path: str, **options: Any) -> Any:
         timeout = httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
-        request_id = uuid.uuid4().hex
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        headers = {**self._headers, "X-Request-ID": request_id}
+        headers = {**self._headers, "X-Request-ID": uuid.uuid4().hex}
         try:
             with httpx.Client(base_url=self._base_url, headers=headers, timeout=timeout) as http:
                 response = http.request(method, path, **options)
