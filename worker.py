@@ -28,6 +28,7 @@ from approval.logs import configure_logging
 from approval.metrics import engine_runtime
 from approval.runtime import build_worker, engine_settings, open_store
 from approval.service import connect
+from approval.tracing import WORKER_SERVICE, tracing_interceptors
 
 
 async def serve(settings: Settings) -> None:
@@ -35,7 +36,9 @@ async def serve(settings: Settings) -> None:
     configure_logging(json=settings.log_json)
     log = structlog.get_logger("worker")
     try:
-        client = await connect(settings, engine_runtime(settings.worker_metrics_address))
+        runtime = engine_runtime(settings.worker_metrics_address)
+        tracing = tracing_interceptors(settings.otlp_endpoint, WORKER_SERVICE)
+        client = await connect(settings, runtime, tracing)
     except RuntimeError as error:  # the SDK's "Failed client connect: ..."
         unavailable(
             "temporal_unreachable",

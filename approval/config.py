@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     construction; the tests run it sandboxed, so a non-deterministic call fails them."""
     log_json: bool = False
     """Log one JSON object per line (for a log collector) instead of the console's lines."""
+    otlp_endpoint: str | None = None
+    """Base URL of an OpenTelemetry collector (OTLP over HTTP, e.g. ``http://otel:4318``): the
+    worker and the API trace their Temporal calls there (approval.tracing); unset: no tracing."""
     worker_metrics_address: str | None = None
     """``host:port`` at which a worker serves its Prometheus metrics (the Temporal SDK's and
     the engine's, approval.metrics), e.g. ``0.0.0.0:9464``; unset: none are served."""
@@ -120,6 +123,11 @@ class Settings(BaseSettings):
     @classmethod
     def _public_base_url_is_http(cls, url: str) -> str:
         return http_url(url, "APPROVAL_PUBLIC_BASE_URL")
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _otlp_endpoint_is_http(cls, url: str | None) -> str | None:
+        return None if not url else http_url(url, "APPROVAL_OTLP_ENDPOINT")
 
     @field_validator("departments_url")
     @classmethod

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import (
     Client,
+    Interceptor,
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowHandle,
@@ -106,13 +107,17 @@ class Submission:
     created: bool
 
 
-async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
-    """A Temporal client that speaks pydantic, on ``runtime`` (default: the SDK's)."""
+async def connect(
+    settings: Settings, runtime: Runtime | None = None, interceptors: Sequence[Interceptor] = ()
+) -> Client:
+    """A Temporal client that speaks pydantic, on ``runtime`` (default: the SDK's), with
+    ``interceptors`` (approval.tracing's, when tracing)."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=DATA_CONVERTER,
         runtime=runtime,
+        interceptors=interceptors,
     )
 
 

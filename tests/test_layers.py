@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "approval.contracts",
             "approval.search_attributes",
             "approval.metrics",
+            "approval.tracing",
         ),
     ),
     ("store", ("approval.store", "approval.demo_users")),

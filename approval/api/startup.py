@@ -13,15 +13,18 @@ from temporalio.runtime import Runtime
 from approval.auditing.integrity import reach_temporal
 from approval.config import SettingError, Settings
 from approval.service import EngineUnavailableError
+from approval.tracing import API_SERVICE, tracing_interceptors
 
 STARTUP_FAILED = "lifespan.startup.failed"
 
 
 async def reach_engine(settings: Settings, runtime: Runtime | None = None) -> Client:
-    """A client of the settings' Temporal (on ``runtime``, default the SDK's), once its
-    namespace answers; a SettingError naming APPROVAL_TEMPORAL_ADDRESS otherwise."""
+    """A client of the settings' Temporal (on ``runtime``, default the SDK's; traced when
+    APPROVAL_OTLP_ENDPOINT is set), once its namespace answers; a SettingError naming
+    APPROVAL_TEMPORAL_ADDRESS otherwise."""
+    interceptors = tracing_interceptors(settings.otlp_endpoint, API_SERVICE)
     try:
-        return await reach_temporal(settings, runtime)
+        return await reach_temporal(settings, runtime, interceptors)
     except EngineUnavailableError as error:
         reason = f"无法连接 Temporal，API 未启动 (the API did not start): {error.reason}"
         raise SettingError("APPROVAL_TEMPORAL_ADDRESS", reason) from None

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, Interceptor, WorkflowHistory
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -457,12 +457,14 @@ def histories_from_json(
     return source
 
 
-async def reach_temporal(settings: Settings, runtime: Runtime | None = None) -> Client:
-    """A client of the settings' Temporal namespace (on ``runtime``, default the SDK's), once
-    it answers; EngineUnavailableError naming the address otherwise."""
+async def reach_temporal(
+    settings: Settings, runtime: Runtime | None = None, interceptors: Sequence[Interceptor] = ()
+) -> Client:
+    """A client of the settings' Temporal namespace (on ``runtime``, default the SDK's, with
+    ``interceptors``), once it answers; EngineUnavailableError naming the address otherwise."""
     where = f"Temporal at {settings.temporal_address} (namespace {settings.temporal_namespace})"
     try:
-        client = await connect(settings, runtime)
+        client = await connect(settings, runtime, interceptors)
         request = DescribeNamespaceRequest(namespace=settings.temporal_namespace)
         await client.workflow_service.describe_namespace(request)
     except (RuntimeError, RPCError) as error:
