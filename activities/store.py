@@ -76,9 +76,9 @@ class StoreActivities:
 
 
 def _log_step(events: tuple[CaseEvent, ...]) -> None:
-    """One line for a newly stored step, and one for each department answer in it (who
-    answered for which department, and how)."""
-    log.info("case.step_recorded", seq=events[-1].seq, events=[e.type for e in events])
+    """A line for each department answer a newly stored step holds (who answered for which
+    department, and how), and a debug line for the step."""
+    log.debug("case.step_recorded", seq=events[-1].seq, events=[e.type for e in events])
     for event in events:
         if isinstance(event, TaskAnswer):
             log.info(
