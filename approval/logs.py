@@ -51,8 +51,9 @@ def configure_logging(*, json: bool = False, level: int = logging.INFO) -> None:
     root.setLevel(level)
     for name in OWN_HANDLERS:
         logger = logging.getLogger(name)
-        logger.handlers.clear()
-        logger.propagate = True
+        if logger.handlers:  # not one uvicorn was told to keep quiet (--no-access-log)
+            logger.handlers.clear()
+            logger.propagate = True
 
 
 OWN_HANDLERS = ("uvicorn", "uvicorn.error", "uvicorn.access")

@@ -99,20 +99,26 @@ async def new_namespace(client: Client, prefix: str) -> str:
 # ---- the worker ------------------------------------------------------------------------------
 
 
+def spawn(arguments: list[str], env: Mapping[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """``python ARGUMENTS`` of the project as a child process with ``env``, its stdout and
+    stderr to ``log_path``."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, *arguments],
+            env=dict(env),
+            cwd=PROJECT_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
 class WorkerProcess:
     """worker.py as a child process; its stdout and stderr go to ``log_path``."""
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.log_path = log_path
-        with log_path.open("wb") as log:
-            self._process = subprocess.Popen(
-                [sys.executable, str(WORKER)],
-                env=env,
-                cwd=PROJECT_ROOT,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        self._process = spawn([str(WORKER)], env, log_path)
 
     @property
     def pid(self) -> int:

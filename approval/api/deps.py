@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, Request, status
+from fastapi import Depends, Header, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from approval.domain.models import CASE_NUMBER_PATTERN, Actor, Role
@@ -23,6 +23,16 @@ from approval.store.numbering import case_known
 from approval.store.users import user_by_token
 
 bearer = HTTPBearer(auto_error=False, description="an API token (approval.cli.users create)")
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=200,
+        description="the same key sent again (a retry after an outage) has one effect (R23)",
+    ),
+]
+"""The ``Idempotency-Key`` of an action on a case: its Update's id."""
 
 CaseNo = Annotated[
     str, Path(pattern=CASE_NUMBER_PATTERN, description="e.g. 371600-20261128-000042")

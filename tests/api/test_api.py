@@ -547,3 +547,38 @@ def test_R22_the_users_command_creates_a_user_and_shows_its_token_once(
         stored = [row.token_hash for row in session.query(ApiTokenRow)]
     sessions.kw["bind"].dispose()
     assert stored == [hash_token(token)] and token not in stored
+
+
+async def test_R23_a_window_action_resent_with_its_key_has_one_effect(
+    api: Api, catalogue: Catalogue, sessions: sessionmaker[Session]
+) -> None:
+    """R23 (an outage is never a refusal): accept and deliver, each sent twice with its
+    ``Idempotency-Key`` — as a client resends after a 503 or a lost answer, through the same
+    API or another — are answered 200 both times, recorded once, and no refused attempt is
+    kept; sent again without the key, the action is refused and that refusal kept (R21)."""
+    submitted = await api.call("clerk", "POST", "/cases", application(catalogue))
+    case_no = submitted.json()["case_no"]
+    for _ in range(2):
+        accepted = await api.call(
+            "clerk", "POST", f"/cases/{case_no}/accept", **{"Idempotency-Key": "acc-1"}
+        )
+        assert accepted.status_code == 200, accepted.text
+    for department in DEPARTMENTS:
+        decision = {"outcome": "approve"}
+        decided = await api.call(
+            f"rev-{department}", "POST", f"/cases/{case_no}/decision", decision
+        )
+        assert decided.status_code == 200, decided.text
+    for _ in range(2):
+        delivered = await api.call(
+            "clerk", "POST", f"/cases/{case_no}/deliver", {}, **{"Idempotency-Key": "del-1"}
+        )
+        assert delivered.status_code == 200, delivered.text
+    with sessions() as session:
+        types = [e.type for e in events_of(session, case_no)]
+    assert (types.count("ApplicationAccepted"), types.count("ResultDelivered")) == (1, 1)
+    assert "ActionRefused" not in types
+    again = await api.call("clerk", "POST", f"/cases/{case_no}/deliver", {})
+    assert again.status_code == 409, again.text
+    (refused,) = await recorded(sessions, case_no, "ActionRefused", 1)
+    assert refused.payload["action"] == "deliver"

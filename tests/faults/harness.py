@@ -5,7 +5,11 @@ answered as one, never as a refusal). After the faults, every case is audited: i
 against its committed Temporal history (crosscheck), its chain (verify), the read model against
 a rebuild from the histories, the notices and department messages counted once each.
 
-Used by tests/faults/ and by bench/recovery.py (which prints how long each fault took to heal).
+The driver sends its actions to an ``Engine``: the engine itself (CaseService), or the HTTP API
+served by processes of its own (tests/faults/apis.py).
+
+Used by tests/faults/ and by bench/recovery.py and bench/scale_out.py (which print how long
+each fault took to heal).
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.api.enums.v1 import EventType
@@ -51,7 +56,7 @@ from approval.domain.models import (
 )
 from approval.environments import DEV_SERVER_ARGS, packaged_binary
 from approval.runtime import open_store
-from approval.service import CaseService, EngineUnavailableError
+from approval.service import CaseService, EngineUnavailableError, Submission
 from approval.store.audit_log import events_of, notices_of
 from approval.store.department_messages import department_messages_of
 from tests.processes import WorkerProcess, process_env
@@ -67,6 +72,10 @@ ANSWER_WITHIN_S = 5.0
 """How long the driver's engine waits for an answer before it calls it an outage."""
 RETRY_PAUSE_S = 0.25
 """Pause before an action the engine could not answer is sent again (with the same id)."""
+FAULT_TIMEOUT_S = 240.0
+"""Longest wait for the answers after which a fault strikes, or for what a fault waits on."""
+STOP_TIMEOUT_S = 30.0
+"""Longest a process asked to stop (or killed) may take to go."""
 
 
 def free_port() -> int:
@@ -75,6 +84,18 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def stop_process(process: subprocess.Popen[bytes], how: signal.Signals = signal.SIGTERM) -> None:
+    """Send ``how`` (SIGKILL: at once; SIGTERM: asked to stop) and return once the process is
+    gone, SIGKILLed if it is still there after STOP_TIMEOUT_S."""
+    if process.poll() is None:
+        process.send_signal(how)
+    try:
+        process.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=STOP_TIMEOUT_S)
 
 
 # ---- the Temporal server ---------------------------------------------------------------------
@@ -143,12 +164,7 @@ class DevServer:
         """Stop it at once (SIGKILL) or ask it to (SIGTERM); returns once it is gone."""
         if self._process is None:
             return
-        self._process.send_signal(how)
-        try:
-            self._process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(timeout=30)
+        stop_process(self._process, how)
         self._process = None
 
 
@@ -203,7 +219,9 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 
 class Workers:
-    """worker.py processes on the fault run's server, queue and store."""
+    """worker.py processes on the fault run's server, queue and store; ``env`` is their
+    environment (development mode, the server, queue, store and audit key), which the API
+    processes take too (tests/faults/apis.py)."""
 
     def __init__(self, directory: Path, server: DevServer, settings: Settings, store_url: str):
         self._directory = directory
@@ -218,7 +236,7 @@ class Workers:
             APPROVAL_ENVIRONMENT="development",
             APPROVAL_AUDIT_KEY=settings.audit_key_bytes.decode(),
         )
-        self._env = env
+        self.env = env
         self.running: list[WorkerProcess] = []
         self._started = 0
 
@@ -228,7 +246,7 @@ class Workers:
         for _ in range(count):
             self._started += 1
             log = self._directory / f"worker-{self._started}.log"
-            new.append(WorkerProcess(self._env, log))
+            new.append(WorkerProcess(self.env, log))
         self.running += new
         await asyncio.gather(*(w.wait_started(READY_TIMEOUT_S) for w in new))
 
@@ -249,6 +267,22 @@ class Workers:
 
 
 # ---- driving cases ---------------------------------------------------------------------------
+
+
+class Engine(Protocol):
+    """What the driver sends the window's and the departments' actions to: CaseService, or
+    the HTTP API (tests/faults/apis.py ApiDriver). An outage raises EngineUnavailableError, a
+    refusal a DomainError."""
+
+    async def submit(self, application: Application, clerk: Actor) -> Submission:
+        """Receive the application; the same idempotency key gives the same case (R23)."""
+        ...
+
+    async def act(
+        self, case_no: str, command: CaseCommand, request_id: str | None = None
+    ) -> object:
+        """One action on the case; the same request id sent again has one effect (R23)."""
+        ...
 
 
 @dataclass
@@ -279,7 +313,7 @@ class Drive:
             await asyncio.sleep(RETRY_PAUSE_S)
 
     async def act(
-        self, service: CaseService, case_no: str, command: CaseCommand, request_id: str
+        self, service: Engine, case_no: str, command: CaseCommand, request_id: str
     ) -> None:
         """One action on a case, sent until answered."""
         await self.until_answered(
@@ -302,7 +336,7 @@ def application(matter_code: str, catalogue: Catalogue, n: int) -> Application:
 
 
 async def open_cases(
-    service: CaseService, catalogue: Catalogue, drive: Drive, count: int
+    service: Engine, catalogue: Catalogue, drive: Drive, count: int
 ) -> dict[str, str]:
     """``count`` accepted cases, alternating the matters: case number → matter code."""
     cases: dict[str, str] = {}
@@ -332,7 +366,7 @@ def decisions(cases: dict[str, str], catalogue: Catalogue) -> list[list[tuple[st
 
 
 async def decide_all(
-    service: CaseService,
+    service: Engine,
     drive: Drive,
     waves: Sequence[Sequence[tuple[str, Decide]]],
     in_flight: int = 8,
@@ -349,7 +383,7 @@ async def decide_all(
         await asyncio.gather(*(one(c, d) for c, d in wave))
 
 
-async def deliver_all(service: CaseService, drive: Drive, cases: dict[str, str]) -> None:
+async def deliver_all(service: Engine, drive: Drive, cases: dict[str, str]) -> None:
     """Hand over every decision (送达), then each applicant rates it 满意 (R20): the cases
     complete, and their workflows end once rated."""
     for case_no in cases:
@@ -359,6 +393,57 @@ async def deliver_all(service: CaseService, drive: Drive, cases: dict[str, str])
             actor=Actor(role=Role.APPLICANT, id=f"applicant:{case_no}"), level=RatingLevel.SATISFIED
         )
         await drive.act(service, case_no, rating, f"{case_no}-rate")
+
+
+Fault = Callable[[], Awaitable[None]]
+
+
+async def strike_during(
+    drive: Drive, sending: Awaitable[None], total: int, faults: Sequence[tuple[Fraction, Fault]]
+) -> None:
+    """Await ``sending``, which has the driver answer ``total`` more actions, while the
+    faults strike one after another: each ``(share, fault)`` once that share of them has been
+    answered (so each lands mid-way, with Updates, store writes and department sends in
+    flight)."""
+    before = drive.answered
+
+    async def strike() -> None:
+        for share, fault in faults:
+            count = before + int(total * share)  # exact: a Fraction
+            await eventually(partial(_answered, drive, count), f"{count} answers", FAULT_TIMEOUT_S)
+            await fault()
+
+    await asyncio.gather(sending, strike())
+
+
+async def _answered(drive: Drive, count: int) -> bool:
+    return drive.answered >= count
+
+
+@dataclass
+class Processes:
+    """A run's Temporal dev server, its worker processes, and a client of the server."""
+
+    server: DevServer
+    workers: Workers
+    client: Client
+
+
+@contextlib.asynccontextmanager
+async def engine_processes(
+    directory: Path, settings: Settings, store_url: str, *, workers: int, show_logs: bool = True
+) -> AsyncIterator[Processes]:
+    """A dev server and ``workers`` worker processes on the store ``store_url``, all logging
+    to ``directory``; stopped when the block ends, however it ends, and then every log of
+    ``directory`` printed (stopped_on_exit)."""
+    server = DevServer(directory)
+    running = Workers(directory, server, settings, store_url)
+    async with stopped_on_exit(server, running, show_logs):
+        server.start()
+        await server.wait_ready()
+        await running.start(workers)
+        client = await Client.connect(server.address, data_converter=DATA_CONVERTER)
+        yield Processes(server, running, client)
 
 
 @dataclass
@@ -387,22 +472,51 @@ async def fault_run(
     """A dev server and ``workers`` worker processes, an engine on them whose answers are
     bounded by ANSWER_WITHIN_S, and ``cases`` accepted cases. ``store_urls``: the store as
     the engine reaches it, and as the workers do."""
-    server = DevServer(directory)
-    running = Workers(directory, server, settings, store_urls[1])
-    async with stopped_on_exit(server, running, show_logs):
-        server.start()
-        await server.wait_ready()
-        await running.start(workers)
-        client = await Client.connect(server.address, data_converter=DATA_CONVERTER)
+    async with engine_processes(
+        directory, settings, store_urls[1], workers=workers, show_logs=show_logs
+    ) as running:
         service = CaseService(
-            client, settings, catalogue, open_store(store_urls[0]), answer_within_s=ANSWER_WITHIN_S
+            running.client,
+            settings,
+            catalogue,
+            open_store(store_urls[0]),
+            answer_within_s=ANSWER_WITHIN_S,
         )
         drive = Drive()
         opened = await open_cases(service, catalogue, drive, cases)
-        yield FaultRun(server, running, client, service, drive, opened)
+        yield FaultRun(running.server, running.workers, running.client, service, drive, opened)
+
+
+async def run_with_faults(
+    run: FaultRun, waves: Sequence[Sequence[tuple[str, Decide]]], faults: Sequence[Fault]
+) -> None:
+    """Send every decision while the faults strike one after another, evenly spread: the
+    n-th of k once n/(k+1) of the decisions have been answered (strike_during)."""
+    total = sum(len(wave) for wave in waves)
+    spread = [(Fraction(n, len(faults) + 1), fault) for n, fault in enumerate(faults, start=1)]
+    await strike_during(run.drive, decide_all(run.service, run.drive, waves), total, spread)
 
 
 # ---- auditing every case ---------------------------------------------------------------------
+
+
+async def no_activity_pending(client: Client, case_nos: Sequence[str]) -> None:
+    """Until no case has an activity pending (bounded by SETTLE_TIMEOUT_S): every activity a
+    killed worker held has timed out and run again on another. Until then its case's later
+    steps wait behind it (a department send: up to its 60 s start-to-close timeout), longer
+    than an API answers within (approval.service.ANSWER_WITHIN_S): an action on the case is
+    answered as an outage meanwhile."""
+    waiting = set(case_nos)
+
+    async def idle() -> bool:
+        asked = sorted(waiting)
+        found = await asyncio.gather(*(client.get_workflow_handle(c).describe() for c in asked))
+        for case_no, description in zip(asked, found, strict=True):
+            if not description.raw_description.pending_activities:
+                waiting.discard(case_no)  # no action is sent meanwhile: it stays idle
+        return not waiting
+
+    await eventually(idle, "no activity pending", SETTLE_TIMEOUT_S)
 
 
 async def completed_histories(

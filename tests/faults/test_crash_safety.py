@@ -7,9 +7,7 @@ department messages are there once each. No outage is ever answered as a refusal
 
 from __future__ import annotations
 
-import asyncio
 import signal
-from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -18,50 +16,25 @@ from sqlalchemy.engine import make_url
 
 from approval.config import Settings
 from approval.domain.catalogue import Catalogue
-from approval.domain.models import Decide
 from approval.runtime import open_store
 from tests.faults.harness import (
+    FAULT_TIMEOUT_S,
     Drive,
+    Fault,
     FaultRun,
     StoreLink,
     audit,
     completed_histories,
-    decide_all,
     decisions,
     deliver_all,
     eventually,
     fault_run,
+    run_with_faults,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.devserver]
 
 CASES = 10
-FAULT_TIMEOUT_S = 240.0
-
-Fault = Callable[[], Awaitable[None]]
-
-
-async def run_with_faults(
-    run: FaultRun, waves: Sequence[Sequence[tuple[str, Decide]]], faults: list[Fault]
-) -> None:
-    """Send every decision while the faults strike one after another, each once a further
-    share of the decisions has been answered (so each lands mid-review, with Updates, store
-    writes and department sends in flight)."""
-    drive = run.drive
-    total = sum(len(wave) for wave in waves)
-    before = drive.answered
-
-    async def strike() -> None:
-        for n, fault in enumerate(faults, start=1):
-            share = before + total * n // (len(faults) + 1)
-            await eventually(partial(_answered, drive, share), f"{share} answers", FAULT_TIMEOUT_S)
-            await fault()
-
-    await asyncio.gather(decide_all(run.service, drive, waves), strike())
-
-
-async def _answered(drive: Drive, count: int) -> bool:
-    return drive.answered >= count
 
 
 async def finish_and_audit(

@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Query
 
-from approval.api.deps import CaseNo, allowed
+from approval.api.deps import CaseNo, IdempotencyKey, allowed
 from approval.api.schemas import FollowUpItem, FollowUpPage
 from approval.domain.models import WINDOW, Actor, AnswerFollowUp, Complain, Rate, Role
 from approval.domain.status import CaseStatus
@@ -22,7 +22,6 @@ from approval.store.lights import calendar_through, follow_up_clock
 from approval.store.queries import follow_ups_of
 
 router = APIRouter(tags=["ratings"], responses=REFUSALS)
-IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=200)]
 
 
 @router.post("/cases/{case_no}/rating", response_model=CaseStatus)
