@@ -113,6 +113,22 @@ def spawn(arguments: list[str], env: Mapping[str, str], log_path: Path) -> subpr
         )
 
 
+def run_python(
+    script: str, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``script`` run to its end (bounded) by a fresh interpreter of the project, with
+    ``env`` (default: this process's environment)."""
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        env=None if env is None else dict(env),
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=PROCESS_TIMEOUT_S,
+        check=False,
+    )
+
+
 class WorkerProcess:
     """worker.py as a child process; its stdout and stderr go to ``log_path``."""
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +32,7 @@ from approval.service import CaseService, EngineUnavailableError
 from approval.store.audit_log import events_of
 from approval.store.numbering import case_known
 from approval.store.users import create_users_with_tokens
-from tests.processes import PROCESS_TIMEOUT_S, CliResult, invoke_cli, serving
+from tests.processes import CliResult, invoke_cli, run_python, serving
 
 CASE = "371600-20261201-000001"
 TOKEN = "token-of-the-clerk"
@@ -329,14 +327,6 @@ def test_help_and_a_read_load_neither_temporal_nor_the_store(
     store. Run in a fresh interpreter: this one has loaded everything."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("APPROVAL_")}
     env["APPROVAL_API_URL"] = f"http://127.0.0.1:{closed_port()}"
-    probe = subprocess.run(
-        [sys.executable, "-c", PROBE.format(runs=runs)],
-        capture_output=True,
-        text=True,
-        timeout=PROCESS_TIMEOUT_S,
-        cwd=PROJECT_ROOT,
-        env=env,
-        check=False,
-    )
+    probe = run_python(PROBE.format(runs=runs), env)
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.splitlines() == [*codes, "-", domain], probe.stdout

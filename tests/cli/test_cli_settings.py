@@ -6,17 +6,15 @@ worker.py and in the API's start. Outside the explicit development mode
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from approval.cli.common import EXIT_INTERRUPTED
-from approval.config import DEVELOPMENT_AUDIT_KEY, PROJECT_ROOT, SECRETS_DIR_VARIABLE, get_settings
+from approval.config import DEVELOPMENT_AUDIT_KEY, SECRETS_DIR_VARIABLE, get_settings
 from approval.runtime import api_app, engine_settings
-from tests.processes import PROCESS_TIMEOUT_S, invoke_cli, invoke_worker, process_env
+from tests.processes import invoke_cli, invoke_worker, process_env, run_python
 
 
 @pytest.fixture
@@ -140,23 +138,10 @@ def test_the_worker_program_refuses_to_start_without_the_audit_key(tmp_path: Pat
     ]
 
 
-def python(script: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``script`` run to its end by a fresh interpreter of the project, with ``env``."""
-    return subprocess.run(
-        [sys.executable, "-c", script],
-        env=env,
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=PROCESS_TIMEOUT_S,
-        check=False,
-    )
-
-
 def settings_in_a_process(env: dict[str, str], expression: str) -> str:
     """What ``expression`` (of ``settings``, this process's Settings) prints in a fresh
     interpreter with ``env``: the secrets directory is read as the settings class is defined."""
-    done = python(
+    done = run_python(
         f"from approval.config import Settings\nsettings = Settings()\nprint({expression})", env
     )
     assert done.returncode == 0, done
@@ -198,6 +183,6 @@ run_typer(app)
 def test_ctrl_c_is_one_line_and_status_130_without_a_traceback(tmp_path: Path) -> None:
     """A command of the programs' command lines interrupted by Ctrl-C (KeyboardInterrupt)
     prints at most one line, no traceback, and exits with the shell's status for it, 130."""
-    done = python(INTERRUPTED_COMMAND)
+    done = run_python(INTERRUPTED_COMMAND)
     assert done.returncode == EXIT_INTERRUPTED, done
     assert len(done.stderr.strip().splitlines()) <= 1 and "Traceback" not in done.stderr, done
