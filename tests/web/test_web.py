@@ -634,3 +634,30 @@ async def test_R10_the_meeting_form_marks_unticked_departments_absent(web: Login
     assert recorded_page.status_code == 200, recorded_page.text
     assert recorded_page.text.count("<td>缺席默认同意</td>") == 1  # CGJ's row of the tasks
     assert "尚未作出" in recorded_page.text
+
+
+async def test_R23_a_case_page_form_sent_twice_has_one_effect(
+    web: Login, sessions: sessionmaker[Session]
+) -> None:
+    """R23 (an outage is never a refusal): the accept form of one rendering of the case page,
+    sent twice (a double click, a resend after an outage), is answered 已受理 both times and
+    recorded once, with no refusal kept; the page it answers with is a new rendering with a
+    key of its own, and accepting again from it is refused and kept (R21)."""
+    clerk = await web("clerk")
+    case_no = await received_case(clerk, SPJY, ("SQS", "PMT", "GLZD", "JKZM"))
+    page = await clerk.get(f"/web/cases/{case_no}")
+    keys = set(re.findall(r'name="page_key" value="(web-[0-9a-f]{32})"', page.text))
+    assert len(keys) == 1, keys
+    (key,) = keys
+    for _ in range(2):
+        answer = await clerk.post(f"/web/cases/{case_no}/accept", data={"page_key": key})
+        assert answer.status_code == 200 and "已受理" in answer.text, answer.text
+    with sessions() as session:
+        types = [e.type for e in events_of(session, case_no)]
+    assert types.count("ApplicationAccepted") == 1 and "ActionRefused" not in types
+    (fresh,) = set(re.findall(r'name="page_key" value="(web-[0-9a-f]{32})"', answer.text))
+    assert fresh != key
+    again = await clerk.post(f"/web/cases/{case_no}/accept", data={"page_key": fresh})
+    assert again.status_code >= 400 and alert(again)
+    (refused,) = await recorded(sessions, case_no, "ActionRefused", 1)
+    assert refused.payload["action"] == "accept"

@@ -5,6 +5,7 @@ A reviewer reads only the cases its department has a task on (R22), as in the AP
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -12,6 +13,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from approval.auditing.timeline import timeline
 from approval.calendar_source import calendar_of_events
@@ -96,6 +98,18 @@ async def show_case(
     return await case_page(request, service, session, actor, case_no)
 
 
+PAGE_KEY = re.compile(r"web-[0-9a-f]{32}")
+"""The key each rendering of the case page gives its forms (``key``, a hidden ``page_key``)."""
+
+
+def form_request_id(form: FormData, action: str) -> str | None:
+    """The Update id of a case-page form: its page's key and the action, so that the same
+    form sent again (a double click, a resend after an outage) has one effect (R23) and
+    another form of the page is an action of its own; None for a form without a sane key."""
+    key = str(form.get("page_key") or "")
+    return f"{key}-{action}" if PAGE_KEY.fullmatch(key) else None
+
+
 def action_refusal(label: str, error: DomainError | ValidationError) -> str:
     """A refusal of a case-page form in Chinese naming the field, then the engine's line."""
     line = refusal_line(error)
@@ -126,9 +140,10 @@ async def case_action(
     await or_forbidden(
         actor, require_role(service, session, case_no, actor, form_action.action, roles)
     )
+    form = await request.form()
     try:
-        command = await form_action.command(actor, await request.form())
-        await service.act(case_no, command)
+        command = await form_action.command(actor, form)
+        await service.act(case_no, command, request_id=form_request_id(form, action))
     except (DomainError, ValidationError) as error:
         line = action_refusal(form_action.label, error)
         return await case_page(request, service, session, actor, case_no, refusal_code(error), line)
