@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
+from typing import Any
+
 from temporalio import activity
 
 from activities.logging_context import bound_to_activity
@@ -11,6 +15,8 @@ from approval.departments import DepartmentSystem
 from approval.metrics import WorkerMetrics
 
 WITH_MATERIALS = (DepartmentMessageKind.TASK, DepartmentMessageKind.SUPPLEMENT)
+BEAT_EVERY_S = 2.0
+"""How often a send beats while it waits (well inside the workflow's DEPARTMENT_HEARTBEAT)."""
 
 
 class DepartmentActivities:
@@ -32,9 +38,12 @@ class DepartmentActivities:
         with bound_to_activity(message.case_no, department=message.department):
             if attempt > 1 and self._metrics is not None:
                 self._metrics.send_retried(message.department)
-            if message.as_of_seq is not None and message.matter_code is None:
-                message = await self._completed(message, message.as_of_seq)
-            await self._system.deliver(message, attempt=attempt)
+            await beating(self._deliver(message, attempt))
+
+    async def _deliver(self, message: DepartmentMessage, attempt: int) -> None:
+        if message.as_of_seq is not None and message.matter_code is None:
+            message = await self._completed(message, message.as_of_seq)
+        await self._system.deliver(message, attempt=attempt)
 
     async def _completed(self, message: DepartmentMessage, seq: int) -> DepartmentMessage:
         """The message with its case's matter and, for a task or supplement, the materials
@@ -48,3 +57,18 @@ class DepartmentActivities:
         if with_materials:
             fields["materials"] = record.materials
         return message.model_copy(update=fields)
+
+
+async def beating(work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work``, heartbeating every BEAT_EVERY_S until it ends (its failure raised); a
+    cancelled activity cancels it."""
+    task = asyncio.ensure_future(work)
+    try:
+        while not task.done():
+            activity.heartbeat()
+            await asyncio.wait({task}, timeout=BEAT_EVERY_S)
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    task.result()

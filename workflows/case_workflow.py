@@ -34,6 +34,11 @@ with workflow.unsafe.imports_passed_through():
 
 STORE_TIMEOUT = timedelta(seconds=30)
 DEPARTMENT_TIMEOUT = timedelta(seconds=60)
+DEPARTMENT_HEARTBEAT = timedelta(seconds=10)
+"""A department send beats while it waits for the department's system: one whose worker died is
+handed to another worker once this passes without a beat, not only when DEPARTMENT_TIMEOUT
+does (the case's next store write waits behind it). Timeouts are not part of what a replay
+compares: the golden histories replay with it."""
 TELL_DEPARTMENTS_THE_DECISION = "tell-departments-the-decision"
 """Patch: a decided case tells every department that reviewed it the decision."""
 CAP_REVIEW_PERIODS = "cap-review-periods-at-case-deadline"
@@ -192,6 +197,7 @@ class CaseWorkflow:
             DepartmentActivities.send_to_department,
             message,
             start_to_close_timeout=DEPARTMENT_TIMEOUT,
+            heartbeat_timeout=DEPARTMENT_HEARTBEAT,
             retry_policy=RETRY,
         )
 

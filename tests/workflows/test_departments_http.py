@@ -36,6 +36,7 @@ from approval.service import CaseService
 from approval.store.department_messages import department_messages_of
 from tests.processes import invoke_worker, process_env, serving
 from tests.workflows.test_workflow import GHXK, accepted
+from workflows.case_workflow import DEPARTMENT_HEARTBEAT, DEPARTMENT_TIMEOUT
 
 
 @pytest.fixture
@@ -152,7 +153,14 @@ async def test_R7_R23_every_department_receives_its_task_once_over_http_and_answ
 
             await eventually(decided, "the decision")
             status = await engine.status(case_no)
-            told = {d: [r["message"]["kind"] for r in await received(url, d)] for d in DEPARTMENTS}
+
+            async def told_twice() -> dict[str, list[str]]:
+                kinds = {
+                    d: [r["message"]["kind"] for r in await received(url, d)] for d in DEPARTMENTS
+                }
+                return kinds if all(len(k) >= 2 for k in kinds.values()) else {}
+
+            told = await eventually(told_twice, "the decision told to every department")
     assert {d: [(r["attempts"], r["message_id"]) for r in tasks[d]] for d in DEPARTMENTS} == {
         d: [(1, f"{case_no}/{d}/task/1")] for d in DEPARTMENTS
     }
@@ -208,6 +216,44 @@ async def test_R23_an_answer_later_than_the_read_timeout_is_retried_and_counted_
     assert {d: [r["attempts"] for r in tasks[d]] for d in DEPARTMENTS} == {
         d: [2] for d in DEPARTMENTS
     }
+
+
+async def test_a_send_waiting_for_a_slow_department_heartbeats(
+    time_skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    catalogue: Catalogue,
+    sessions: sessionmaker[Session],
+) -> None:
+    """While a department's system is slow to answer, its send beats (DEPARTMENT_HEARTBEAT):
+    the pending activity shows a heartbeat timeout shorter than its start-to-close limit and a
+    last beat, so a send whose worker dies is handed on after that, not after the whole limit
+    (tests/faults/test_scale_out.py showed a case waiting behind one). Once the department
+    answers, the send completes on its first attempt."""
+    faults = Faults(slow_first=1, delay_s=6.0)
+    with serving(create_app(faults=faults)) as url:
+        endpoints = DepartmentEndpoints(base_url=url, read_timeout_s=30.0)
+        async with engine_over_http(
+            time_skipping_env, settings, catalogue, sessions, endpoints
+        ) as engine:
+            case_no = await accepted(engine, catalogue, GHXK)
+            handle = time_skipping_env.client.get_workflow_handle(case_no)
+
+            async def beating() -> list[Any]:
+                pending = (await handle.describe()).raw_description.pending_activities
+                sends = [a for a in pending if a.activity_type.name == "send_to_department"]
+                return [a for a in sends if a.HasField("last_heartbeat_time")]
+
+            assert await eventually(beating, "a send's heartbeat")
+            attempts = await delivery_attempts(time_skipping_env.client, case_no, len(DEPARTMENTS))
+            limits = {
+                (a.heartbeat_timeout.ToTimedelta(), a.start_to_close_timeout.ToTimedelta())
+                async for e in handle.fetch_history_events()
+                if (a := e.activity_task_scheduled_event_attributes).activity_type.name
+                == "send_to_department"
+            }
+    assert limits == {(DEPARTMENT_HEARTBEAT, DEPARTMENT_TIMEOUT)}
+    assert DEPARTMENT_HEARTBEAT < DEPARTMENT_TIMEOUT
+    assert attempts == [1] * len(DEPARTMENTS)
 
 
 async def test_a_refused_message_is_retried_until_the_configuration_is_fixed(
