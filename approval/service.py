@@ -45,6 +45,7 @@ from approval.domain.errors import (
     UnknownMatterError,
 )
 from approval.domain.events import ActionRefused, ApplicationNotAccepted, CaseEvent
+from approval.domain.identity_numbers import identity_number_problem
 from approval.domain.models import (
     CASE_NUMBER_PATTERN,
     Actor,
@@ -310,7 +311,11 @@ class CaseService(CaseWorkflowClient):
 
     async def submit(self, application: Application, clerk: Actor) -> Submission:
         """Receive an application (收件). Unknown matters are refused before anything starts
-        (R1); the same idempotency key always gives the same case (R23)."""
+        (R1); the same idempotency key always gives the same case (R23). An identity number
+        whose check character is wrong is bad input: refused, nothing recorded."""
+        problem = identity_number_problem(application.applicant.id_number)
+        if problem is not None:
+            raise InvalidInputError("applicant.id_number", problem)
         now = datetime.now(UTC)
         try:
             matter = self._catalogue.matter(application.matter_code)

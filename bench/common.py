@@ -46,7 +46,7 @@ from approval.runtime import open_store
 from approval.service import CaseService
 
 CLERK = Actor(role=Role.CLERK, id="bench-clerk")
-APPLICANT = Applicant(name="滨州示例建设有限公司", id_number="91371600MA3C000001")
+APPLICANT = Applicant(name="滨州示例建设有限公司", id_number="91371600MA3C00000L")
 
 
 def machine() -> str:

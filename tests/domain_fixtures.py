@@ -40,7 +40,7 @@ CALENDAR = WorkingCalendar(load_calendar_data(range(2026, 2029), None))
 """2026 is known (chinese_calendar); 2027 and 2028 are counted by weekends only (provisional)."""
 
 CASE_NO = "371600-20260302-000001"
-APPLICANT = Applicant(name="滨州示例建设有限公司", id_number="91371600MA3C4XYZ1K")
+APPLICANT = Applicant(name="滨州示例建设有限公司", id_number="91371600MA3C4XYW1F")
 
 # The demo matters used by the tests, by what makes each one useful.
 GHXK = "JS-GHXK-001"  # 4 departments, 10 WD committed, notice period 5 WD

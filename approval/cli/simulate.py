@@ -72,7 +72,7 @@ class Run:
         demanded = [m.code for m in self.matter.demanded_materials][leave_out:]
         application = Application(
             matter_code=self.matter.code,
-            applicant=Applicant(name="滨州示例建设有限公司", id_number="91371600MA3C000001"),
+            applicant=Applicant(name="滨州示例建设有限公司", id_number="91371600MA3C00000L"),
             materials=tuple(material(c) for c in demanded),
             idempotency_key=f"sim-{uuid.uuid4().hex}",
         )

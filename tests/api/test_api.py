@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
@@ -26,7 +27,7 @@ from approval.domain.catalogue import Catalogue
 from approval.service import CaseService
 from approval.store.audit_log import events_of
 from approval.store.engine import open_store
-from approval.store.schema import ApiTokenRow
+from approval.store.schema import ApiTokenRow, CaseEventRow, CaseRow
 from approval.store.users import create_user, create_users_with_tokens, hash_token, issue_token
 from tests.domain_fixtures import material
 from tests.workflows.test_workflow import messages_of, recorded
@@ -83,7 +84,7 @@ def application(
     codes = [m.code for m in catalogue.matter(matter).demanded_materials if m.code not in leave_out]
     return {
         "matter_code": matter,
-        "applicant": {"name": "滨州示例建设有限公司", "id_number": "91371600MA3C000001"},
+        "applicant": {"name": "滨州示例建设有限公司", "id_number": "91371600MA3C00000L"},
         "materials": [material(c).model_dump(mode="json") for c in codes],
         "idempotency_key": f"k-{uuid.uuid4().hex}",
     }
@@ -582,3 +583,21 @@ async def test_R23_a_window_action_resent_with_its_key_has_one_effect(
     assert again.status_code == 409, again.text
     (refused,) = await recorded(sessions, case_no, "ActionRefused", 1)
     assert refused.payload["action"] == "deliver"
+
+
+async def test_an_identity_number_with_a_wrong_check_character_is_refused_naming_it(
+    api: Api, catalogue: Catalogue, sessions: sessionmaker[Session]
+) -> None:
+    """The README's old 统一社会信用代码 91371600MA3C000001 (its check character should be L)
+    is refused at the window with 422 naming ``applicant.id_number`` and, in Chinese, the
+    right check character; no case number is given and nothing is recorded."""
+    body = application(catalogue)
+    body["applicant"]["id_number"] = "91371600MA3C000001"
+    refused = await api.call("clerk", "POST", "/cases", body)
+    assert refused.status_code == 422, refused.text
+    detail = refused.json()["detail"]
+    assert detail["field"] == "applicant.id_number"
+    assert "统一社会信用代码校验码不正确" in detail["reason"] and "应为 L" in detail["reason"]
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(CaseRow)) == 0
+        assert session.scalar(select(func.count()).select_from(CaseEventRow)) == 0

@@ -171,7 +171,7 @@ def seeds(catalogue: Catalogue) -> dict[tuple[str, str], list[dict[str, Json]]]:
         ("/cases", "POST"): [
             {
                 "matter_code": GHXK,
-                "applicant": {"name": "滨州示例建设有限公司", "id_number": "91371600MA3C000001"},
+                "applicant": {"name": "滨州示例建设有限公司", "id_number": "91371600MA3C00000L"},
                 "materials": [
                     material(m.code).model_dump(mode="json") for m in matter.demanded_materials
                 ],

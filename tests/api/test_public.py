@@ -42,7 +42,7 @@ from tests.workflows.test_workflow import CLERK, accepted, recorded
 Json = Any
 GHXK = "JS-GHXK-001"
 APPLICANT = "滨州示例建设有限公司"
-ID_NUMBER = "91371600MA3C000001"
+ID_NUMBER = "91371600MA3C00000L"
 
 
 OLD_CASE = "371600-20261128-000042"
@@ -319,7 +319,7 @@ async def test_R20_the_json_progress_says_the_outcome_and_the_decision_date(
         response = await progress(http, case_no, check_code(case_no, key))
         assert response.status_code == 200, response.text
         bodies[case_no] = response.json()
-        for personal in ("李四", "371602199001011234", "rev-", "clerk-7", "不符合审查标准"):
+        for personal in ("李四", "37160219900101123X", "rev-", "clerk-7", "不符合审查标准"):
             assert personal not in response.text
     done = bodies[approved]
     assert (done["outcome"], done["outcome_label"], done["stage"]) == (

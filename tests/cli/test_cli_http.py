@@ -132,7 +132,7 @@ def test_R22_R23_the_token_the_key_and_the_request_id_go_with_the_requests(
     api, url = recording
     env = {"APPROVAL_API_URL": url, "APPROVAL_DATA_DIR": str(tmp_path), "APPROVAL_TOKEN": TOKEN}
     submitted = invoke_cli(
-        *("submit", "JS-GHXK-001", "--applicant", "张三", "--id-number", "371602199001011234"),
+        *("submit", "JS-GHXK-001", "--applicant", "张三", "--id-number", "37160219900101123X"),
         *("--key", "key-00001", "--json"),
         env=env,
     )
@@ -270,7 +270,7 @@ def test_an_outage_is_exit_status_3_in_one_line_and_records_nothing(
         tokens = create_users_with_tokens(session, [("clerk-1", "clerk", None)], datetime.now(UTC))
     engine = cast(CaseService, EngineDown(settings, catalogue))
     submit = (
-        *("submit", "JS-GHXK-001", "--applicant", "张三", "--id-number", "371602199001011234"),
+        *("submit", "JS-GHXK-001", "--applicant", "张三", "--id-number", "37160219900101123X"),
         *("--key", "key-00001", "--material", f"SQB={PROJECT_ROOT / 'data/samples/SQB.txt'}"),
     )
     env = {"APPROVAL_DATA_DIR": str(tmp_path), "APPROVAL_TOKEN": tokens["clerk-1"]}

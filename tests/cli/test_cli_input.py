@@ -12,7 +12,7 @@ from tests.processes import invoke_cli
 
 CASE = "371600-20261128-000001"
 SUBMIT = ("submit", "JS-GHXK-001", "--applicant", "张三")
-ID_NUMBER = ("--id-number", "371602199001011234")
+ID_NUMBER = ("--id-number", "37160219900101123X")
 
 
 @pytest.mark.parametrize(

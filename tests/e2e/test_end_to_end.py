@@ -62,7 +62,7 @@ MATTER = "JS-GHXK-001"
 DEPARTMENTS = ("ZRZY", "ZJJ", "RFB", "CGJ")
 DEMANDED = ("SQB", "XMPZ", "SJFA", "RFSJ")
 APPLICANT = "滨州市黄河建设有限公司"
-ID_NUMBER = "91371600MA3C4Q8R2X"
+ID_NUMBER = "91371600MA3C4Q8R2E"
 CLERK = Actor(role=Role.CLERK, id="clerk-e2e")
 WAIT_S = 120.0
 """Bound of every wait for the worker or the store to catch up (seconds are enough; a busy

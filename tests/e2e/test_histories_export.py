@@ -119,7 +119,7 @@ async def test_export_then_replay_a_case_run_by_the_real_processes(
         submitted = await run_cli(
             clerk_env,
             *("submit", MATTER, "--applicant", "滨州示例建设有限公司"),
-            *("--id-number", "91371600MA3C000001", "--key", f"audit-{uuid.uuid4().hex}"),
+            *("--id-number", "91371600MA3C00000L", "--key", f"audit-{uuid.uuid4().hex}"),
             *materials,
             "--json",
         )

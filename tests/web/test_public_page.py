@@ -40,7 +40,7 @@ from workflows.case_workflow import CaseWorkflow
 
 __all__ = ["app"]  # the console's fixture, shared with tests/web/test_web.py
 
-PERSONAL = ("李四", "371602199001011234", "rev-", "clerk-7", "不符合审查标准")
+PERSONAL = ("李四", "37160219900101123X", "rev-", "clerk-7", "不符合审查标准")
 """What the page never shows: the applicant's name and id number (tests.workflows.
 test_workflow.submit), the reviewers' and the clerk's ids, a department's reasons."""
 

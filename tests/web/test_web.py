@@ -122,7 +122,7 @@ async def submitted_case(clerk: httpx.AsyncClient) -> str:
     data = {
         "matter_code": SPJY,
         "applicant_name": "滨州示例餐饮有限公司",
-        "id_number": "91371600MA3C000002",
+        "id_number": "91371600MA3C00000L",
         "idempotency_key": "web-test-0001",
         **{f"sha_{code}": sha(code) for code in ("PMT", "GLZD", "JKZM")},
     }
@@ -142,7 +142,7 @@ async def received_case(clerk: httpx.AsyncClient, matter: str, codes: tuple[str,
         data={
             "matter_code": matter,
             "applicant_name": "滨州示例餐饮有限公司",
-            "id_number": "91371600MA3C000004",
+            "id_number": "91371600MA3C00000L",
             "idempotency_key": f"web-{uuid.uuid4().hex}",
             **{f"sha_{code}": sha(code) for code in codes},
         },

@@ -57,7 +57,7 @@ PAGES: tuple[tuple[str, str, dict[str, str] | None, frozenset[str], int], ...] =
         {
             "matter_code": SPJY,
             "applicant_name": APPLICANT,
-            "id_number": "91371600MA3C000009",
+            "id_number": "91371600MA3C00000L",
             **{f"sha_{c}": sha(c) for c in ("SQS", "PMT", "GLZD", "JKZM")},
         },
         CLERK,

@@ -139,7 +139,7 @@ async def test_a_two_department_case_in_the_browser(
     await expect(clerk.locator("h2")).to_contain_text("食品经营许可")
     await expect(clerk.locator("tr.shared")).to_have_count(2)  # 营业执照, 身份证件: 免提交
     await clerk.fill('input[name="applicant_name"]', "滨州示例餐饮有限公司")
-    await clerk.fill('input[name="id_number"]', "91371600MA3C000003")
+    await clerk.fill('input[name="id_number"]', "91371600MA3C00000L")
     await clerk.set_input_files(
         'input[name="file_SQS"]',
         files=FilePayload(name="申请书.txt", mimeType="text/plain", buffer="申请书".encode()),

@@ -209,7 +209,7 @@ async def _accepted_case(engine: CaseService, catalogue: Catalogue) -> str:
     matter = catalogue.matter(MATTER)
     application = Application(
         matter_code=MATTER,
-        applicant=Applicant(name="滨州示例广告有限公司", id_number="91371600MA3C000002"),
+        applicant=Applicant(name="滨州示例广告有限公司", id_number="91371600MA3C00000L"),
         materials=tuple(material(m.code) for m in matter.demanded_materials),
         idempotency_key=f"golden-{uuid.uuid4().hex}",
     )

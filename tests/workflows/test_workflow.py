@@ -66,7 +66,7 @@ async def submit(
     codes = [m.code for m in catalogue.matter(matter).demanded_materials if m.code not in leave_out]
     application = Application(
         matter_code=matter,
-        applicant=Applicant(name="李四", id_number="371602199001011234"),
+        applicant=Applicant(name="李四", id_number="37160219900101123X"),
         materials=tuple(material(c) for c in codes),
         idempotency_key=f"k-{uuid.uuid4().hex}",
     )
@@ -396,7 +396,7 @@ async def test_R23_same_idempotency_key_and_request_id_have_one_effect(
     one request id is applied once."""
     application = Application(
         matter_code=GHXK,
-        applicant=Applicant(name="王五", id_number="371602199001011235"),
+        applicant=Applicant(name="王五", id_number="37160219900101123X"),
         materials=tuple(material(m.code) for m in catalogue.matter(GHXK).demanded_materials),
         idempotency_key="same-key-0001",
     )
@@ -417,7 +417,7 @@ async def test_R1_refusals_at_the_window_start_nothing(
     non-acceptance voucher with a case number is stored."""
     application = Application(
         matter_code="NO-SUCH-1",
-        applicant=Applicant(name="赵六", id_number="371602199001011236"),
+        applicant=Applicant(name="赵六", id_number="37160219900101123X"),
         idempotency_key="k-unknown-matter",
     )
     with pytest.raises(UnknownMatterError, match="matter_code"):
