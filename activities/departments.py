@@ -28,7 +28,7 @@ class DepartmentActivities:
     ) -> None:
         self._system = system
         self._record = record
-        self._metrics = metrics
+        self._metrics = metrics or WorkerMetrics()
 
     @activity.defn
     async def send_to_department(self, message: DepartmentMessage) -> None:
@@ -36,7 +36,7 @@ class DepartmentActivities:
         failure raises and Temporal retries it."""
         attempt = activity.info().attempt
         with bound_to_activity(message.case_no, department=message.department):
-            if attempt > 1 and self._metrics is not None:
+            if attempt > 1:
                 self._metrics.send_retried(message.department)
             await beating(self._deliver(message, attempt))
 

@@ -31,7 +31,7 @@ class StoreActivities:
         metrics: WorkerMetrics | None = None,
     ) -> None:
         self._sessions = sessions
-        self._metrics = metrics
+        self._metrics = metrics or WorkerMetrics()
         self._audit_key = audit_key
         self._tails: Recent[CaseTail] = Recent(TAILS_KEPT)
         """The tails of the cases this worker recorded last: taken out for a step and put
@@ -56,12 +56,10 @@ class StoreActivities:
             with self._sessions.begin() as session:
                 tail = record_step(session, self._audit_key, request, tail)
         finally:
-            if self._metrics is not None:
-                self._metrics.store_written(time.perf_counter() - started)
+            self._metrics.store_written(time.perf_counter() - started)
         if tail is not None:
             _log_step(request.events)
-            if self._metrics is not None:
-                self._metrics.recorded(request.events)
+            self._metrics.recorded(request.events)
             self._tails.put(request.case_no, tail)
             if self._record_reads is not None and (record := RecordAt.of_tail(tail)):
                 self._record_reads.publish(request.case_no, record)

@@ -68,9 +68,10 @@ ANSWER_OUTCOMES: dict[str, str] = {
 
 
 class WorkerMetrics:
-    """The engine's counters and histograms on the worker's Temporal runtime."""
+    """The engine's counters and histograms on the worker's Temporal runtime (by default on
+    none: counted nowhere)."""
 
-    def __init__(self, meter: MetricMeter) -> None:
+    def __init__(self, meter: MetricMeter = MetricMeter.noop) -> None:
         self._decisions = meter.create_counter(
             "approval_decisions_total", "Cases decided (准予/不予许可), by outcome"
         )

@@ -6,7 +6,7 @@ operator service) and upserted by the case workflow whenever one of them changes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -112,7 +112,8 @@ async def _registered(client: Client, namespace: str) -> set[str]:
 
 @dataclass(frozen=True)
 class CaseAttributes:
-    """The attributes' values for one case at one moment."""
+    """The attributes' values for one case at one moment, a field per key of KEYS, in its
+    order."""
 
     stage: str
     matter_code: str
@@ -152,14 +153,5 @@ class CaseAttributes:
         ]
 
     def _values(self) -> list[object]:
-        """The values in the order of KEYS."""
-        return [
-            self.stage,
-            self.matter_code,
-            list(self.departments),
-            self.centre,
-            self.overdue,
-            self.red_marked,
-            self.received_at,
-            self.committed_completion_at,
-        ]
+        """The values in the order of KEYS (the fields are declared in that order)."""
+        return [getattr(self, field.name) for field in fields(self)]
