@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     hour|day``); past it, 429 with Retry-After."""
     login_failure_rate_limit: str = "10/minute"
     """Failed console logins per client address before further attempts are 429."""
+    material_max_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
+    """The largest material file accepted (bytes); a bigger upload is refused, naming the
+    material, and nothing is kept of it."""
+    session_lifetime_minutes: int = Field(default=480, gt=0, le=7 * 24 * 60)
+    """How long a console sign-in lasts (minutes) before the person signs in again."""
 
     @field_validator("temporal_address")
     @classmethod
