@@ -1,8 +1,9 @@
 """The demo users the main job creates, one per role and one reviewer per department of the
-catalogue, each with a fresh API token (R22)."""
+catalogue, each with a fresh API token and a fresh console password (R22)."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,17 +11,21 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from approval.domain.catalogue import Catalogue
 from approval.domain.models import Role
-from approval.store.users import create_user, issue_token, user_by_name
+from approval.store.users import create_user, issue_token, set_password, user_by_name
+
+DEMO_PASSWORD_BYTES = 9
+"""A demo password's random bytes: 12 URL-safe characters."""
 
 
 @dataclass(frozen=True)
 class DemoUser:
-    """A demo user and the token issued to it now."""
+    """A demo user, the token issued to it now and its new console password."""
 
     name: str
     role: Role
     department: str | None
     token: str
+    password: str
 
 
 def demo_accounts(catalogue: Catalogue) -> list[tuple[str, Role, str | None]]:
@@ -37,12 +42,15 @@ def demo_accounts(catalogue: Catalogue) -> list[tuple[str, Role, str | None]]:
 def ensure_demo_users(
     sessions: sessionmaker[Session], catalogue: Catalogue, now: datetime
 ) -> list[DemoUser]:
-    """Create the demo users that are missing and give each a new token."""
+    """Create the demo users that are missing and give each a new token and password."""
     issued = []
     with sessions.begin() as session:
         for name, role, department in demo_accounts(catalogue):
             user = user_by_name(session, name) or create_user(
                 session, name=name, role=role.value, department=department
             )
-            issued.append(DemoUser(name, role, department, issue_token(session, user.id, now)))
+            password = secrets.token_urlsafe(DEMO_PASSWORD_BYTES)
+            set_password(session, user, password)
+            token = issue_token(session, user.id, now)
+            issued.append(DemoUser(name, role, department, token, password))
     return issued

@@ -139,10 +139,13 @@ def start_api(settings: Settings) -> subprocess.Popen[bytes]:
 
 
 def print_demo_users(settings: Settings, users: list[DemoUser]) -> None:
-    """The demo users' tokens, on screen and in ``data_dir/demo-tokens.txt``."""
-    lines = [f"{u.name:<16} {u.role.value:<10} {u.department or '':<6} {u.token}" for u in users]
+    """The demo users' passwords and tokens, on screen and in ``data_dir/demo-tokens.txt``."""
+    lines = [
+        f"{u.name:<16} {u.role.value:<10} {u.department or '':<6} {u.password:<14} {u.token}"
+        for u in users
+    ]
     (settings.data_dir / DEMO_TOKENS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    render.console.print("Demo users (name, role, department, API token — new at every start):")
+    render.console.print("演示用户（用户名、角色、部门、控制台密码、API 令牌；每次启动重新生成）：")
     for line in lines:
         render.console.print(f"  {line}", highlight=False)
 

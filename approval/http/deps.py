@@ -55,6 +55,15 @@ ServiceDep = Annotated[CaseService, Depends(get_service)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+ROLE_NAMES = {
+    Role.CLERK: "窗口工作人员",
+    Role.REVIEWER: "部门审批人员",
+    Role.SUPERVISOR: "电子监察人员",
+    Role.AUDITOR: "审计人员",
+}
+"""Each role's name as a person reads it (the console, the refusals)."""
+
+
 async def refuse(
     service: CaseService,
     session: Session,
@@ -81,8 +90,8 @@ async def require_role(
     """Nothing when the actor's role is one of ``roles``; else 403, recorded (R21, R22)."""
     if actor.role in roles:
         return
-    needed = "/".join(r.value for r in roles)
-    reason = f"{actor.role} may not {action}; needs {needed} (R22)"
+    needed = "或".join(ROLE_NAMES[r] for r in roles)
+    reason = f"{ROLE_NAMES[actor.role]}无权办理此操作，须由{needed}办理（R22）"
     await refuse(service, session, case_no, actor, action, "actor.role", reason)
 
 
@@ -92,7 +101,7 @@ async def reviewer_with_task(
     """A reviewer reads a case only where its department has a task (R22): otherwise 403, the
     attempt kept in the case's record (R21). Any other role passes."""
     if actor.role is Role.REVIEWER and not has_task(session, case_no, actor.department or ""):
-        reason = f"{actor.department} has no task on {case_no} (R22)"
+        reason = f"部门 {actor.department} 在办件 {case_no} 上没有审查任务（R22）"
         await refuse(service, session, case_no, actor, action, "case_no", reason)
 
 
@@ -104,9 +113,10 @@ async def deciding_department(
     the attempt kept in the case's record (R21, R22)."""
     department = actor.department or ""
     if named is not None and named != department:
-        reason = f"{actor.id} decides for {department or 'no department'}, not {named} (R22)"
+        own = department or "（无部门）"
+        reason = f"{actor.id} 只能代表本部门 {own} 提出意见，不能代表 {named}（R22）"
         await refuse(service, session, case_no, actor, "decide", "department", reason)
     if not has_task(session, case_no, department):
-        reason = f"{department or 'no department'} has no task on {case_no} (R22)"
+        reason = f"部门 {department or '（无部门）'} 在办件 {case_no} 上没有审查任务（R22）"
         await refuse(service, session, case_no, actor, "decide", "department", reason)
     return department

@@ -250,6 +250,9 @@ class UserRow(Base):
     role: Mapped[str] = mapped_column(String(STATE))
     department: Mapped[str | None] = mapped_column(String(CODE), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean)
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    """The console password's argon2id hash (repository.set_password); None: no password, the
+    person signs in with a token only."""
 
 
 class ApiTokenRow(Base):
@@ -263,3 +266,6 @@ class ApiTokenRow(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(Integer, ForeignKey("users.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    """When a console sign-in's token stops working; None for a system's token, which lasts
+    until it is revoked."""

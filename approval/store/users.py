@@ -1,5 +1,6 @@
-"""The people who act through the HTTP API and their bearer tokens (R22); only a token's
-keyed hash is stored."""
+"""The people who act through the HTTP API and the console, their bearer tokens and their
+passwords (R22). Only a token's keyed hash is stored, and a password's argon2id hash. A console
+sign-in is a token of its own that expires; a system's token lasts until it is revoked."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import structlog
-from sqlalchemy import select, update
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -24,6 +28,82 @@ log = structlog.get_logger(__name__)
 
 
 TOKEN_BYTES = 32
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 128
+_PASSWORDS = PasswordHasher()
+"""argon2id with the library's recommended parameters (RFC 9106's second choice)."""
+
+
+@cache
+def _nobodys_hash() -> str:
+    """Verified against when the name is unknown, so that a wrong name costs as long as a wrong
+    password and the answer's time does not tell which names exist."""
+    return _PASSWORDS.hash(secrets.token_urlsafe(16))
+
+
+def password_problem(password: str) -> str | None:
+    """Why ``password`` may not be a console password (Chinese), or None when it may."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        return f"密码至少 {PASSWORD_MIN_LENGTH} 个字符"
+    if len(password) > PASSWORD_MAX_LENGTH:
+        return f"密码至多 {PASSWORD_MAX_LENGTH} 个字符"
+    if password.strip() != password:
+        return "密码的首尾不能是空格"
+    return None
+
+
+def set_password(session: Session, user: UserRow, password: str) -> None:
+    """Give the user a new console password (only its argon2id hash is kept); ValueError with
+    the reason when the password is not acceptable (password_problem)."""
+    problem = password_problem(password)
+    if problem:
+        raise ValueError(f"password: {problem}")
+    user.password_hash = _PASSWORDS.hash(password)
+    session.flush()
+
+
+def user_by_password(session: Session, name: str, password: str) -> UserRow | None:
+    """The active user called ``name`` when ``password`` is theirs, else None. A hash made with
+    older parameters is made again with the current ones."""
+    user = user_by_name(session, name)
+    stored = user.password_hash if user is not None and user.active else None
+    try:
+        _PASSWORDS.verify(stored or _nobodys_hash(), password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or stored is None:
+        return None
+    if _PASSWORDS.check_needs_rehash(stored):
+        user.password_hash = _PASSWORDS.hash(password)
+        session.flush()
+    return user
+
+
+def open_sign_in(session: Session, user_id: int, now: datetime, lifetime: timedelta) -> str:
+    """A console sign-in: a new token of the user's that stops working ``lifetime`` from now."""
+    return issue_token(session, user_id, now, expires_at=now + lifetime)
+
+
+def close_sign_in(session: Session, token: str) -> None:
+    """Sign out: the sign-in's token stops working. A system's token (no expiry) used in the
+    console is left alone: signing out of a browser does not revoke a system's access."""
+    session.execute(
+        delete(ApiTokenRow).where(
+            ApiTokenRow.token_hash == hash_token(token), ApiTokenRow.expires_at.is_not(None)
+        )
+    )
+
+
+def close_other_sign_ins(session: Session, user_id: int, token: str) -> None:
+    """Every console sign-in of the user but the one of ``token`` stops working (after a
+    password change: whoever knew the old password is signed out)."""
+    session.execute(
+        delete(ApiTokenRow).where(
+            ApiTokenRow.user_id == user_id,
+            ApiTokenRow.expires_at.is_not(None),
+            ApiTokenRow.token_hash != hash_token(token),
+        )
+    )
 
 
 def hash_token(token: str, key: bytes | None = None) -> str:
@@ -45,7 +125,7 @@ def create_user(
 ) -> UserRow:
     """Add a user; ValueError when the name is taken."""
     if session.scalars(select(UserRow).where(UserRow.name == name)).one_or_none() is not None:
-        raise ValueError(f"name: user {name!r} exists already")
+        raise ValueError(f"name: 用户 {name!r} 已存在")
     user = UserRow(name=name, role=role, department=department, active=active)
     session.add(user)
     session.flush()
@@ -57,11 +137,21 @@ def user_by_name(session: Session, name: str) -> UserRow | None:
     return session.scalars(select(UserRow).where(UserRow.name == name)).one_or_none()
 
 
-def issue_token(session: Session, user_id: int, now: datetime, *, key: bytes | None = None) -> str:
-    """A new bearer token for the user. Only its keyed hash is stored (hash_token): the token
-    returned here is the only copy."""
+def issue_token(
+    session: Session,
+    user_id: int,
+    now: datetime,
+    *,
+    key: bytes | None = None,
+    expires_at: datetime | None = None,
+) -> str:
+    """A new bearer token for the user, lasting until ``expires_at`` (None: until revoked).
+    Only its keyed hash is stored (hash_token): the token returned here is the only copy."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    session.add(ApiTokenRow(token_hash=hash_token(token, key), user_id=user_id, created_at=now))
+    row = ApiTokenRow(
+        token_hash=hash_token(token, key), user_id=user_id, created_at=now, expires_at=expires_at
+    )
+    session.add(row)
     session.flush()
     return token
 
@@ -78,15 +168,24 @@ def create_users_with_tokens(
     }
 
 
-def user_by_token(session: Session, token: str, *, key: bytes | None = None) -> UserRow | None:
-    """The active user a bearer token belongs to, or None. A token stored in the legacy form
-    (bare SHA-256) authenticates too, and its row is re-stored in the keyed form at once, so
-    that no existing user is locked out by the change and the legacy form does not last."""
+def user_by_token(
+    session: Session, token: str, *, key: bytes | None = None, now: datetime | None = None
+) -> UserRow | None:
+    """The active user a bearer token belongs to, or None; an expired sign-in's token
+    (``now``, by default the clock's, past its expiry) is None too. A token stored in the
+    legacy form (bare SHA-256) authenticates too, and its row is re-stored in the keyed form at
+    once, so that no existing user is locked out by the change and the legacy form does not
+    last."""
     keyed, legacy = hash_token(token, key), legacy_token_hash(token)
+    moment = now or datetime.now(UTC)
     stmt = (
         select(UserRow, ApiTokenRow.token_hash)
         .join(ApiTokenRow, ApiTokenRow.user_id == UserRow.id)
-        .where(ApiTokenRow.token_hash.in_((keyed, legacy)), UserRow.active.is_(True))
+        .where(
+            ApiTokenRow.token_hash.in_((keyed, legacy)),
+            UserRow.active.is_(True),
+            or_(ApiTokenRow.expires_at.is_(None), ApiTokenRow.expires_at > moment),
+        )
     )
     found = session.execute(stmt).one_or_none()
     if found is None:

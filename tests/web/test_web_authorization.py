@@ -43,6 +43,18 @@ PAGES: tuple[tuple[str, str, dict[str, str] | None, frozenset[str], int], ...] =
     ("GET", "/web/login", None, frozenset(CALLERS), 200),
     ("GET", "/web/", None, LOGGED_IN, 303),
     ("GET", "/web/cases/new", None, CLERK, 200),
+    # the clerk's desk: the case list and its search (窗口工作台)
+    ("GET", "/web/cases", None, CLERK, 200),
+    ("GET", "/web/cases?q=371600&stage=received&received_from=2026-01-01", None, CLERK, 200),
+    # one's own password: anyone signed in; a wrong current password is 422
+    ("GET", "/web/password", None, LOGGED_IN, 200),
+    (
+        "POST",
+        "/web/password",
+        {"current": "x", "new": "y" * 8, "repeated": "y" * 8},
+        LOGGED_IN,
+        422,
+    ),
     ("GET", "/web/inbox", None, frozenset({"rev-SCJG", "outsider"}), 200),
     ("GET", "/web/board", None, frozenset({"supervisor", "auditor"}), 200),
     # the efficiency dashboard (效能评估, R19, R20): supervisors and auditors
@@ -182,7 +194,7 @@ async def test_R22_a_reviewer_of_another_department_cannot_decide_from_a_forged_
     forged: dict[str, Any] = {"outcome": "approve", "request_id": "forged-1"}
     response = await outsider.post(f"/web/cases/{case_no}/decision", data=forged)
     assert response.status_code == 403
-    assert "department: ZJJ has no task" in response.text
+    assert "department: 部门 ZJJ 在办件" in response.text
     [refusal] = await recorded(sessions, case_no, "ActionRefused", 1)
     assert (refusal.actor_id, refusal.payload["field"]) == ("outsider", "department")
     page = await clerk.get(f"/web/cases/{case_no}")
