@@ -63,6 +63,7 @@ async def test_R22_a_clerk_signs_in_with_a_password_and_only_its_hash_is_kept(
         expiry = session.scalars(
             select(ApiTokenRow.expires_at).where(ApiTokenRow.expires_at.is_not(None))
         ).one()
+    assert expiry is not None
     assert timedelta(hours=7, minutes=59) < expiry - datetime.now(UTC) <= timedelta(hours=8)
 
 
