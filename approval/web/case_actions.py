@@ -62,12 +62,14 @@ class CaseAction:
     role: Role
     stages: frozenset[Stage]
     command: FormCommand
-    done_already: Callable[[CaseStatus], bool] = lambda _case: False
-    """Whether the case already had its one use of the action (the extension, R13)."""
+    possible: Callable[[CaseStatus], bool] = lambda _case: True
+    """Whether the case allows the action now beyond its stage: 受理 only once nothing is
+    missing (R2, R3), the extension only once (R13)."""
 
     def offered(self, actor: Actor, case: CaseStatus) -> bool:
-        """Whether the case page shows this form to ``actor`` now."""
-        in_stage = case.stage in self.stages and not self.done_already(case)
+        """Whether the case page shows this form to ``actor`` now: only the case's next
+        possible actions, never one the engine would refuse for the case's state."""
+        in_stage = case.stage in self.stages and self.possible(case)
         return actor.role is self.role and in_stage
 
 
@@ -121,7 +123,14 @@ async def _meeting(actor: Actor, form: FormData) -> CaseCommand:
 
 
 CASE_ACTIONS = {
-    "accept": CaseAction("受理", "accept", Role.CLERK, frozenset({Stage.RECEIVED}), _accept),
+    "accept": CaseAction(
+        "受理",
+        "accept",
+        Role.CLERK,
+        frozenset({Stage.RECEIVED}),
+        _accept,
+        possible=lambda case: not case.missing_materials,
+    ),
     "notice": CaseAction(
         "一次性告知", "issue_notice", Role.CLERK, frozenset({Stage.RECEIVED}), _notice
     ),
@@ -145,7 +154,7 @@ CASE_ACTIONS = {
         Role.SUPERVISOR,
         frozenset({Stage.IN_REVIEW, Stage.AWAITING_SUPPLEMENT}),
         _typed_in(Extend, "reason"),
-        done_already=lambda case: case.extended,
+        possible=lambda case: not case.extended,
     ),
     "exclude": CaseAction(
         "特别程序",

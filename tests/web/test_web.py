@@ -389,12 +389,15 @@ async def test_R19_the_board_shows_from_the_store_what_each_case_s_status_shows(
 
 
 async def test_R3_the_clerk_issues_the_one_time_notice_from_the_case_page(web: Login) -> None:
-    """R3: with SQS missing the page previews the notice; issuing it shows the notice as
-    issued (printable) and the stage waits for the supplement; accepting is refused (one line)."""
+    """R2, R3: with SQS missing the page previews the notice naming the material by its name
+    and offers no 受理 (only the case's next possible actions); issuing it shows the notice as
+    issued (printable) and the stage waits for the supplement; accepting anyway (a forged
+    post) is refused (one line)."""
     clerk = await web("clerk")
     case_no = await received_case(clerk, SPJY, ("PMT", "GLZD", "JKZM"))
     page = await clerk.get(f"/web/cases/{case_no}")
-    assert "一次性告知书（预览）" in page.text and "SQS：未提交" in page.text
+    assert "一次性告知书（预览）" in page.text and "食品经营许可申请书：未提交" in page.text
+    assert f"/web/cases/{case_no}/accept" not in page.text and "/notice" in page.text
     refused = await clerk.post(f"/web/cases/{case_no}/accept")
     assert refused.status_code == 422 and 'role="alert"' in refused.text
     issued = await clerk.post(f"/web/cases/{case_no}/notice", data={"defective": "PMT=比例不符"})

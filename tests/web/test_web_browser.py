@@ -117,8 +117,9 @@ async def login(browser: Browser, base: str, token: str, blocked: list[str]) -> 
     opened = await page.goto("/web/login")
     assert opened is not None
     assert "default-src 'self'" in opened.headers["content-security-policy"]
+    await page.get_by_text("以系统令牌登录").click()
     await page.fill('input[name="token"]', token)
-    await page.get_by_role("button", name="登录").click()
+    await page.get_by_role("button", name="以令牌登录").click()
     await page.wait_for_load_state()
     return page
 
@@ -133,6 +134,8 @@ async def test_a_two_department_case_in_the_browser(
     Origin passed)."""
     blocked: list[str] = []
     clerk = await login(browser, served, tokens["clerk"], blocked)
+    await expect(clerk.locator("h1")).to_have_text("窗口工作台")
+    await clerk.get_by_role("link", name="收件（新申请）").click()
     await expect(clerk.locator("h1")).to_have_text("收件登记")
     await clerk.select_option("#matter", SPJY)
     await clerk.get_by_role("button", name="选择").click()

@@ -1,7 +1,10 @@
-"""The case page: stage, deadlines and lights, each department's task, the decision, the
-notices, the timeline and the forms the person's role may post now (approval.web.case_actions);
-the auditor also sees the compliance check. A form's refusal is the page again with its line.
-A reviewer reads only the cases its department has a task on (R22), as in the API."""
+"""The case page: stage, deadlines and lights, the clerk who received it (首问负责), its
+materials by name, each department's task, the decision, the notices, the timeline and the
+forms the person's role may post now (approval.web.case_actions: only the case's next
+possible actions); a reviewer whose department's task waits has the decision form beside the
+materials; the auditor also sees the compliance check. A form's refusal is the page again
+with its line. A reviewer reads only the cases its department has a task on (R22), as in the
+API."""
 
 from __future__ import annotations
 
@@ -22,13 +25,15 @@ from approval.domain.compliance import RuleResult, check_case
 from approval.domain.errors import DomainError
 from approval.domain.events import as_events
 from approval.domain.models import Actor, Role
+from approval.domain.state import TaskState
 from approval.domain.status import CaseStatus
 from approval.http.deps import ServiceDep, SessionDep, require_role, reviewer_with_task
 from approval.service import CaseService
 from approval.store.audit_log import events_of, notices_of
+from approval.store.queries import case_materials, case_row
 from approval.web.access import SignedIn, or_forbidden
 from approval.web.case_actions import CASE_ACTIONS, FIELD_LABELS
-from approval.web.pages.inbox import decide
+from approval.web.pages.inbox import decide, decide_from_inbox
 from approval.web.rendering import page, refusal_code, refusal_line
 
 router = APIRouter()
@@ -58,18 +63,24 @@ async def case_page(
     compliance: list[RuleResult] = []
     if actor.role is Role.AUDITOR and recorded:
         compliance = check_case(recorded, calendar_of_events(service.settings, recorded))
+    matter = next((m for m in service.catalogue.matters if m.code == case.matter_code), None)
+    row = case_row(session, case_no)
     return page(
         request,
         "case.html",
         actor,
         code,
         case=case,
+        names={m.code: m.name for m in matter.materials} if matter else {},
+        materials=case_materials(session, case_no).materials,
+        clerk_id=row.clerk_id if row else None,
+        deciding=_deciding(actor, case),
         clocks=_clocks(case),
         entries=timeline(rows),
         notices=notices_of(session, case_no),
         compliance=compliance,
         actions={n: a for n, a in CASE_ACTIONS.items() if a.offered(actor, case)},
-        matter=next((m for m in service.catalogue.matters if m.code == case.matter_code), None),
+        matter=matter,
         check_code=check_code(case_no, service.settings.audit_key_bytes)
         if actor.role is Role.CLERK
         else None,
@@ -77,6 +88,15 @@ async def case_page(
         done=done,
         key=f"web-{uuid.uuid4().hex}",
     )
+
+
+def _deciding(actor: Actor, case: CaseStatus) -> bool:
+    """Whether the page offers ``actor`` the decision form: a reviewer whose department's
+    task on the accepted case waits for its opinion."""
+    if actor.role is not Role.REVIEWER or case.accepted_at is None:
+        return False
+    mine = [t for t in case.tasks if t.department == actor.department]
+    return any(t.state is TaskState.PENDING for t in mine)
 
 
 def _clocks(case: CaseStatus) -> list[tuple[str, Any]]:
@@ -130,7 +150,10 @@ async def case_action(
     """A form of the case page (CASE_ACTIONS), or a department's decision from its inbox;
     the role check is the API's (R22) and a refusal is the page again with its line."""
     if action == "decision":
-        return await decide(case_no, request, service, session, actor)
+        if (await request.form()).get("from_page") != "case":
+            return await decide_from_inbox(case_no, request, service, session, actor)
+        code, error, done = await decide(case_no, request, service, session, actor)
+        return await case_page(request, service, session, actor, case_no, code, error, done)
     form_action = CASE_ACTIONS.get(action)
     if form_action is None:
         return page(

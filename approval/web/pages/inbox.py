@@ -87,11 +87,17 @@ async def inbox(
     return await inbox_page(request, service, session, actor, limit=limit, offset=offset)
 
 
+Answer = tuple[int, str | None, str | None]
+"""What a decision form's post came to: the status, the refusal's line or the done line."""
+
+
 async def decide(
     case_no: str, request: Request, service: CaseService, session: Session, actor: Actor
-) -> Response:
-    """A department's opinion from the inbox form, as the API's POST /decision (posted to
-    the case's ``decision`` action, approval.web.pages.case)."""
+) -> Answer:
+    """A department's opinion from a decision form (the inbox's or the case page's), as the
+    API's POST /decision: the outcome is the button pressed, the opinion (``reasons``) the
+    one text for every outcome (required for 不同意, approval.service), the items asked for
+    with 要求补正 one a line."""
     roles = (Role.REVIEWER,)
     await or_forbidden(actor, require_role(service, session, case_no, actor, "decide", roles))
     form = await request.form()
@@ -116,13 +122,16 @@ async def decide(
         await service.act(case_no, command, request_id=request_id)
     except ValueError as error:
         if isinstance(error, ValidationError):
-            line, code = refusal_line(error), refusal_code(error)
-        else:
-            line, code = "outcome: 请选择审查意见", status.HTTP_422_UNPROCESSABLE_CONTENT
-        return await inbox_page(request, service, session, actor, code, line)
+            return refusal_code(error), refusal_line(error), None
+        return status.HTTP_422_UNPROCESSABLE_CONTENT, "outcome: 请选择审查意见", None
     except DomainError as error:
-        return await inbox_page(
-            request, service, session, actor, refusal_code(error), refusal_line(error)
-        )
-    done = f"{case_no}：已提交审查意见（{OUTCOME_LABELS[outcome]}）"
-    return await inbox_page(request, service, session, actor, done=done)
+        return refusal_code(error), refusal_line(error), None
+    return status.HTTP_200_OK, None, f"{case_no}：已提交审查意见（{OUTCOME_LABELS[outcome]}）"
+
+
+async def decide_from_inbox(
+    case_no: str, request: Request, service: CaseService, session: Session, actor: Actor
+) -> Response:
+    """The inbox's decision form: the inbox again, with the answer's line."""
+    code, error, done = await decide(case_no, request, service, session, actor)
+    return await inbox_page(request, service, session, actor, code, error, done)
