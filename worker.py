@@ -22,6 +22,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from approval import search_attributes
+from approval.calendar_source import provisional_years
 from approval.cli.common import EXIT_INTERRUPTED, INTERRUPTED, unavailable
 from approval.config import Settings
 from approval.logs import configure_logging
@@ -62,6 +63,7 @@ async def serve(settings: Settings) -> None:
             address=settings.temporal_address,
             task_queue=settings.task_queue,
             metrics=settings.worker_metrics_address,
+            provisional_years=provisional_years(settings),
         )
         either: set[asyncio.Future[Any]] = {running, stop}
         await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)

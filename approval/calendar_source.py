@@ -13,10 +13,13 @@ for that year and becomes known::
 ``makeup_workdays`` lists the weekend days that are working days (调休). Both lists may be
 omitted (empty); every date must lie in the year it is listed under, and no day may be in both
 lists. A malformed file raises ``InvalidInputError`` naming the file and the bad entry; a file
-that does not exist is ignored with a warning.
+that does not exist is ignored (logged as ``calendar.override_missing``).
 
-A requested year with neither built-in nor override data does not fail: it is counted by
-weekends only, deadlines that count its days are provisional, and a warning is logged.
+A requested year with neither built-in nor override data does not fail: it is counted by its
+weekends and the statutory holidays the law fixes (``approval.domain.statutory_holidays``;
+weekends only outside the years that module computes), deadlines that count its days are
+provisional, and ``calendar.year_unknown`` is logged. Those notices are logged at info level,
+each once per process (not on every command); ``provisional_notice`` is the operator's line.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from approval.config import Settings
 from approval.domain.calendar import SHANGHAI, CalendarData, WorkingCalendar
 from approval.domain.errors import InvalidInputError
+from approval.domain.statutory_holidays import STATUTORY_YEARS, statutory_holidays
 
 
 class _YearSchedule(BaseModel):
@@ -86,15 +90,46 @@ def _read_override(path: Path) -> dict[int, _YearSchedule]:
     return schedules
 
 
+_logged: set[tuple[object, ...]] = set()
+"""The calendar notices this process has logged: each is logged once."""
+
+
+def _log_once(event: str, message_zh: str, **fields: object) -> None:
+    """Log a calendar notice (info) unless this process has logged it with these fields."""
+    key = (event, *sorted(fields.items()))
+    if key not in _logged:
+        _logged.add(key)
+        structlog.get_logger(__name__).info(event, message_zh=message_zh, **fields)
+
+
+def _fallback(year: int) -> frozenset[date]:
+    """The statutory holidays that stand in for the unknown schedule of ``year``, logged."""
+    if year in STATUTORY_YEARS:
+        _log_once(
+            "calendar.year_unknown",
+            f"{year} 年尚无官方节假日安排：按周末和法定节假日暂定计算",
+            year=year,
+            fallback="statutory holidays",
+        )
+        return statutory_holidays(year)
+    _log_once(
+        "calendar.year_unknown",
+        f"{year} 年尚无官方节假日安排：只按周末暂定计算",
+        year=year,
+        fallback="weekends only",
+    )
+    return frozenset()
+
+
 def load_calendar_data(
     years: range | Iterable[int], override_path: Path | None, count_makeup_workdays: bool = True
 ) -> CalendarData:
     """Load the schedules of ``years`` from ``chinese_calendar``, then apply the override file.
 
     Every year in the override file becomes known, requested or not. Each requested year left
-    without data is logged as ``calendar.year_unknown`` and counted by weekends only.
+    without data is logged as ``calendar.year_unknown`` and counted by its weekends and
+    statutory holidays (``fallback_holidays``).
     """
-    log = structlog.get_logger(__name__)
     requested = sorted(set(years))
     schedules = {year: s for year in requested if (s := _built_in(year)) is not None}
     source = f"chinese-calendar {chinese_calendar.__version__}"
@@ -103,16 +138,21 @@ def load_calendar_data(
             schedules.update(_read_override(override_path))
             source += f" + override {override_path}"
         else:
-            log.warning("calendar.override_missing", path=str(override_path))
-    for year in requested:
-        if year not in schedules:
-            log.warning("calendar.year_unknown", year=year, fallback="weekends only")
+            _log_once(
+                "calendar.override_missing",
+                f"没有节假日覆盖文件 {override_path}：只用内置的官方安排",
+                path=str(override_path),
+            )
+    fallback = frozenset(d for year in requested if year not in schedules for d in _fallback(year))
+    if fallback:
+        source += f" + statutory holidays {', '.join(sorted({str(d.year) for d in fallback}))}"
     return CalendarData(
         known_years=tuple(sorted(schedules)),
         holidays=frozenset(d for s in schedules.values() for d in s.holidays),
         makeup_workdays=frozenset(d for s in schedules.values() for d in s.makeup_workdays),
         count_makeup_workdays=count_makeup_workdays,
         source=source,
+        fallback_holidays=fallback,
     )
 
 
@@ -153,3 +193,26 @@ def calendar_spanning(settings: Settings, years: Iterable[int]) -> WorkingCalend
 def calendar_of_events(settings: Settings, events: Iterable[Any]) -> WorkingCalendar:
     """The calendar of the years a case's recorded events span (``at``), and the years ahead."""
     return calendar_spanning(settings, (e.at.astimezone(SHANGHAI).year for e in events))
+
+
+def provisional_years(settings: Settings) -> tuple[int, ...]:
+    """The years from this one through the configured years ahead without an official
+    schedule, built in or in the override file: deadlines that count their days are
+    provisional (R17)."""
+    this_year = datetime.now(UTC).year
+    calendar = calendar_spanning(settings, [this_year])
+    span = range(this_year, this_year + settings.calendar_years_ahead + 1)
+    return tuple(year for year in span if not calendar.is_known_year(year))
+
+
+def provisional_notice(settings: Settings) -> str | None:
+    """The operator's line (Chinese) naming the provisional years and what to do about them,
+    or None when every year ahead has its official schedule."""
+    years = provisional_years(settings)
+    if not years:
+        return None
+    return (
+        f"{'、'.join(map(str, years))} 年尚无官方节假日安排：期限按周末和法定节假日"
+        f"（全国年节及纪念日放假办法）计算，标为暂定；国务院办公厅公布安排后写入 "
+        f"{settings.holiday_override_path}"
+    )

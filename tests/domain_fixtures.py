@@ -37,7 +37,8 @@ E = TypeVar("E", bound=CaseEventBase)
 CATALOGUE_PATH = Path(__file__).resolve().parents[1] / "data" / "catalogue.yaml"
 CATALOGUE: Catalogue = load_catalogue(CATALOGUE_PATH)
 CALENDAR = WorkingCalendar(load_calendar_data(range(2026, 2029), None))
-"""2026 is known (chinese_calendar); 2027 and 2028 are counted by weekends only (provisional)."""
+"""2026 is known (chinese_calendar); 2027 and 2028 are counted by their weekends and statutory
+holidays (provisional)."""
 
 CASE_NO = "371600-20260302-000001"
 APPLICANT = Applicant(name="滨州示例建设有限公司", id_number="91371600MA3C4XYW1F")

@@ -3,8 +3,9 @@
 Periods are counted in working days (WD) in Asia/Shanghai. The start day is not counted
 (民法典 art. 201); weekends and statutory holidays are excluded; make-up working days (调休)
 count unless the data says otherwise; a deadline is the end of its last WD. A year without an
-official schedule is counted by weekends only, and any result that counts one of its days is
-provisional.
+official schedule is counted by its weekends and the statutory holidays the law itself fixes
+(``fallback_holidays``, computed by ``approval.domain.statutory_holidays``), and any result that
+counts one of its days is provisional: the yearly schedule's bridging days and 调休 are unknown.
 
 This module does no I/O and reads no clock, so workflows may use it: the data is loaded by an
 activity (``approval.calendar_source``) and handed over as a ``CalendarData`` model.
@@ -43,21 +44,29 @@ class CalendarData(BaseModel):
     count_makeup_workdays: bool = True
     source: str
     """Where the data came from, for the record."""
+    fallback_holidays: frozenset[date] = frozenset()
+    """Statutory holidays (全国年节及纪念日放假办法) of years outside ``known_years``: days off
+    although those years stay provisional. Empty in the data of cases received before the
+    fallback knew the law, which count those years by weekends only, as they did."""
 
-    @field_serializer("holidays", "makeup_workdays")
+    @field_serializer("holidays", "makeup_workdays", "fallback_holidays")
     def _sorted(self, days: frozenset[date]) -> list[date]:
         """Serialise day sets as sorted lists, so the payload does not depend on hash order."""
         return sorted(days)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        """Refuse a day that is both holiday and make-up day, or that lies in an unknown year."""
+        """Refuse a day that is both holiday and make-up day, a scheduled day in an unknown
+        year, or a fallback holiday in a known one."""
         both = self.holidays & self.makeup_workdays
         if both:
             raise ValueError(f"{min(both)} is both a holiday and a make-up working day")
         stray = [d for d in self.holidays | self.makeup_workdays if d.year not in self.known_years]
         if stray:
             raise ValueError(f"{min(stray)} lies in a year that is not in known_years")
+        scheduled = [d for d in self.fallback_holidays if d.year in self.known_years]
+        if scheduled:
+            raise ValueError(f"fallback holiday {min(scheduled)} lies in a year in known_years")
         return self
 
 
@@ -104,7 +113,7 @@ class WorkingCalendar:
         self._known = frozenset(data.known_years)
         changes = [
             (day.toordinal(), int(self.is_working_day(day)) - int(day.weekday() < 5))
-            for day in sorted(data.holidays | data.makeup_workdays)
+            for day in sorted(data.holidays | data.makeup_workdays | data.fallback_holidays)
         ]
         changes = [(ordinal, delta) for ordinal, delta in changes if delta]
         self._change_days = [ordinal for ordinal, _ in changes]
@@ -115,12 +124,15 @@ class WorkingCalendar:
         return year in self._known
 
     def is_working_day(self, day: date) -> bool:
-        """Whether ``day`` is a working day; unknown years have weekends off only."""
+        """Whether ``day`` is a working day; unknown years have their weekends and fallback
+        holidays off."""
         if self.is_known_year(day.year):
             if day in self.data.makeup_workdays:
                 return self.data.count_makeup_workdays
             if day in self.data.holidays:
                 return False
+        elif day in self.data.fallback_holidays:
+            return False
         return day.weekday() < 5
 
     def _rank(self, ordinal: int) -> int:

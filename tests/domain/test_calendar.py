@@ -1,16 +1,21 @@
-"""The working-day calendar (R17): counting, deadlines, unknown years and the override file."""
+"""The working-day calendar (R17): counting, deadlines, unknown years (their statutory
+holidays counted, provisional), the override file and the calendar notices."""
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
-from approval.calendar_source import load_calendar_data
+from approval import calendar_source
+from approval.calendar_source import load_calendar_data, provisional_notice, provisional_years
+from approval.config import Settings
 from approval.domain.calendar import SHANGHAI, CalendarData, Deadline, WorkingCalendar
 from approval.domain.errors import InvalidInputError
 
@@ -22,6 +27,21 @@ EXAMPLE_OVERRIDE = Path(__file__).parents[2] / "data" / "holidays-override.examp
 calendars = st.sampled_from([CAL, CAL_NO_MAKEUP])
 starts = st.dates(min_value=date(2024, 6, 1), max_value=date(2028, 6, 30))
 periods = st.integers(min_value=0, max_value=120)
+
+
+@pytest.fixture
+def fresh_notices(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that has logged no calendar notice yet (they are logged once per process)."""
+    monkeypatch.setattr(calendar_source, "_logged", set())
+
+
+def notices_in(logs: list[MutableMapping[str, Any]]) -> list[dict[str, Any]]:
+    """The calendar notices among captured log entries, without their Chinese text."""
+    return [
+        {k: v for k, v in entry.items() if k != "message_zh"}
+        for entry in logs
+        if str(entry["event"]).startswith("calendar.")
+    ]
 
 
 def test_R17_received_2025_12_31_three_wd_due_2026_01_06() -> None:
@@ -128,23 +148,98 @@ def test_remaining_working_days_around_the_deadline() -> None:
     assert at(11) == -2
 
 
-def test_R17_unknown_year_weekends_only_provisional_and_warned() -> None:
-    """R17: a year with no official schedule (2027) does not fail: weekends only, provisional,
-    and a warning is logged."""
-    with capture_logs() as logs:
-        data = load_calendar_data(range(2026, 2028), None)
-    assert {"event": "calendar.year_unknown", "year": 2027, "fallback": "weekends only"} in [
-        {k: v for k, v in entry.items() if k != "log_level"} for entry in logs
-    ]
-    assert all(entry["log_level"] == "warning" for entry in logs)
-    calendar = WorkingCalendar(data)
+def test_R17_received_2026_12_31_one_wd_is_due_after_new_year_provisional() -> None:
+    """R17 (issue 13 item 7, done-when): 2027 has no official schedule, yet New Year's Day
+    (Friday 2027-01-01) is a statutory holiday: received 2026-12-31 with 1 WD the case is due
+    on Monday 2027-01-04, marked provisional."""
+    calendar = WorkingCalendar(load_calendar_data(range(2026, 2028), None))
     assert not calendar.is_known_year(2027)
-    assert calendar.is_working_day(date(2027, 1, 1))  # a Friday: no holiday data, so worked
-    assert calendar.add_working_days(date(2026, 12, 31), 1) == (date(2027, 1, 1), True)
-    deadline = calendar.deadline(date(2027, 3, 5), 1)
-    assert deadline.last_day == date(2027, 3, 8)
+    assert calendar.data.source.endswith("+ statutory holidays 2027")
+    assert not calendar.is_working_day(date(2027, 1, 1))
+    deadline = calendar.deadline(date(2026, 12, 31), 1)
+    assert deadline.last_day == date(2027, 1, 4)
+    assert deadline.due == datetime(2027, 1, 5, tzinfo=SHANGHAI)
     assert deadline.provisional
+
+
+def test_R17_unknown_year_counts_its_statutory_holidays_and_stays_provisional() -> None:
+    """R17: in a year without an official schedule the statutory days are off — 春节 from 除夕
+    (2027-02-05 to 02-08), 劳动节 5-1 and 5-2, 国庆 10-1 to 10-3 — other weekdays are worked,
+    and every deadline that counts a day of that year is provisional."""
+    data = load_calendar_data(range(2026, 2028), None)
+    calendar = WorkingCalendar(data)
+    assert min(data.fallback_holidays) == date(2027, 1, 1)
+    assert calendar.add_working_days(date(2027, 2, 4), 1) == (date(2027, 2, 9), True)
+    assert calendar.add_working_days(date(2027, 4, 30), 1) == (date(2027, 5, 3), True)
+    assert calendar.add_working_days(date(2027, 9, 30), 1) == (date(2027, 10, 4), True)
+    assert calendar.is_working_day(date(2027, 2, 10))  # 初四: the schedule's bridge, unknown
+    deadline = calendar.deadline(date(2027, 3, 5), 1)
+    assert (deadline.last_day, deadline.provisional) == (date(2027, 3, 8), True)
     assert calendar.deadline(date(2026, 12, 30), 1).provisional is False
+
+
+def test_R17_year_beyond_the_statutory_computation_is_weekends_only() -> None:
+    """R17: a year the law's dates cannot be computed for (2100, past the lunar tables) is
+    still counted, by weekends only, and provisional."""
+    calendar = WorkingCalendar(load_calendar_data([2100], None))
+    assert calendar.data.fallback_holidays == frozenset()
+    assert calendar.add_working_days(date(2100, 1, 1), 0) == (date(2100, 1, 1), True)
+    assert calendar.is_working_day(date(2100, 1, 1))  # a Friday
+
+
+def test_calendar_data_of_old_histories_counts_unknown_years_by_weekends_only() -> None:
+    """Replay: CalendarData recorded before the fallback (no ``fallback_holidays`` field)
+    still deserialises and counts its unknown year as it did, so old cases replay exactly."""
+    recorded = load_calendar_data(range(2026, 2028), None).model_dump(mode="json")
+    del recorded["fallback_holidays"]
+    calendar = WorkingCalendar(CalendarData.model_validate(recorded))
+    assert calendar.data.fallback_holidays == frozenset()
+    assert calendar.add_working_days(date(2026, 12, 31), 1) == (date(2027, 1, 1), True)
+
+
+@pytest.mark.usefixtures("fresh_notices")
+def test_calendar_notices_are_logged_once_per_process_at_info(tmp_path: Path) -> None:
+    """Issue 13 item 4: each distinct calendar notice is logged once per process, at info
+    (below the command line's warning level), with a Chinese message beside the event name."""
+    absent = tmp_path / "absent.yaml"
+    with capture_logs() as logs:
+        for _ in range(3):
+            load_calendar_data(range(2026, 2028), absent)
+        load_calendar_data([2100], None)
+    assert notices_in(logs) == [
+        {"event": "calendar.override_missing", "path": str(absent), "log_level": "info"},
+        {
+            "event": "calendar.year_unknown",
+            "year": 2027,
+            "fallback": "statutory holidays",
+            "log_level": "info",
+        },
+        {
+            "event": "calendar.year_unknown",
+            "year": 2100,
+            "fallback": "weekends only",
+            "log_level": "info",
+        },
+    ]
+    assert [entry["message_zh"] for entry in logs][1:] == [
+        "2027 年尚无官方节假日安排：按周末和法定节假日暂定计算",
+        "2100 年尚无官方节假日安排：只按周末暂定计算",
+    ]
+
+
+def test_provisional_years_and_the_operators_notice(tmp_path: Path) -> None:
+    """R17: the operator is told which years ahead are provisional (Chinese, naming the
+    override file to fill in); none once the override file lists them all."""
+    this_year = datetime.now(UTC).year
+    override = tmp_path / "holidays-override.yaml"
+    override.write_text(f"{this_year}: {{}}\n{this_year + 1}: {{}}\n", encoding="utf-8")
+    settings = Settings(data_dir=tmp_path, holiday_override_path=override, calendar_years_ahead=2)
+    assert provisional_years(settings) == (this_year + 2,)
+    notice = provisional_notice(settings)
+    assert notice is not None
+    assert notice.startswith(f"{this_year + 2} 年尚无官方节假日安排")
+    assert str(override) in notice
+    assert provisional_notice(settings.model_copy(update={"calendar_years_ahead": 1})) is None
 
 
 def test_R17_override_file_makes_year_known() -> None:
@@ -159,6 +254,20 @@ def test_R17_override_file_makes_year_known() -> None:
     assert not calendar.is_working_day(date(2027, 1, 1))
     assert calendar.add_working_days(date(2026, 12, 31), 1) == (date(2027, 1, 4), False)
     assert calendar.deadline(date(2027, 2, 5), 1) == calendar.deadline(date(2027, 2, 15), 0)
+    assert data.fallback_holidays == frozenset()
+
+
+def test_R17_override_schedule_wins_over_the_statutory_fallback(tmp_path: Path) -> None:
+    """R17: a year in the override file is counted by the operator's schedule alone, 调休
+    included, not by the computed statutory days: its deadlines are no longer provisional."""
+    override = tmp_path / "override.yaml"
+    override.write_text("2027:\n  makeup_workdays: [2027-01-02]\n", encoding="utf-8")
+    data = load_calendar_data(range(2026, 2029), override)
+    calendar = WorkingCalendar(data)
+    assert calendar.is_working_day(date(2027, 1, 1))
+    assert calendar.is_working_day(date(2027, 1, 2))  # a Saturday made a working day
+    assert calendar.add_working_days(date(2026, 12, 31), 2) == (date(2027, 1, 2), False)
+    assert {d.year for d in data.fallback_holidays} == {2028}
 
 
 def test_override_replaces_built_in_year(tmp_path: Path) -> None:
@@ -172,8 +281,9 @@ def test_override_replaces_built_in_year(tmp_path: Path) -> None:
     assert not calendar.is_working_day(date(2026, 1, 4))  # and so is the built-in 调休 Sunday
 
 
+@pytest.mark.usefixtures("fresh_notices")
 def test_missing_override_file_is_ignored(tmp_path: Path) -> None:
-    """An override path that does not exist is ignored with a warning, not an error."""
+    """An override path that does not exist is ignored with a notice, not an error."""
     with capture_logs() as logs:
         data = load_calendar_data([2026], tmp_path / "absent.yaml")
     assert data.known_years == (2026,)
@@ -209,14 +319,16 @@ def test_calendar_data_json_round_trip() -> None:
     text = DATA.model_dump_json()
     assert CalendarData.model_validate_json(text) == DATA
     assert text == CalendarData.model_validate_json(text).model_dump_json()
-    holidays = DATA.model_dump(mode="json")["holidays"]
-    assert holidays == sorted(holidays)
+    for days in ("holidays", "fallback_holidays"):
+        listed = DATA.model_dump(mode="json")[days]
+        assert listed and listed == sorted(listed)
     deadline = CAL.deadline(date(2025, 12, 31), 3)
     assert Deadline.model_validate_json(deadline.model_dump_json()) == deadline
 
 
 def test_calendar_data_refuses_inconsistent_days() -> None:
-    """CalendarData refuses a day that is both holiday and 调休, or lies in an unknown year."""
+    """CalendarData refuses a day that is both holiday and 调休, a scheduled day in an unknown
+    year, or a fallback holiday in a year whose schedule is known."""
     with pytest.raises(ValueError, match="both"):
         CalendarData(
             known_years=(2026,),
@@ -230,6 +342,14 @@ def test_calendar_data_refuses_inconsistent_days() -> None:
             holidays=frozenset({date(2027, 1, 1)}),
             makeup_workdays=frozenset(),
             source="test",
+        )
+    with pytest.raises(ValueError, match="fallback holiday 2026-01-01"):
+        CalendarData(
+            known_years=(2026,),
+            holidays=frozenset(),
+            makeup_workdays=frozenset(),
+            source="test",
+            fallback_holidays=frozenset({date(2026, 1, 1)}),
         )
 
 

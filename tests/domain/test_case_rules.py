@@ -316,7 +316,7 @@ def test_R5_R17_voucher_due_in_an_unknown_year_is_provisional() -> None:
 
     (voucher,) = notices(case.drain(), NoticeKind.ACCEPTANCE_VOUCHER)
 
-    assert voucher.due == date(2027, 1, 4)  # weekends only in 2027
+    assert voucher.due == date(2027, 1, 5)  # 2027-01-01 (元旦) is a statutory holiday
     assert voucher.due_provisional is True
     assert status(case, received).provisional
 
