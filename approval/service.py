@@ -45,15 +45,18 @@ from approval.domain.errors import (
     UnknownMatterError,
 )
 from approval.domain.events import ActionRefused, ApplicationNotAccepted, CaseEvent
+from approval.domain.field_labels import FORMAT_HINTS
 from approval.domain.identity_numbers import identity_number_problem
 from approval.domain.models import (
     CASE_NUMBER_PATTERN,
     Actor,
     Application,
     CaseCommand,
+    Decide,
+    Outcome,
     RefusedAttempt,
 )
-from approval.domain.notices import Notice, NoticeKind
+from approval.domain.notices import EDITION, Notice, NoticeKind
 from approval.domain.status import CaseStatus
 from approval.store.audit_log import next_seq, record_events
 from approval.store.numbering import allocate_case_number
@@ -70,6 +73,8 @@ IDEMPOTENCY_MEMO = "idempotency_key"
 APPEND_ATTEMPTS = 5
 """Tries to chain a refused attempt after a closed case's last event when others race it."""
 NOT_ACCEPTED = ApplicationNotAccepted.kind()
+UNLISTED_MATTER = "目录外事项"
+"""How a non-acceptance voucher names a matter the catalogue does not list (its code beside)."""
 UNAVAILABLE_REASON = "审批引擎暂时无法连接（{what}），请稍后重试；同一请求可安全重发"
 log = structlog.get_logger(__name__)
 
@@ -139,10 +144,28 @@ def action_fields(case_no: str, command: CaseCommand, update_id: str | None) -> 
 def check_case_number(case_no: str) -> str:
     """Refuse a malformed case number before anything is sent."""
     if not re.fullmatch(CASE_NUMBER_PATTERN, case_no):
-        raise InvalidInputError(
-            "case_no", f"{case_no!r} is not a case number like 371600-20261128-000001"
-        )
+        raise InvalidInputError("case_no", f"办件编号格式不正确：{FORMAT_HINTS['case_no']}")
     return case_no
+
+
+def check_opinion(command: CaseCommand) -> None:
+    """A department's opinion says why: a rejection gives its reasons (R14), a supplement
+    request lists the materials, each with what is to be supplemented (R11). Blank text is bad
+    input, refused before the case hears of it and not kept as an attempt. Checked here, not
+    in the Decide model, so that recorded histories decode as they are."""
+    if not isinstance(command, Decide):
+        return
+    if command.outcome is Outcome.REJECT and not (command.reasons or "").strip():
+        raise InvalidInputError("reasons", "不予同意须写明理由，理由不能为空（R14）")
+    if command.outcome is not Outcome.REQUEST_SUPPLEMENT:
+        return
+    if not command.items:
+        raise InvalidInputError("items", "要求补正须列明需补正的材料（R11）")
+    blank = [item.code for item in command.items if not item.reason.strip()]
+    if blank:
+        raise InvalidInputError(
+            "items", f"需补正的材料 {'、'.join(blank)} 未写明补正要求，每项须写明理由（R11）"
+        )
 
 
 class CaseWorkflowClient:
@@ -210,7 +233,9 @@ class CaseWorkflowClient:
 
     async def send(self, case_no: str, command: CaseCommand, request_id: str) -> None:
         """Send an action and return once the case has accepted it, without waiting for its
-        result: for callers that the case itself is waiting on (department systems)."""
+        result: for callers that the case itself is waiting on (department systems). An
+        opinion without its reasons or items is bad input (check_opinion)."""
+        check_opinion(command)
         handle = self._handle(case_no)
         update = handle.start_update(
             CaseWorkflow.act, command, id=request_id, wait_for_stage=WorkflowUpdateStage.ACCEPTED
@@ -256,10 +281,10 @@ class CaseWorkflowClient:
             return unavailable(error)
         closed = await self._closed(case_no)
         if closed is None:
-            return UnknownCaseError("case_no", f"no case {case_no}")
+            return UnknownCaseError("case_no", f"没有办件编号为 {case_no} 的办件")
         if not closed:  # the case runs: the server lost an unanswered Update (restarted)
             return unavailable(error)
-        return StageError("case_no", f"case {case_no} is closed")
+        return StageError("case_no", f"办件 {case_no} 已办结或终止，不能再办理")
 
     async def _closed(self, case_no: str) -> bool | None:
         """Whether the case's workflow has ended; None when there is no such workflow. An
@@ -364,7 +389,7 @@ class CaseService(CaseWorkflowClient):
         except WorkflowAlreadyStartedError:
             if created and await self._started_with_key(case.case_no) != key:
                 raise InvalidInputError(
-                    "case_no", f"{case.case_no} already exists in Temporal but not in this store"
+                    "case_no", f"办件编号 {case.case_no} 已在审批引擎中使用，但办件库中没有它的记录"
                 ) from None
         except RPCError as error:
             raise unavailable(error) from None
@@ -380,7 +405,9 @@ class CaseService(CaseWorkflowClient):
     async def act(
         self, case_no: str, command: CaseCommand, request_id: str | None = None
     ) -> ActResult:
-        """As CaseWorkflowClient.act; a refused attempt is also kept in the case's record (R21)."""
+        """As CaseWorkflowClient.act; a refused attempt is also kept in the case's record (R21).
+        A department's opinion without its reasons or items is bad input (check_opinion)."""
+        check_opinion(command)
         try:
             return await super().act(case_no, command, request_id)
         except DomainError as refusal:
@@ -481,9 +508,10 @@ class CaseService(CaseWorkflowClient):
                 kind=NoticeKind.NON_ACCEPTANCE_VOUCHER,
                 case_no=case_no,
                 matter_code=application.matter_code,
-                matter_name=application.matter_code,
+                matter_name=getattr(refusal, "matter_name", None) or UNLISTED_MATTER,
                 applicant_name=application.applicant.name,
                 issued_at=now,
+                edition=EDITION,
                 reason=refusal.reason,
                 competent_organ=getattr(refusal, "competent_organ", None),
             )
@@ -499,7 +527,7 @@ class CaseService(CaseWorkflowClient):
                 documents=[document],
                 now=now,
             )
-        refusal.reason = f"{refusal.reason}; 不予受理通知书 {notice.notice_no}"
+        refusal.reason = f"{refusal.reason}；已出具不予受理通知书 {notice.notice_no}"
         refusal.args = (f"{refusal.field}: {refusal.reason}",)
         return refusal
 

@@ -1,5 +1,6 @@
 """The FastAPI app: one Temporal client and one store for the process, opened at start-up;
-every refusal answered as ``{"detail": {"field": ..., "reason": ...}}`` with a 4xx status,
+every refusal answered as ``{"detail": {"field": ..., "reason": ..., "code": ...}}`` with a 4xx
+status (the reason in Chinese, the code for programs),
 never a 500 for bad input. An outage is told as one: Temporal, the worker or the store out of
 reach is a 503 with ``Retry-After`` and a machine ``code`` (``engine_unavailable``,
 ``store_unavailable``); past a rate limit, 429 (``rate_limited``). Every answer carries the
@@ -51,11 +52,11 @@ from approval.config import Settings
 from approval.domain.catalogue import load_catalogue
 from approval.domain.errors import DomainError
 from approval.http.limiting import RateLimitedError, RateLimits
-from approval.http.refusals import refusal_status
+from approval.http.refusals import refusal_code, refusal_status
 from approval.metrics import engine_runtime
 from approval.service import CaseService, EngineUnavailableError
 from approval.store.engine import engine_settings, open_store
-from approval.validation import first_problem
+from approval.validation import INVALID_INPUT, first_problem
 from approval.web.access import HANDLERS as CONSOLE_HANDLERS
 from approval.web.rendering import is_console, problem_page
 from approval.web.routes import router as web_router
@@ -63,8 +64,26 @@ from approval.web.security import ConsoleRefusal
 
 log = structlog.get_logger(__name__)
 
-ENGINE_DOWN = "审批引擎暂时无法连接，请稍后重试（同一请求可安全重发）(engine unreachable)"
-STORE_DOWN = "办件数据库暂时无法连接，请稍后重试（同一请求可安全重发）(store unreachable)"
+ENGINE_DOWN = "审批引擎暂时无法连接，请稍后重试（同一请求可安全重发）"
+STORE_DOWN = "办件数据库暂时无法连接，请稍后重试（同一请求可安全重发）"
+FRAMEWORK_REASONS = {
+    status.HTTP_400_BAD_REQUEST: "请求内容无法解析",
+    status.HTTP_401_UNAUTHORIZED: "须提供有效的身份凭证",
+    status.HTTP_403_FORBIDDEN: "无权访问",
+    status.HTTP_404_NOT_FOUND: "没有这个地址",
+    status.HTTP_405_METHOD_NOT_ALLOWED: "该地址不接受这种请求方式",
+    status.HTTP_413_CONTENT_TOO_LARGE: "请求内容过大",
+    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "不支持这种请求内容格式",
+}
+"""The framework's own refusals (no such path, an unreadable body …) in Chinese, by status."""
+FRAMEWORK_CODES = {
+    status.HTTP_400_BAD_REQUEST: INVALID_INPUT,
+    status.HTTP_401_UNAUTHORIZED: "unauthenticated",
+    status.HTTP_403_FORBIDDEN: "permission_denied",
+    status.HTTP_404_NOT_FOUND: "not_found",
+    status.HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
+}
+"""The machine code of a framework refusal, by status."""
 STORE_UNAVAILABLE = "store_unavailable"
 
 
@@ -160,14 +179,17 @@ def answer(
 
 async def _domain_refusal(request: Request, error: Exception) -> Response:
     assert isinstance(error, DomainError)
-    return answer(request, refusal_status(error), error.field, error.reason)
+    code = refusal_code(error)
+    return answer(request, refusal_status(error), error.field, error.reason, code)
 
 
 async def _invalid_request(request: Request, error: Exception) -> Response:
-    """The first problem of a request's input, naming its field (422)."""
+    """The first problem of a request's input, naming its field, in Chinese (422,
+    ``invalid_input``)."""
     assert isinstance(error, RequestValidationError | ValidationError)
     field, reason = first_problem(error, of_request=True)
-    return answer(request, status.HTTP_422_UNPROCESSABLE_CONTENT, field, reason)
+    code = status.HTTP_422_UNPROCESSABLE_CONTENT
+    return answer(request, code, field, reason, INVALID_INPUT)
 
 
 async def _http_problem(request: Request, error: Exception) -> Response:
@@ -178,12 +200,14 @@ async def _http_problem(request: Request, error: Exception) -> Response:
     headers = dict(error.headers or {})
     if error.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
         headers["Allow"] = ", ".join(allowed_methods(request))
+    code = FRAMEWORK_CODES.get(error.status_code)
     if isinstance(error.detail, dict):
         field, reason = str(error.detail.get("field")), str(error.detail.get("reason"))
+        code = str(error.detail.get("code") or code or "") or None
     else:
         field = "body" if error.status_code == status.HTTP_400_BAD_REQUEST else "path"
-        reason = str(error.detail)
-    return answer(request, error.status_code, field, reason, headers=headers)
+        reason = FRAMEWORK_REASONS.get(error.status_code, "请求未能办理")
+    return answer(request, error.status_code, field, reason, code, headers=headers)
 
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

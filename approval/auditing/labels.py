@@ -3,7 +3,7 @@ the verdicts of the compliance check."""
 
 from __future__ import annotations
 
-from approval.domain.models import Role
+from approval.domain.labels import ROLE_LABELS as BY_ROLE
 from approval.domain.notices import NoticeKind
 
 EVENT_LABELS: dict[str, str] = {
@@ -52,14 +52,7 @@ EVENT_LABELS: dict[str, str] = {
 }
 """Every event type of a case (approval.domain.events), in Chinese."""
 
-ROLE_LABELS: dict[str, str] = {
-    Role.CLERK.value: "窗口工作人员",
-    Role.REVIEWER.value: "部门审批人员",
-    Role.SUPERVISOR.value: "效能监察人员",
-    Role.AUDITOR.value: "审计人员",
-    Role.APPLICANT.value: "申请人",
-    Role.SYSTEM.value: "系统",
-}
+ROLE_LABELS: dict[str, str] = {role.value: label for role, label in BY_ROLE.items()}
 """Who acted, by role."""
 
 NOTICE_LABELS: dict[str, str] = {
@@ -79,8 +72,8 @@ NOTICE_LABELS: dict[str, str] = {
 """The written notices to the applicant, by kind."""
 
 VERDICT_LABELS: dict[str, str] = {
-    "pass": "PASS 符合",
-    "fail": "FAIL 不符合",
-    "not_applicable": "N/A  不适用",
+    "pass": "符合",
+    "fail": "不符合",
+    "not_applicable": "不适用",
 }
 """A rule's verdict as the compliance check prints it."""

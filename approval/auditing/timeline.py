@@ -16,7 +16,6 @@ from pydantic import BaseModel
 from approval.auditing.labels import EVENT_LABELS, NOTICE_LABELS, ROLE_LABELS
 from approval.domain.calendar import SHANGHAI
 from approval.domain.compliance import when
-from approval.domain.documents import PROCEDURE_NAMES
 from approval.domain.events import (
     ActionRefused,
     ApplicationAccepted,
@@ -64,8 +63,13 @@ from approval.domain.events import (
     WithdrawalNotified,
     as_events,
 )
-from approval.domain.labels import CLOCK_LABELS, FOLLOW_UP_CAUSE_LABELS, STAGE_LABELS
-from approval.domain.models import APPLICANT_PARTY, WINDOW, ExcludedProcedure, NoticeItem
+from approval.domain.labels import (
+    CLOCK_LABELS,
+    FOLLOW_UP_CAUSE_LABELS,
+    PROCEDURE_NAMES,
+    STAGE_LABELS,
+)
+from approval.domain.models import APPLICANT_PARTY, WINDOW, ExcludedProcedure, NoticeItem, Role
 
 SEPARATOR = "、"
 
@@ -102,9 +106,12 @@ def timeline(events: Iterable[CaseEventBase | StoredEvent]) -> list[TimelineEntr
 
 
 def who(event: CaseEventBase) -> str:
-    """The actor of an event in Chinese: role, id and, where there is one, department."""
+    """The actor of an event in Chinese: role, id and, where there is one, department; the
+    engine itself as 系统 alone (its id is no person's)."""
     actor = event.actor
     role = ROLE_LABELS.get(actor.role.value, actor.role.value)
+    if actor.role is Role.SYSTEM:
+        return role
     department = f"（{actor.department}）" if actor.department else ""
     return f"{role} {actor.id}{department}"
 
@@ -169,7 +176,7 @@ def _procedure(procedure: ExcludedProcedure) -> str:
 @singledispatch
 def facts(event: CaseEventBase) -> str:
     """The key facts of an event in Chinese (department, items, reasons, dates…)."""
-    raise TypeError(f"no facts are told of {type(event).__name__}")
+    raise TypeError(f"时间线未定义该类事件的事实：{type(event).__name__}")
 
 
 @facts.register

@@ -37,7 +37,7 @@ def recorded_events(case_no: str) -> list[CaseEvent]:
 
     events = guarded(read)
     if not events:
-        fail(f"case_no: no events recorded for {case_no}")
+        fail(f"case_no: 办件 {case_no} 没有任何记录")
     return events
 
 
@@ -92,12 +92,12 @@ _COLOURS = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.NOT_APPLICABLE: 
 
 def _show_results(case_no: str, results: list[RuleResult], failures: list[RuleResult]) -> None:
     console = render.console
-    console.print(f"[bold]办件 {case_no} 合规检查[/bold] compliance check")
+    console.print(f"[bold]办件 {case_no} 合规检查[/bold]")
     for result in results:
         colour = _COLOURS[result.verdict]
         console.print(
             f"[{colour}]{VERDICT_LABELS[result.verdict.value]}[/{colour}]  "
-            f"[bold]{result.rule}[/bold] {result.title_zh} · {result.title_en}"
+            f"[bold]{result.rule}[/bold] {result.title_zh}"
         )
         for line in result.evidence:
             console.print(f"      {line}", markup=False, highlight=False, soft_wrap=True)

@@ -10,7 +10,13 @@ from rich.table import Table
 from approval.cli.common import emit_json
 from approval.cli.labels import LIGHT_LABELS
 from approval.domain.calendar import SHANGHAI
-from approval.domain.labels import FOLLOW_UP_CAUSE_LABELS, STAGE_LABELS, TASK_LABELS
+from approval.domain.case_record import last_day_of
+from approval.domain.labels import (
+    FOLLOW_UP_CAUSE_LABELS,
+    STAGE_LABELS,
+    TASK_LABELS,
+    deadline_text,
+)
 from approval.domain.state import FollowUpCause
 from approval.domain.status import CaseStatus, ClockStatus, Light
 
@@ -24,7 +30,7 @@ def _clock(clock: ClockStatus | None) -> str:
         return "—"
     if clock.stopped:
         return f"暂停，剩余 {clock.remaining_wd} 个工作日"
-    day = clock.last_day.isoformat() if clock.last_day else "?"
+    day = deadline_text(clock.last_day)
     mark = "（暂定）" if clock.provisional else ""
     return f"{day}{mark} 剩余 {clock.remaining_wd} 个工作日 {LIGHT_LABELS[clock.light]}"
 
@@ -42,7 +48,7 @@ def show_status(status: CaseStatus) -> None:
     if status.missing_materials:
         console.print(f"缺少材料：{', '.join(status.missing_materials)}")
     if status.open_notice_items:
-        due = status.supplement_due.astimezone(SHANGHAI).date() if status.supplement_due else "?"
+        due = deadline_text(last_day_of(status.supplement_due))
         console.print(f"待补正：{', '.join(status.open_notice_items)}（补正期限 {due}）")
     if status.intake_clock:
         console.print(f"受理审查期限：{_clock(status.intake_clock)}")

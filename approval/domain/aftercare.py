@@ -24,6 +24,7 @@ from approval.domain.events import (
     FollowUpOpened,
     RatingPeriodEnded,
 )
+from approval.domain.labels import STAGE_LABELS
 from approval.domain.models import ENGINE, WINDOW, AnswerFollowUp, Complain, Rate, Role
 from approval.domain.notices import NoticeKind
 from approval.domain.state import FollowUp, FollowUpCause, Rating, Stage, SupervisedClock
@@ -43,7 +44,9 @@ class AftercareRules(WatchRules):
         require_role(cmd, Role.APPLICANT, Role.CLERK)
         state = self.state
         if state.policy is None or state.stage is not Stage.COMPLETED:
-            raise StageError("stage", f"只有办结的案件可以评价，本案当前为 {state.stage} (R20)")
+            raise StageError(
+                "stage", f"只有办结的案件可以评价，本案当前为“{STAGE_LABELS[state.stage]}”（R20）"
+            )
         if state.rating is not None:
             raise RatingRefusedError(
                 "level", f"本案已于 {date_of(state.rating.rated_at)} 评价，每案只能评价一次 (R20)"
@@ -144,7 +147,9 @@ class AftercareRules(WatchRules):
         is named."""
         strangers = sorted(set(concerns) - {*self.state.tasks, WINDOW})
         if strangers:
-            raise InvalidInputError("concerns", f"{strangers} 不是本案的审查部门，也不是窗口")
+            raise InvalidInputError(
+                "concerns", f"{'、'.join(strangers)} 不是本案的审查部门，也不是窗口"
+            )
         return tuple(dict.fromkeys(concerns)) or (WINDOW,)
 
     def _open_follow_up(self, party: str, cause: FollowUpCause, now: datetime) -> None:

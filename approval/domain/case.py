@@ -58,6 +58,7 @@ from approval.domain.events import (
     SupplementReceived,
     WithdrawalNotified,
 )
+from approval.domain.labels import PROCEDURE_NAMES, STAGE_LABELS, TASK_LABELS
 from approval.domain.models import (
     APPLICANT_PARTY,
     ENGINE,
@@ -227,7 +228,8 @@ class Case(SupervisionRules, AftercareRules):
         missing = self.missing_materials()
         if missing:
             raise InvalidInputError(
-                "materials", f"missing {missing}: issue the one-time notice (R3)"
+                "materials",
+                f"缺少材料：{self._materials(missing)}；请先出具一次性告知书，不能受理（R3）",
             )
 
     def accept(self, cmd: Accept, now: datetime) -> None:
@@ -262,16 +264,23 @@ class Case(SupervisionRules, AftercareRules):
             self._check_demandable(item.code, "defective")
             if item.code not in self.state.materials:
                 raise InvalidInputError(
-                    "defective", f"{item.code} was not submitted; it is missing"
+                    "defective",
+                    f"{self._materials([item.code])}尚未提交，属于缺少的材料，"
+                    "不应列为不符合法定形式的材料",
                 )
             items.append(item)
         if not items:
-            raise InvalidInputError("defective", "nothing is missing or defective: accept instead")
+            raise InvalidInputError(
+                "defective", "没有缺少或不符合法定形式的材料，无需告知，请直接受理"
+            )
         first = self.state.first_intake_notice
         if first is not None:
             new = sorted({i.code for i in items} - set(first))
             if new:
-                raise PiecemealNoticeError("defective", f"{new} were not in the first notice (R4)")
+                raise PiecemealNoticeError(
+                    "defective",
+                    f"{self._materials(new)}不在第一次一次性告知书中，不得再告知新的材料（R4）",
+                )
         return items
 
     def issue_notice(self, cmd: IssueNotice, now: datetime) -> None:
@@ -287,6 +296,7 @@ class Case(SupervisionRules, AftercareRules):
             NoticeKind.ONE_TIME_NOTICE,
             now,
             items=tuple(items),
+            material_names=state.matter.material_names(i.code for i in items),
             due=last_day_of(state.supplement_due),
         )
 
@@ -297,7 +307,9 @@ class Case(SupervisionRules, AftercareRules):
         asked = {i.code for i in self.state.open_notice_items}
         unasked = sorted({m.code for m in cmd.materials} - asked)
         if unasked:
-            raise InvalidInputError("materials", f"{unasked} were not asked for in the notice")
+            raise InvalidInputError(
+                "materials", f"{self._materials(unasked)}不在告知书要求补正的材料之列"
+            )
 
     def supplement(self, cmd: Supplement, now: datetime) -> None:
         """Take the supplement: re-check at the window, or resume the review (R12)."""
@@ -329,19 +341,22 @@ class Case(SupervisionRules, AftercareRules):
         if cmd.actor.department != cmd.department:
             raise PermissionDeniedError(
                 "department",
-                f"reviewer of {cmd.actor.department} may not decide for {cmd.department}",
+                f"{self._department(cmd.actor.department)}的审批人员不能代表"
+                f"{self._department(cmd.department)}提出审查意见（R22）",
             )
         task = self.state.tasks.get(cmd.department)
         if task is None:
-            raise InvalidInputError(
-                "department", f"{cmd.department} is not a reviewing department of this case"
-            )
+            raise InvalidInputError("department", f"部门 {cmd.department} 不是本案的审查部门")
         if self.state.excluded_period is not None:
-            procedure = self.state.excluded_period.procedure.value
-            raise StageError("stage", f"decisions wait until the {procedure} is over (R12)")
+            procedure = PROCEDURE_NAMES[self.state.excluded_period.procedure]
+            raise StageError(
+                "stage", f"{procedure}期间不计时，须待{procedure}结束后再提出审查意见（R12）"
+            )
         if task.state is not TaskState.PENDING or self.state.stage is not Stage.IN_REVIEW:
             raise TaskClosedError(
-                "department", f"the task of {cmd.department} is {task.state} (R8)"
+                "department",
+                f"{task.name}的审查任务当前为“{TASK_LABELS[task.state]}”，办件处于"
+                f"“{STAGE_LABELS[self.state.stage]}”，不能提出审查意见（R8）",
             )
         for item in cmd.items:
             self._check_demandable(item.code, "items")
@@ -350,7 +365,9 @@ class Case(SupervisionRules, AftercareRules):
             new = sorted({i.code for i in cmd.items} - set(consolidated))
             if new:
                 raise PiecemealNoticeError(
-                    "items", f"{new} are new after the consolidated notice (R11)"
+                    "items",
+                    f"{self._materials(new)}是合并一次性告知之后新提出的材料，"
+                    "合并告知后不得再要求补正新的材料（R11）",
                 )
         return task
 
@@ -378,7 +395,7 @@ class Case(SupervisionRules, AftercareRules):
         require_role(cmd, Role.SUPERVISOR)
         self._require_stage("extend", Stage.IN_REVIEW, Stage.AWAITING_SUPPLEMENT)
         if self.state.extended:
-            raise ExtensionRefusedError("extend", "the case was already extended once (R13)")
+            raise ExtensionRefusedError("extend", "本案已延长过一次审批期限，不得再次延长（R13）")
 
     def extend(self, cmd: Extend, now: datetime) -> None:
         """Extend the case's period by 10 WD, or 15 WD for joint handling (R13)."""
@@ -427,7 +444,10 @@ class Case(SupervisionRules, AftercareRules):
         require_role(cmd, Role.CLERK)
         self._require_stage("collect_fee", Stage.AWAITING_FEE)
         if cmd.amount_yuan != self.state.matter.fee_yuan:
-            raise InvalidInputError("amount_yuan", f"the fee is {self.state.matter.fee_yuan} yuan")
+            raise InvalidInputError(
+                "amount_yuan",
+                f"本事项应缴费用为{self.state.matter.fee_yuan}元，所收金额不符（R15）",
+            )
 
     def collect_fee(self, cmd: CollectFee, now: datetime) -> None:
         """Take the fee and issue the certificate (R15, R16)."""
@@ -615,6 +635,7 @@ class Case(SupervisionRules, AftercareRules):
             NoticeKind.CONSOLIDATED_NOTICE,
             now,
             items=tuple(items),
+            material_names=state.matter.material_names(i.code for i in items),
             due=last_day_of(state.supplement_due),
         )
 
@@ -738,8 +759,18 @@ class Case(SupervisionRules, AftercareRules):
         material = self.state.matter.material(code)
         if material is not None and material.shared:
             raise InvalidInputError(
-                field, f"{code} is obtained by data sharing (免提交) and may not be demanded (R2)"
+                field,
+                f"{self._materials([code])}可通过数据共享获取（免提交），不得要求申请人提交（R2）",
             )
+
+    def _materials(self, codes: Iterable[str]) -> str:
+        """Materials as a refusal names them: by their catalogue names, with the codes."""
+        return self.state.matter.material_labels(codes)
+
+    def _department(self, code: str | None) -> str:
+        """A department as a refusal names it: its name on this case, else its code."""
+        task = self.state.tasks.get(code or "")
+        return task.name if task else f"部门 {code or '（未注明）'}"
 
 
 def last_day_of_clock(clock: Clock) -> date | None:

@@ -11,8 +11,9 @@ from approval.domain.calendar import SHANGHAI, WorkingCalendar
 from approval.domain.clock import Clock
 from approval.domain.errors import PermissionDeniedError, StageError
 from approval.domain.events import CaseEvent, ClocksStopped, NoticeIssued
+from approval.domain.labels import ROLE_LABELS, STAGE_LABELS, action_label
 from approval.domain.models import ENGINE, Actor, Command, Role
-from approval.domain.notices import Notice, NoticeKind
+from approval.domain.notices import EDITION, Notice, NoticeKind
 from approval.domain.state import OPEN_TASK_STATES, CaseState, ReviewTask, Stage
 
 
@@ -54,7 +55,8 @@ class CaseRecord:
     def _require_stage(self, action: str, *stages: Stage) -> None:
         if self.state.stage not in stages:
             raise StageError(
-                "stage", f"{action} is not allowed while the case is {self.state.stage}"
+                "stage",
+                f"本案当前为“{STAGE_LABELS[self.state.stage]}”，不能{action_label(action)}",
             )
 
     def _stamp(self, at: datetime, actor: Actor) -> dict[str, Any]:
@@ -76,6 +78,7 @@ class CaseRecord:
             matter_name=state.matter.name,
             applicant_name=state.applicant.name,
             issued_at=now,
+            edition=EDITION,
             **(
                 {"progress_url": url} if state.policy and (url := state.policy.progress_url) else {}
             ),
@@ -87,9 +90,11 @@ class CaseRecord:
 
 def require_role(cmd: Command, *roles: Role) -> None:
     if cmd.actor.role not in roles:
-        allowed = "/".join(r.value for r in roles)
+        allowed = "或".join(ROLE_LABELS[r] for r in roles)
+        action = action_label(str(getattr(cmd, "kind", "")))
         raise PermissionDeniedError(
-            "actor.role", f"{cmd.actor.role} may not do this; needs {allowed} (R22)"
+            "actor.role",
+            f"{ROLE_LABELS[cmd.actor.role]}无权{action}，须由{allowed}办理（R22）",
         )
 
 

@@ -6,6 +6,7 @@ received under. “目录之外无权力”: a matter not in the catalogue is re
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -120,11 +121,25 @@ class Matter(Frozen):
         for review in self.reviews:
             if review.department == department:
                 return review
-        raise UnknownMatterError("department", f"{department!r} does not review {self.code}")
+        raise UnknownMatterError("department", f"部门 {department} 不审查事项 {self.code}")
 
     def material(self, code: str) -> MaterialRequirement | None:
         """The listed material with ``code``, or None."""
         return next((m for m in self.materials if m.code == code), None)
+
+    def material_label(self, code: str) -> str:
+        """A material as people read it: its catalogue name with its code, e.g.
+        人防工程设计说明（RFSJ）; the code alone for one the matter does not list."""
+        found = self.material(code)
+        return f"{found.name}（{code}）" if found else code
+
+    def material_labels(self, codes: Iterable[str]) -> str:
+        """Materials as people read them, joined by 、."""
+        return "、".join(self.material_label(code) for code in codes)
+
+    def material_names(self, codes: Iterable[str]) -> dict[str, str]:
+        """The catalogue names of the listed materials among ``codes``, by code."""
+        return {code: found.name for code in codes if (found := self.material(code))}
 
     @property
     def demanded_materials(self) -> tuple[MaterialRequirement, ...]:
@@ -248,10 +263,14 @@ class Catalogue(Frozen):
             if referral.code == code:
                 raise NotCompetentError(
                     "matter_code",
-                    f"{code} ({referral.name}) is decided by {referral.competent_organ}",
+                    f"{referral.name}（事项编码 {code}）由{referral.competent_organ}办理，"
+                    "不属于本中心的受理范围",
                     referral.competent_organ,
+                    matter_name=referral.name,
                 )
-        raise UnknownMatterError("matter_code", f"{code!r} is not in catalogue {self.version}")
+        raise UnknownMatterError(
+            "matter_code", f"申请事项（事项编码 {code}）不在本中心的政务服务事项目录内"
+        )
 
 
 def load_catalogue(path: Path) -> Catalogue:

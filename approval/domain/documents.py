@@ -21,7 +21,8 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from approval.domain.catalogue import Frozen
-from approval.domain.models import ExcludedProcedure, NoticeItem
+from approval.domain.labels import INCLUSIVE, PROCEDURE_NAMES
+from approval.domain.models import NoticeItem
 from approval.domain.notices import DepartmentReason, Notice, NoticeKind
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -49,19 +50,6 @@ class ProgressLookup(Frozen):
 
     check_code: str
     address: str
-
-
-PROCEDURE_NAMES = {
-    ExcludedProcedure.HEARING: "听证",
-    ExcludedProcedure.TENDER: "招标",
-    ExcludedProcedure.AUCTION: "拍卖",
-    ExcludedProcedure.INSPECTION: "检验",
-    ExcludedProcedure.TESTING: "检测",
-    ExcludedProcedure.QUARANTINE: "检疫",
-    ExcludedProcedure.APPRAISAL: "鉴定",
-    ExcludedProcedure.EXPERT_REVIEW: "专家评审",
-}
-"""The procedures of art. 45 as the law names them."""
 
 
 def render_notice(notice: Notice, centre: str, lookup: ProgressLookup | None = None) -> Document:
@@ -113,7 +101,14 @@ def _numbered(lines: Iterable[str]) -> list[str]:
 
 def _item_lines(notice: Notice) -> list[str]:
     items: Sequence[NoticeItem] = _require(notice.items, "items", notice)
-    return _numbered(f"{item.code}：{_sentence(item.reason)}" for item in items)
+    return _numbered(f"{_material(notice, item.code)}：{_sentence(item.reason)}" for item in items)
+
+
+def _material(notice: Notice, code: str) -> str:
+    """A material by its catalogue name with its code, 人防工程设计说明（RFSJ）; the code
+    alone on a notice that does not carry the names (issued before they were kept)."""
+    name = notice.material_names.get(code)
+    return f"{name}（{code}）" if name else code
 
 
 def _rejection_lines(rejections: Sequence[DepartmentReason]) -> list[str]:
@@ -129,6 +124,12 @@ def _require(value: _T | None, field: str, notice: Notice) -> _T:
 
 def _due(notice: Notice) -> str:
     return cn_date(_require(notice.due, "due", notice))
+
+
+def _until(notice: Notice) -> str:
+    """A deadline as every face shows it: its last day, that day included (R17: a deadline
+    is the end of its last day), e.g. 2027年1月4日（含当日）."""
+    return f"{_due(notice)}{INCLUSIVE if notice.edition >= 2 else ''}"
 
 
 def _reason(notice: Notice) -> str:
@@ -251,7 +252,7 @@ def _one_time_notice(notice: Notice, centre: str) -> _Draft:
             f"你（单位）提出的{notice.matter_name}申请，经审查，申请材料不齐全或者不符合法定形式。"
             "根据《中华人民共和国行政许可法》第三十二条的规定，现将需要补正的全部内容一次性告知如下：",
             *_item_lines(notice),
-            f"请于{_due(notice)}前补正上述全部材料。逾期未补正的，视为撤回申请。",
+            f"请于{_until(notice)}前补正上述全部材料。逾期未补正的，视为撤回申请。",
         ],
     )
 
@@ -266,7 +267,7 @@ def _consolidated_notice(notice: Notice, centre: str) -> _Draft:
             "以下为各审查部门提出的补正要求，经本中心汇总，现一次性告知如下：",
             *_item_lines(notice),
             "补正期间不计入审批时限，各审查部门的审查期限自补正材料提交之日起继续计算。",
-            f"请于{_due(notice)}前一次性提交上述全部补正材料。逾期未补正的，视为撤回申请。",
+            f"请于{_until(notice)}前一次性提交上述全部补正材料。逾期未补正的，视为撤回申请。",
         ],
     )
 
@@ -280,10 +281,17 @@ def _extension_notice(notice: Notice, centre: str) -> _Draft:
             f"你（单位）申请的{notice.matter_name}事项，因{_reason(notice)}，"
             "在原承诺期限内不能作出决定。根据《中华人民共和国行政许可法》第四十二条的规定，"
             "经负责人批准，审批期限予以延长。",
-            f"延长后的承诺办结日期：{_due(notice)}",
-            *_provisional(notice),
+            *_extended_due(notice),
         ],
     )
+
+
+def _extended_due(notice: Notice) -> list[str]:
+    """The new completion date; while the applicant supplements the case's clock is stopped
+    (R12) and has no date yet: it is counted again from the supplement."""
+    if notice.due is None:
+        return ["补正期间不计入审批时限，延长后的承诺办结日期自补正材料提交之日起继续计算。"]
+    return [f"延长后的承诺办结日期：{_due(notice)}", *_provisional(notice)]
 
 
 def _fee_line(notice: Notice) -> list[str]:
@@ -403,7 +411,7 @@ def _lapse_notice(notice: Notice, centre: str) -> _Draft:
         "逾期未补正视为撤回通知书",
         [
             f"你（单位）申请的{notice.matter_name}事项，本中心已一次性告知需要补正的全部内容。"
-            f"你（单位）未于{_due(notice)}前补正，该申请视为撤回，本办件终止办理。",
+            f"你（单位）未于{_until(notice)}前补正，该申请视为撤回，本办件终止办理。",
             "你（单位）可以依法重新提出申请。",
         ],
     )
@@ -420,7 +428,7 @@ def _excluded_period_notice(notice: Notice, centre: str) -> _Draft:
             f"你（单位）申请的{notice.matter_name}事项，因{_reason(notice)}，需要依法进行"
             f"{procedure}。根据《中华人民共和国行政许可法》第四十五条的规定，{procedure}"
             "所需时间不计算在审批期限内。",
-            f"{procedure}预计需要{expected_wd}个工作日，预计于{_due(notice)}前完成；"
+            f"{procedure}预计需要{expected_wd}个工作日，预计于{_until(notice)}前完成；"
             "完成后审批期限继续计算。",
             *_provisional(notice),
         ],

@@ -24,9 +24,12 @@ class UnknownMatterError(DomainError):
 class NotCompetentError(DomainError):
     """The matter is known but belongs to another organ (R1)."""
 
-    def __init__(self, field: str, reason: str, competent_organ: str) -> None:
+    def __init__(
+        self, field: str, reason: str, competent_organ: str, matter_name: str | None = None
+    ) -> None:
         super().__init__(field, reason)
         self.competent_organ = competent_organ
+        self.matter_name = matter_name
 
 
 class InvalidInputError(DomainError):

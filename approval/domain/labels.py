@@ -4,6 +4,9 @@ and the auditor's timeline."""
 
 from __future__ import annotations
 
+from datetime import date
+
+from approval.domain.models import ExcludedProcedure, Role
 from approval.domain.state import FollowUpCause, Stage, SupervisedClock, TaskState
 
 STAGE_LABELS = {
@@ -42,3 +45,60 @@ FOLLOW_UP_CAUSE_LABELS = {
     FollowUpCause.RATING: "差评整改",
     FollowUpCause.COMPLAINT: "效能投诉",
 }
+
+ROLE_LABELS = {
+    Role.CLERK: "窗口工作人员",
+    Role.REVIEWER: "部门审批人员",
+    Role.SUPERVISOR: "效能监察人员",
+    Role.AUDITOR: "审计人员",
+    Role.APPLICANT: "申请人",
+    Role.SYSTEM: "系统",
+}
+"""Who acts, by role."""
+
+ACTION_LABELS = {
+    "submit": "收件",
+    "accept": "受理",
+    "refuse": "不予受理",
+    "issue_notice": "出具一次性告知书",
+    "supplement": "补正材料",
+    "decide": "提出审查意见",
+    "extend": "延长审批期限",
+    "withdraw": "撤回申请",
+    "collect_fee": "收费",
+    "deliver": "送达",
+    "open_excluded_period": "启动特别程序",
+    "close_excluded_period": "结束特别程序",
+    "record_meeting": "记录联合审查会议",
+    "rate": "评价",
+    "complain": "效能投诉",
+    "answer_follow_up": "答复整改单",
+}
+"""The actions people take on a case (a command's ``kind``), as a refusal names them."""
+
+PROCEDURE_NAMES = {
+    ExcludedProcedure.HEARING: "听证",
+    ExcludedProcedure.TENDER: "招标",
+    ExcludedProcedure.AUCTION: "拍卖",
+    ExcludedProcedure.INSPECTION: "检验",
+    ExcludedProcedure.TESTING: "检测",
+    ExcludedProcedure.QUARANTINE: "检疫",
+    ExcludedProcedure.APPRAISAL: "鉴定",
+    ExcludedProcedure.EXPERT_REVIEW: "专家评审",
+}
+"""The procedures of art. 45 as the law names them."""
+
+
+def action_label(action: str) -> str:
+    """An action's Chinese name; 此操作 for one that has none."""
+    return ACTION_LABELS.get(action, "此操作")
+
+
+INCLUSIVE = "（含当日）"
+"""Said after a deadline's last day wherever one is shown (notices, the command line, the
+console): a deadline is the end of its last day (R17), so that day still counts."""
+
+
+def deadline_text(day: date | None) -> str:
+    """A deadline's last day as the command line and the console show it: 2027-01-04（含当日）."""
+    return f"{day.isoformat()}{INCLUSIVE}" if day else "—"

@@ -85,7 +85,7 @@ class Application(Frozen):
     def _one_entry_per_material(self) -> Application:
         codes = [m.code for m in self.materials]
         if len(codes) != len(set(codes)):
-            raise ValueError("materials: each material code may appear once")
+            raise ValueError("materials: 同一材料编码只能出现一次")
         return self
 
 
@@ -157,11 +157,11 @@ class Decide(Command):
     @model_validator(mode="after")
     def _reasons_and_items(self) -> Decide:
         if self.outcome is Outcome.REJECT and not self.reasons:
-            raise ValueError("reasons: a rejection must give its reasons (R14)")
+            raise ValueError("reasons: 不予同意须写明理由（R14）")
         if self.outcome is Outcome.REQUEST_SUPPLEMENT and not self.items:
-            raise ValueError("items: a supplement request must list the items (R11)")
+            raise ValueError("items: 要求补正须列明需补正的材料（R11）")
         if self.outcome is not Outcome.REQUEST_SUPPLEMENT and self.items:
-            raise ValueError("items: only a supplement request lists items")
+            raise ValueError("items: 只有要求补正时才列明需补正的材料")
         return self
 
 
@@ -250,10 +250,10 @@ class MeetingFacts(Frozen):
     def _attendance(self) -> MeetingFacts:
         named = [*self.present, *self.absent]
         if not named:
-            raise ValueError("present: name the departments present and absent")
+            raise ValueError("present: 须列明出席和缺席的部门")
         twice = sorted({d for d in named if named.count(d) > 1})
         if twice:
-            raise ValueError(f"absent: {twice} named more than once")
+            raise ValueError(f"absent: {'、'.join(twice)} 被重复列出")
         return self
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
+from pydantic import Field
+
 from approval.domain.catalogue import Frozen
 from approval.domain.models import ExcludedProcedure, NoticeItem
 
@@ -26,6 +28,11 @@ class NoticeKind(StrEnum):
     FOLLOW_UP_REPLY = "follow_up_reply"  # 整改情况告知书: a follow-up's answer (R20)
 
 
+EDITION = 2
+"""The edition of the notices' wording the engine issues now: since edition 2 a deadline is
+said with its last day included (2027年1月4日（含当日）前) and materials by their names."""
+
+
 class DepartmentReason(Frozen):
     """A rejecting department and its written reasons."""
 
@@ -45,6 +52,12 @@ class Notice(Frozen):
     issued_at: datetime
     items: tuple[NoticeItem, ...] = ()
     """Missing or defective materials (one-time notices)."""
+    edition: int = 1
+    """The edition of its wording (EDITION when issued now). A notice renders in the wording
+    it was issued in, so that a rebuild from the histories renders older notices alike."""
+    material_names: dict[str, str] = Field(default_factory=dict)
+    """The catalogue names of the items' materials, by code: the notice names each material
+    by its name (notices issued before these were kept name the code alone)."""
     rejections: tuple[DepartmentReason, ...] = ()
     deemed_departments: tuple[str, ...] = ()
     """Departments whose approval was deemed by silent consent (R9, R14)."""

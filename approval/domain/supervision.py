@@ -107,9 +107,7 @@ class SupervisionRules(CaseRecord):
         for field, departments in (("present", cmd.present), ("absent", cmd.absent)):
             strangers = sorted(set(departments) - set(self.state.tasks))
             if strangers:
-                raise InvalidInputError(
-                    field, f"{strangers} are not reviewing departments of this case"
-                )
+                raise InvalidInputError(field, f"{'、'.join(strangers)} 不是本案的审查部门")
         return [t for t in self.state.tasks_in(TaskState.PENDING) if t.department in cmd.absent]
 
     def record_meeting(self, cmd: RecordMeeting, now: datetime) -> None:

@@ -1,5 +1,6 @@
 """A refusal over HTTP: its status by the refusal's kind, the body every refusal of the API has
-(``{"detail": {"field", "reason"}}``) and the answers each route declares in the OpenAPI
+(``{"detail": {"field", "reason", "code"}}``: the field's machine path, a Chinese reason naming
+it, a stable machine code) and the answers each route declares in the OpenAPI
 schema. The API answers a refusal with this status and body; the console shows the refused
 page with the same status."""
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel
 
 from approval.domain.errors import DomainError
 from approval.service import RefusedError
+from approval.validation import INVALID_INPUT
 
 STATUS_OF_REFUSAL = {
     "PermissionDeniedError": status.HTTP_403_FORBIDDEN,
@@ -24,6 +26,28 @@ STATUS_OF_REFUSAL = {
 """HTTP status by the refusal's kind; any other domain refusal is invalid input (422)."""
 
 
+CODE_OF_REFUSAL = {
+    "PermissionDeniedError": "permission_denied",
+    "UnknownCaseError": "unknown_case",
+    "StageError": "wrong_stage",
+    "TaskClosedError": "task_closed",
+    "ExtensionRefusedError": "extension_refused",
+    "PiecemealNoticeError": "piecemeal_notice",
+    "RatingRefusedError": "rating_refused",
+    "UnknownMatterError": "unknown_matter",
+    "NotCompetentError": "not_competent",
+    "CatalogueError": "catalogue_invalid",
+    "RefusedError": "refused",
+}
+"""The machine code of a refusal by its kind, for programs (the reason is for people); any
+other domain refusal is ``invalid_input``."""
+
+
+def refusal_code(error: DomainError) -> str:
+    """The stable machine code of a domain refusal (CODE_OF_REFUSAL; else invalid_input)."""
+    return CODE_OF_REFUSAL.get(refusal_kind(error), INVALID_INPUT)
+
+
 def refusal_kind(error: DomainError) -> str:
     """The kind of a refusal: the rule's own, also for one the case refused."""
     return error.kind if isinstance(error, RefusedError) else type(error).__name__
@@ -35,10 +59,12 @@ def refusal_status(error: DomainError) -> int:
 
 
 class Problem(BaseModel):
-    """What is wrong: the field at fault and why."""
+    """What is wrong: the field at fault (its machine path), why (Chinese, naming the field by
+    its label) and the machine code of the refusal."""
 
     field: str
     reason: str
+    code: str | None = None
 
 
 class ProblemOut(BaseModel):

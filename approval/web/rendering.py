@@ -16,9 +16,8 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from approval.domain.calendar import SHANGHAI
-from approval.domain.documents import PROCEDURE_NAMES
 from approval.domain.errors import DomainError
-from approval.domain.labels import STAGE_LABELS, TASK_LABELS
+from approval.domain.labels import PROCEDURE_NAMES, STAGE_LABELS, TASK_LABELS
 from approval.domain.models import Actor, Role
 from approval.domain.status import Light
 from approval.http.refusals import refusal_status

@@ -116,7 +116,7 @@ def origin_problem(request: Request) -> ConsoleRefusal | None:
         netloc = ""
     if netloc and netloc == request.headers.get("host", "").lower():
         return None
-    reason = f"请求来源 {source[:100]} 不是本系统页面，已拒绝 (foreign {field}, R22)"
+    reason = f"请求来源 {source[:100]} 不是本系统页面，已拒绝（R22）"
     return ConsoleRefusal(403, field, reason, FOREIGN_ORIGIN)
 
 
@@ -135,7 +135,7 @@ async def token_problem(request: Request) -> ConsoleRefusal | None:
     sent = await posted_token(request)
     if secret and sent and hmac.compare_digest(form_token(request).encode(), sent.encode()):
         return None
-    reason = "表单已过期或不是本系统页面提交的，请刷新页面后重试 (CSRF token invalid, R22)"
+    reason = "表单已过期或不是本系统页面提交的，请刷新页面后重试（R22）"
     return ConsoleRefusal(403, CSRF_FIELD, reason, CSRF_INVALID)
 
 

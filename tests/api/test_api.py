@@ -601,3 +601,34 @@ async def test_an_identity_number_with_a_wrong_check_character_is_refused_naming
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(CaseRow)) == 0
         assert session.scalar(select(func.count()).select_from(CaseEventRow)) == 0
+
+
+async def test_R11_R14_an_opinion_without_its_reasons_or_items_is_bad_input(
+    api: Api, catalogue: Catalogue, sessions: sessionmaker[Session]
+) -> None:
+    """R14, R11: a department's rejection whose reasons are blank, or a supplement request
+    whose item says nothing to supplement, is refused by the service as bad input (422
+    naming ``reasons`` / ``items`` in Chinese, code invalid_input) before the case hears of
+    it: the task is still open, nothing is kept in the record; a proper rejection then
+    decides."""
+    case_no = await accepted_case(api, catalogue)
+    path = f"/cases/{case_no}/decision"
+    with sessions() as session:
+        before = len(events_of(session, case_no))
+    blank_reasons = {"outcome": "reject", "reasons": " \n "}
+    blank_item = {"outcome": "request_supplement", "items": [{"code": "SJFA", "reason": "  "}]}
+    for body, field, said in (
+        (blank_reasons, "reasons", "理由"),
+        (blank_item, "items", "补正要求"),
+    ):
+        refused = await api.call("rev-RFB", "POST", path, body)
+        assert refused.status_code == 422, refused.text
+        detail = refused.json()["detail"]
+        assert (detail["field"], detail["code"]) == (field, "invalid_input")
+        assert said in detail["reason"]
+    with sessions() as session:
+        assert len(events_of(session, case_no)) == before
+    status = (await api.call("clerk", "GET", f"/cases/{case_no}")).json()
+    assert {t["department"]: t["state"] for t in status["tasks"]}["RFB"] == "pending"
+    decided = await api.call("rev-RFB", "POST", path, {"outcome": "reject", "reasons": "未配建"})
+    assert decided.status_code == 200, decided.text

@@ -69,7 +69,7 @@ async def test_R22_R21_the_notices_are_listed_in_issue_order_to_those_who_read_t
         (row.notice_no, row.title, row.body) for row in stored
     ]
     assert [set(n) for n in notices] == [{"notice_no", "kind", "title", "body", "issued_at"}] * 3
-    assert "RFSJ：未提交" in notices[0]["body"]
+    assert "人防工程设计说明（RFSJ）：未提交" in notices[0]["body"]
     for reader in ("clerk", "supervisor", "auditor"):
         assert (await api.call(reader, "GET", path)).json() == notices
 

@@ -42,7 +42,7 @@ from approval.cli import simulate
 from approval.config import DEVELOPMENT_AUDIT_KEY, PROJECT_ROOT
 from approval.domain.audit import GENESIS, Tampering, body_of, chain_hash, verify_chain
 from approval.domain.catalogue import Catalogue
-from approval.domain.errors import DomainError
+from approval.domain.errors import DomainError, UnknownMatterError
 from approval.domain.events import (
     ActionRefused,
     ApplicationNotAccepted,
@@ -52,12 +52,12 @@ from approval.domain.events import (
     CaseEventBase,
     ReviewApproved,
 )
-from approval.domain.models import Accept, Actor, Role
+from approval.domain.models import Accept, Actor, Application, Refuse, Role
 from approval.service import CaseService
 from approval.store.audit_log import events_of, next_seq, record_events
 from approval.store.recording import record_step
-from approval.store.schema import CaseEventRow, CaseRow
-from tests.domain_fixtures import GHXK, MONDAY, accepted_case, approve
+from approval.store.schema import CaseEventRow, CaseRow, NoticeRow
+from tests.domain_fixtures import APPLICANT, GHXK, MONDAY, accepted_case, approve
 from tests.processes import CliResult, invoke_auditor
 
 KEY = DEVELOPMENT_AUDIT_KEY.encode()
@@ -392,6 +392,44 @@ async def test_R21_auditor_verify_names_each_tampered_case_and_seq(
     assert unknown.exited(2), unknown
     [line] = unknown.message_lines()
     assert line.startswith("错误 error: case_no: ") and "371600-20990101-999999" in line
+
+
+async def test_R1_R21_auditor_rebuild_and_verify_are_clean_with_refused_applications(
+    engine: CaseService,
+    catalogue: Catalogue,
+    time_skipping_env: WorkflowEnvironment,
+    sessions: sessionmaker[Session],
+    store_url: str,
+    tmp_path: Path,
+) -> None:
+    """R1, R5, R21: a store with an application refused at the window for a matter outside
+    the catalogue (its 不予受理通知书 written by the service, with no Temporal history), one
+    the clerk refused (不予受理 through its workflow) and a case that ran to its close:
+    ``auditor.py rebuild`` finds the rebuilt read model equal to the live store (exit 0),
+    ``verify`` finds every chain intact; the refused application's voucher is in the store."""
+    await closed_case(engine, catalogue, time_skipping_env)
+    outside = Application(
+        matter_code="XX-NOPE-001",
+        applicant=APPLICANT,
+        materials=[],
+        idempotency_key="refused-at-the-window-1",
+    )
+    with pytest.raises(UnknownMatterError) as refused:
+        await engine.submit(outside, CLERK)
+    voucher_no = refused.value.reason.rsplit(" ", 1)[-1]
+    run = simulate.Run(service=engine, env=time_skipping_env, matter=catalogue.matter(GHXK))
+    await run.submit()
+    await engine.act(run.case_no, Refuse(actor=CLERK, reason="申请事项不属于本中心受理范围"))
+    env = auditor_env(time_skipping_env, store_url, tmp_path)
+
+    rebuilt = await auditor(env, "rebuild")
+    assert rebuilt.exited(0), rebuilt
+    assert "≠" not in rebuilt.stdout
+    verified = await auditor(env, "verify")
+    assert verified.exited(0), verified
+    assert "3 case(s) checked" in verified.stdout
+    with sessions() as session:
+        assert session.get(NoticeRow, voucher_no) is not None
 
 
 @pytest.mark.parametrize("command", ["verify", "crosscheck 371600-20260302-000001", "rebuild"])

@@ -9,7 +9,7 @@ import pytest
 
 from approval.domain.documents import PROVISIONAL_NOTE, Document, ProgressLookup, render_notice
 from approval.domain.models import ExcludedProcedure, NoticeItem
-from approval.domain.notices import DepartmentReason, Notice, NoticeKind
+from approval.domain.notices import EDITION, DepartmentReason, Notice, NoticeKind
 
 CENTRE = "滨州市政务服务中心"
 # 17:30 UTC on 28 November is 01:30 on 29 November in Beijing.
@@ -60,6 +60,7 @@ def notice(kind: NoticeKind, **facts: Any) -> Notice:
         "matter_name": "食品经营许可",
         "applicant_name": "滨州市鲁北餐饮有限公司",
         "issued_at": ISSUED,
+        "edition": EDITION,
         **COMPLETE[kind],
         **facts,
     }
@@ -182,7 +183,7 @@ def test_one_time_notice_lists_every_item_and_the_deadline() -> None:
     assert "1. M01：营业执照复印件未加盖公章。" in doc.body
     assert "2. M03：消防验收意见书缺失。" in doc.body
     assert "。。" not in doc.body
-    assert "请于2026年12月3日前补正" in doc.body
+    assert "请于2026年12月3日（含当日）前补正" in doc.body
     assert "视为撤回申请" in doc.body
 
 
@@ -196,7 +197,7 @@ def test_consolidated_notice_merges_department_requests_and_suspends_the_clock()
     assert "1. M01：营业执照复印件未加盖公章。" in doc.body
     assert "2. M03：消防验收意见书缺失。" in doc.body
     assert "补正期间不计入审批时限" in doc.body
-    assert "2026年12月10日前" in doc.body
+    assert "2026年12月10日（含当日）前" in doc.body
 
 
 def test_extension_notice_gives_reason_and_new_date() -> None:
@@ -276,7 +277,7 @@ def test_lapse_notice_deems_the_application_withdrawn() -> None:
     that the applicant may apply again."""
     doc = render(NoticeKind.LAPSE_NOTICE)
     assert_frame(doc, "逾期未补正视为撤回通知书")
-    assert "未于2026年12月3日前补正" in doc.body
+    assert "未于2026年12月3日（含当日）前补正" in doc.body
     assert "视为撤回" in doc.body
     assert "重新提出申请" in doc.body
 
@@ -370,3 +371,25 @@ def test_R20_a_notice_that_shows_the_check_code_is_not_rendered_without_it() -> 
     it; without a lookup the notice is refused rather than printed without the code."""
     with pytest.raises(ValueError, match="check code"):
         render_notice(notice(NoticeKind.ACCEPTANCE_VOUCHER, progress_url=LOOKUP.address), CENTRE)
+
+
+def test_R3_R17_items_are_named_by_their_catalogue_names_and_deadlines_include_the_day() -> None:
+    """R3, R11, R17: a notice that carries the materials' catalogue names lists each item by
+    its name with its code beside it, and says the deadline as its last day, that day
+    included (a deadline is the end of its last day)."""
+    names = {"M01": "营业执照", "M03": "消防验收意见书"}
+    for kind in (NoticeKind.ONE_TIME_NOTICE, NoticeKind.CONSOLIDATED_NOTICE):
+        doc = render(kind, material_names=names)
+        assert "1. 营业执照（M01）：营业执照复印件未加盖公章。" in doc.body
+        assert "2. 消防验收意见书（M03）：消防验收意见书缺失。" in doc.body
+        assert "（含当日）前" in doc.body
+
+
+def test_R17_a_notice_of_the_first_edition_renders_as_it_was_issued() -> None:
+    """R21: a notice issued before the wording's second edition (its deadline said without
+    the day included, its items by code) renders byte for byte as it did, so that a rebuild
+    from the histories equals the notices in the store."""
+    older = render(NoticeKind.ONE_TIME_NOTICE, edition=1).body
+    assert "请于2026年12月3日前补正上述全部材料。" in older
+    assert "1. M01：营业执照复印件未加盖公章。" in older
+    assert older.replace("前补正", "（含当日）前补正") == render(NoticeKind.ONE_TIME_NOTICE).body

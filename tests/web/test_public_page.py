@@ -259,7 +259,7 @@ async def test_R20_a_good_rating_ends_the_case_and_a_later_one_is_refused_in_chi
     [
         ({"level": ""}, "level: 请选择评价等级"),
         ({"level": "satisfied", "comment": "慢" * 501}, "comment: 评价意见不能超过500字"),
-        ({"level": "satisfied", "concerns": ["ZZZ"]}, "concerns: ['ZZZ'] 不是本案的审查部门"),
+        ({"level": "satisfied", "concerns": ["ZZZ"]}, "concerns: ZZZ 不是本案的审查部门"),
     ],
 )
 async def test_R20_a_bad_rating_form_is_the_page_again_naming_the_field(

@@ -164,7 +164,7 @@ async def test_R20_a_bad_rating_opens_a_follow_up_that_turns_red_unanswered_then
     result: CaseResult = await handle.result()
     assert result.stage is Stage.COMPLETED
 
-    with pytest.raises(DomainError, match="closed"):
+    with pytest.raises(DomainError, match="已办结或终止"):
         await engine.act(case_no, Rate(actor=APPLICANT, level=RatingLevel.VERY_SATISFIED))
     assert len(of_type(sessions, case_no, "CaseRated")) == 1
     assert of_type(sessions, case_no, "ActionRefused")[-1]["action"] == "rate"
@@ -183,7 +183,7 @@ async def test_R20_one_rating_per_case_and_a_good_rating_ends_the_workflow(
     await engine.act(case_no, clerk_rating)
     handle = time_skipping_env.client.get_workflow_handle_for(CaseWorkflow.run, case_no)
     await handle.result()
-    with pytest.raises(DomainError, match="closed"):
+    with pytest.raises(DomainError, match="已办结或终止"):
         await engine.act(case_no, Rate(actor=APPLICANT, level=RatingLevel.DISSATISFIED))
     (rated,) = of_type(sessions, case_no, "CaseRated")
     assert rated["level"] == "satisfied" and rated["comment"] == "窗口服务热情"

@@ -290,7 +290,7 @@ async def test_R11_new_item_after_the_consolidated_notice_is_refused(
         await engine.act(case_no, approve(department))
     await engine.act(case_no, Supplement(actor=CLERK, materials=(material("SJFA"),)))
     before = await engine.status(case_no)
-    with pytest.raises(RefusedError, match=r"items: .*new after the consolidated notice"):
+    with pytest.raises(RefusedError, match=r"items: .*合并一次性告知之后新提出的材料"):
         await engine.act(case_no, request("ZRZY", item("RFSJ", "新要求")))
     after = await engine.status(case_no)
     assert after.tasks == before.tasks and after.stage == before.stage
@@ -302,7 +302,7 @@ async def test_R13_one_extension_then_refused(engine: CaseService, catalogue: Ca
     status = await engine.act_and_read(case_no, Extend(actor=SUPERVISOR, reason="需组织专家论证"))
     assert status.extended and status.case_clock is not None
     assert status.case_clock.period_wd == catalogue.matter(GHXK).committed_period_wd + 15
-    with pytest.raises(RefusedError, match="extend: the case was already extended once"):
+    with pytest.raises(RefusedError, match="extend: 本案已延长过一次审批期限"):
         await engine.act(case_no, Extend(actor=SUPERVISOR, reason="再次延期"))
 
 
@@ -322,7 +322,7 @@ async def test_R18_withdrawal_cancels_tasks_tells_departments_and_ends_the_case(
     assert await messages_of(sessions, case_no, "cancel", 4) == ["CGJ", "RFB", "ZJJ", "ZRZY"]
     await time_skipping_env.sleep(timedelta(days=30))
     assert event_types(sessions, case_no)[-1] == "CaseClosed"
-    with pytest.raises(Exception, match=r"closed|not allowed"):
+    with pytest.raises(Exception, match=r"已办结或终止|不能撤回申请"):
         await engine.act(case_no, Withdraw(actor=CLERK))
 
 
@@ -448,13 +448,13 @@ async def test_refusals_name_the_problem_and_leave_the_case_unchanged(
     with pytest.raises(UnknownCaseError, match="case_no"):
         await engine.status("371600-20200101-999999")
     refusals: list[tuple[CaseCommand, str]] = [
-        (approve("SW"), "department: SW is not a reviewing department"),
+        (approve("SW"), "department: 部门 SW 不是本案的审查部门"),
         (
             Decide(actor=reviewer("CGJ"), department="ZRZY", outcome=Outcome.APPROVE),
-            "department: reviewer of CGJ",
+            "department: .*的审批人员不能代表",
         ),
-        (approve("ZJJ"), "department: the task of ZJJ is approved"),
-        (Accept(actor=CLERK), "stage: accept is not allowed"),
+        (approve("ZJJ"), "department: .*的审查任务当前为“同意”"),
+        (Accept(actor=CLERK), "stage: 本案当前为“并联审查中”，不能受理"),
     ]
     for command, message in refusals:
         with pytest.raises(RefusedError, match=message):
