@@ -7,7 +7,9 @@
 # Two stages: the builder installs the locked dependencies without the dev group (uv sync
 # --frozen --no-dev: exactly what uv.lock names, nothing resolved anew); the runtime stage gets
 # that virtual environment and the project's own files, and runs as an unprivileged user.
-# Neither pytest, ruff, mypy nor playwright is in the image (tests/deploy/ checks this).
+# Neither pytest, ruff, mypy nor playwright is in the image (tests/deploy/ checks this). The
+# runtime stage adds Debian's packages for the printed notices (approval.printing): WeasyPrint's
+# system libraries and the CJK fonts the PDFs are set in.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -28,6 +30,12 @@ COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev
 
 FROM ${PYTHON_IMAGE} AS runtime
+# WeasyPrint's libraries (Pango, with HarfBuzz's font subsetter) and Noto Sans/Serif CJK SC,
+# without their recommendations; the package lists are not kept in the image.
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
 # The user the engine runs as, and the data directory it owns (a volume in the compose file).
 RUN groupadd --system --gid 10001 approval \
     && useradd --system --uid 10001 --gid approval --home-dir /app --no-create-home \

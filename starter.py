@@ -4,7 +4,7 @@ to the HTTP API (APPROVAL_API_URL) as the user of a token (--token, APPROVAL_TOK
 development --as USER) — plus `catalogue`, `up` (everything on one machine) and `simulate`
 (weeks of demo cases on the time-skipping server), which run here.
 
-    uv run python starter.py --help
+    .venv/bin/python starter.py --help      # APPROVAL_ENVIRONMENT=development for --as USER
 """
 
 from approval.cli.app import main

@@ -2,7 +2,8 @@
 below it, no two modules import each other through any chain, and nothing imports the
 command line but the scripts at the top. The layers, lowest first (ARCHITECTURE.md):
 
-    domain ← base ← store ← temporal ← service ← http, auditing ← api, web ← assembly ← cli
+    domain ← base ← store ← temporal ← service ← http, auditing, materials, printing ← api,
+    web ← assembly ← cli
 
 The command line is at the top: its ``up`` and ``simulate`` run the whole stack.
 """
@@ -34,7 +35,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("store", ("approval.store", "approval.demo_users")),
     ("temporal", ("approval.routing", "approval.departments", "activities", "workflows")),
     ("service", ("approval.service",)),
-    ("readers", ("approval.http", "approval.auditing")),
+    ("readers", ("approval.http", "approval.auditing", "approval.materials", "approval.printing")),
     ("entry", ("approval.api", "approval.web")),
     ("assembly", ("approval.runtime", "approval.environments")),
     ("command line", ("approval.cli",)),

@@ -50,7 +50,11 @@ async def get_actor(
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            detail={"field": "authorization", "reason": "a valid bearer token is required"},
+            detail={
+                "field": "authorization",
+                "reason": "须提供有效的访问令牌（Authorization: Bearer 令牌）",
+                "code": "unauthenticated",
+            },
             headers={"WWW-Authenticate": "Bearer"},
         )
     actor = Actor(role=Role(user.role), id=user.name, department=user.department)

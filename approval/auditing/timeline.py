@@ -228,7 +228,7 @@ def _dispatched(e: ReviewTaskDispatched) -> str:
 
 @facts.register
 def _review_approved(e: ReviewApproved) -> str:
-    return e.department
+    return f"{e.department}，意见：{e.opinion}" if e.opinion else e.department
 
 
 @facts.register

@@ -22,12 +22,9 @@ Body = Callable[[], "BaseModel | Mapping[str, Any] | None"]
 
 def api(ctx: typer.Context) -> ApiClient:
     """A client of the API acting as the command's user; no token is a one-line refusal."""
-    from approval.cli.api_client import ApiClient
-    from approval.cli.identity import bearer_token
+    from approval.cli.api_client import client_as
 
-    settings = cli_settings()
-    credentials = ctx.find_object(Credentials) or Credentials()
-    return ApiClient(settings.api_url, bearer_token(credentials, settings))
+    return client_as(ctx.find_object(Credentials) or Credentials(), cli_settings())
 
 
 def case_path(case_no: str, *rest: str) -> str:

@@ -3,18 +3,25 @@ of starter.py is a request with the user's bearer token, so the API decides who 
 (R22), and a request id of its own (``X-Request-ID``), which every log line the API writes
 for it carries. Its answers become the command line's: a refusal (4xx, ``{"detail": {"field",
 "reason"}}``) is one line and exit status 2; an outage (nothing listens, or the API's 503
-``engine_unavailable``) is one line and exit status 3, nothing having been recorded."""
+``engine_unavailable``) is one line and exit status 3, nothing having been recorded.
+
+A material's file goes up as a multipart upload streamed from disk (``upload_material``)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
 
 from approval.cli.common import EXIT_REFUSED, fail, unavailable
+from approval.cli.identity import Credentials, bearer_token
+
+if TYPE_CHECKING:
+    from approval.config import Settings
 
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 120.0
@@ -26,6 +33,26 @@ UNEXPECTED_EXIT = 1
 def case_path(case_no: str, *rest: str) -> str:
     """``/cases/{case_no}/...``, the case number quoted as one path segment."""
     return "/".join(("/cases", quote(case_no, safe=""), *rest))
+
+
+UPLOAD_PATH = "/materials"
+
+
+def client_as(credentials: Credentials, settings: Settings) -> ApiClient:
+    """A client of the API (APPROVAL_API_URL) acting with ``credentials``' token; no token is
+    a one-line refusal."""
+    return ApiClient(settings.api_url, bearer_token(credentials, settings))
+
+
+def command_client(settings: Settings) -> ApiClient:
+    """A client acting as the running command's user (its ``--token``, ``--as`` or
+    APPROVAL_TOKEN), for code that is not handed the command's context. Typer keeps the
+    running context in its own copy of click (``typer._click``), not in the click package."""
+    from typer._click.globals import get_current_context
+
+    context = get_current_context(silent=True)
+    credentials = context.find_object(Credentials) if context is not None else None
+    return client_as(credentials or Credentials(), settings)
 
 
 class ApiClient:
@@ -46,6 +73,13 @@ class ApiClient:
         have one effect where the route takes it (R23)."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         return self._send("POST", path, json=body, headers=headers)
+
+    def upload_material(self, code: str, path: Path) -> Any:
+        """The JSON answer to uploading ``path`` as the file of material ``code``: the file is
+        streamed from disk in chunks (its length known up front), never read whole."""
+        with path.open("rb") as source:
+            files = {"file": (path.name, source)}
+            return self._send("POST", UPLOAD_PATH, params={"code": code}, files=files)
 
     def _send(self, method: str, path: str, **options: Any) -> Any:
         timeout = httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)

@@ -13,9 +13,12 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from rich.cells import cell_len
 
 from approval.cli import render
 from approval.cli.common import guarded
@@ -23,14 +26,17 @@ from approval.cli.identity import DEMO_TOKENS_FILE
 from approval.config import PROJECT_ROOT, Settings
 from approval.demo_users import DemoUser, ensure_demo_users
 from approval.departments.http_service import DEFAULT_PORT as DEPARTMENTS_PORT
-from approval.domain.catalogue import load_catalogue
+from approval.domain.catalogue import Catalogue, load_catalogue
 from approval.environments import DEV_SERVER_ARGS
 from approval.logs import configure_logging
 from approval.store.engine import engine_settings, open_store
 
 UI_PORT = 8233
+"""Where ``up``'s Temporal web UI listens, or a free port when that one is taken."""
 WORKER_METRICS_PORT = 9464
 """Where ``up``'s worker serves its Prometheus metrics, or a free port when that one is taken."""
+READY = "就绪 ready"
+"""How the line begins that ``up`` prints once everything listens and the demo users exist."""
 
 
 def temporal_cli() -> str:
@@ -53,8 +59,9 @@ def wait_for_port(host: str, port: int, timeout_s: float = 60.0) -> None:
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout_s:.0f}s")
 
 
-def start_dev_server(settings: Settings) -> subprocess.Popen[bytes]:
-    """The Temporal dev server with its SQLite file in the data directory, and its web UI."""
+def start_dev_server(settings: Settings, ui_port: int) -> subprocess.Popen[bytes]:
+    """The Temporal dev server with its SQLite file in the data directory, and its web UI on
+    ``ui_port``."""
     host, _, port = settings.temporal_address.partition(":")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     log = (settings.data_dir / "temporal.log").open("ab")
@@ -68,7 +75,7 @@ def start_dev_server(settings: Settings) -> subprocess.Popen[bytes]:
             "--port",
             port or "7233",
             "--ui-port",
-            str(UI_PORT),
+            str(ui_port),
             "--db-filename",
             str(settings.data_dir / "temporal.sqlite"),
             "--log-level",
@@ -145,17 +152,84 @@ def print_demo_users(settings: Settings, users: list[DemoUser]) -> None:
         for u in users
     ]
     (settings.data_dir / DEMO_TOKENS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    render.console.print("演示用户（用户名、角色、部门、控制台密码、API 令牌；每次启动重新生成）：")
+    say("演示用户（用户名、角色、部门、控制台密码、API 令牌；每次启动重新生成）：")
     for line in lines:
-        render.console.print(f"  {line}", highlight=False)
+        say(f"  {line}")
 
 
-def up() -> None:
-    """Start everything on this machine (Temporal, SQLite, departments, worker, API); wait."""
-    settings = engine_settings()
-    configure_logging(json=settings.log_json, level=logging.WARNING)
-    catalogue = guarded(lambda: load_catalogue(settings.catalogue_path))
-    server = start_dev_server(settings)
+def say(line: str) -> None:
+    """One line of the banner, never folded (an address or a command copies as printed)."""
+    render.console.print(line, soft_wrap=True, highlight=False, markup=False)
+
+
+@dataclass(frozen=True)
+class Addresses:
+    """Where the parts ``up`` started listen."""
+
+    departments_url: str
+    worker_metrics: str
+    ui_port: int
+
+
+def shown_path(path: Path) -> str:
+    """``path`` relative to the working directory when it lies inside it, else absolute; the
+    links on the way are kept (the venv's python is a link to the interpreter it was made
+    from, and it is the link that runs the project's venv)."""
+    absolute = os.path.abspath(path)
+    relative = os.path.relpath(absolute, os.getcwd())
+    return absolute if relative.startswith(os.pardir) else relative
+
+
+def next_command(settings: Settings) -> str:
+    """The first command of the README's walk-through, runnable as printed from this working
+    directory: this interpreter (the project's .venv) without uv, development mode, and the
+    API and data directory of this run when they are not the defaults."""
+    defaults = Settings.model_fields
+    variables = ["APPROVAL_ENVIRONMENT=development"]
+    if settings.api_url != defaults["api_url"].default:
+        variables.append(f"APPROVAL_API_URL={settings.api_url}")
+    if settings.data_dir.resolve() != Path(defaults["data_dir"].default).resolve():
+        variables.append(f"APPROVAL_DATA_DIR={shown_path(settings.data_dir)}")
+    python = shown_path(Path(sys.executable))
+    starter = shown_path(PROJECT_ROOT / "starter.py")
+    return f"{' '.join(variables)} {python} {starter} --as clerk-01 --help"
+
+
+def print_banner(settings: Settings, catalogue: Catalogue, addresses: Addresses) -> None:
+    """Every address of the stack, each once, in Chinese with its English name."""
+    host = urlsplit(f"//{settings.temporal_address}").hostname or "127.0.0.1"
+    data = shown_path(settings.data_dir)
+    rows = [
+        ("控制台", "console", f"{settings.api_url}/web/login  （演示用户的用户名和密码见下）"),
+        ("进度查询", "progress", f"{settings.public_base_url}/web/progress  （申请人，无需登录）"),
+        ("接口文档", "API docs", f"{settings.api_url}/docs"),
+        ("Temporal 界面", "web UI", f"http://{host}:{addresses.ui_port}"),
+        ("Temporal 服务", "server", settings.temporal_address),
+        ("指标", "metrics", f"{settings.api_url}/metrics (API), "
+         f"http://{addresses.worker_metrics}/metrics (worker)"),
+        ("部门系统", "departments", f"{addresses.departments_url}  （工作进程向其推送）"),
+        ("存储", "store", settings.store_url),
+        ("日志", "logs", f"{data}/worker.log, api.log, departments.log, temporal.log"),
+    ]  # fmt: skip
+    say(f"事项目录 {catalogue.version}：{len(catalogue.matters)} 个事项已校验载入")
+    width = max(cell_len(f"{zh} {en}") for zh, en, _ in rows)
+    for zh, en, where in rows:
+        label = f"{zh} {en}"
+        say(f"{label}{' ' * (width - cell_len(label))} : {where}")
+
+
+def print_ready(settings: Settings) -> None:
+    """The last lines: what to type next, in another terminal, as printed."""
+    say(f"{READY}. 另开一个终端，按 README 的演练逐条执行（或 make demo），第一条 first command:")
+    say(f"  {next_command(settings)}")
+    say("Ctrl-C 全部停止 stops everything")
+
+
+def start_stack(settings: Settings) -> tuple[list[subprocess.Popen[bytes]], Addresses]:
+    """The dev server, the department systems, the worker and the API, each once it listens;
+    the processes (to stop in this order) and their addresses."""
+    ui_port = free_port(UI_PORT)
+    server = start_dev_server(settings, ui_port)
     departments_url, departments = start_departments(settings)
     metrics_port = free_port(WORKER_METRICS_PORT)
     worker_metrics = settings.worker_metrics_address or f"127.0.0.1:{metrics_port}"
@@ -169,26 +243,19 @@ def up() -> None:
         },
     )
     processes = [start_api(settings), worker, *([departments] if departments else []), server]
+    return processes, Addresses(departments_url, worker_metrics, ui_port)
+
+
+def up() -> None:
+    """Start everything on this machine (Temporal, SQLite, departments, worker, API); wait."""
+    settings = engine_settings()
+    configure_logging(json=settings.log_json, level=logging.WARNING)
+    catalogue = guarded(lambda: load_catalogue(settings.catalogue_path))
+    processes, addresses = start_stack(settings)
     users = ensure_demo_users(open_store(settings.store_url), catalogue, datetime.now(UTC))
-    host = urlsplit(f"//{settings.temporal_address}").hostname or "127.0.0.1"
-    render.console.print(f"事项目录 {catalogue.version}: {len(catalogue.matters)} 个事项已校验载入")
-    render.console.print(f"Temporal server : {settings.temporal_address}")
-    render.console.print(f"Temporal web UI : http://{host}:{UI_PORT}")
-    render.console.print(f"HTTP API        : {settings.api_url}/docs")
-    render.console.print(f"Departments     : {departments_url}  (the worker pushes to them)")
-    render.console.print(f"Store (SQLite)  : {settings.store_url}")
-    render.console.print(
-        f"Metrics         : {settings.api_url}/metrics (API), http://{worker_metrics}/metrics "
-        "(worker)"
-    )
-    render.console.print(
-        f"Logs            : {settings.data_dir}/worker.log, api.log, departments.log, temporal.log"
-    )
+    print_banner(settings, catalogue, addresses)
     print_demo_users(settings, users)
-    render.console.print(
-        "Ready. In another terminal (README: A first case): export APPROVAL_ENVIRONMENT="
-        "development, then uv run --frozen python starter.py --as clerk-01 --help (Ctrl-C stops)"
-    )
+    print_ready(settings)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly when killed too
     try:
         while all(process.poll() is None for process in processes):

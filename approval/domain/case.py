@@ -386,8 +386,9 @@ class Case(SupervisionRules, AftercareRules):
             task.state, task.reasons = TaskState.REJECTED, cmd.reasons
             self._record(ReviewRejected(**answer, reasons=cmd.reasons))
         else:
-            task.state = TaskState.APPROVED
-            self._record(ReviewApproved(**answer))
+            task.state, task.reasons = TaskState.APPROVED, cmd.reasons
+            opinion = {"opinion": cmd.reasons} if cmd.reasons else {}
+            self._record(ReviewApproved(**answer, **opinion))
         self._progress(now)
 
     def check_extend(self, cmd: Extend) -> None:

@@ -205,9 +205,12 @@ class TaskAnswer(DepartmentEvent):
 
 
 class ReviewApproved(TaskAnswer):
-    """The department agreed."""
+    """The department agreed, with its written opinion when it gave one (R14: required for a
+    refusal, optional for an approval)."""
 
     type: Literal["ReviewApproved"] = "ReviewApproved"
+    opinion: str | None = None
+    """Kept only when given: an approval without one records as it always has."""
 
 
 class ReviewRejected(TaskAnswer):

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from approval.domain.errors import PermissionDeniedError
+from approval.domain.labels import ROLE_LABELS, action_label
 from approval.domain.models import Actor, Role
 from approval.service import CaseService
 from approval.store.numbering import case_known
@@ -55,15 +56,6 @@ ServiceDep = Annotated[CaseService, Depends(get_service)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-ROLE_NAMES = {
-    Role.CLERK: "窗口工作人员",
-    Role.REVIEWER: "部门审批人员",
-    Role.SUPERVISOR: "电子监察人员",
-    Role.AUDITOR: "审计人员",
-}
-"""Each role's name as a person reads it (the console, the refusals)."""
-
-
 async def refuse(
     service: CaseService,
     session: Session,
@@ -90,8 +82,9 @@ async def require_role(
     """Nothing when the actor's role is one of ``roles``; else 403, recorded (R21, R22)."""
     if actor.role in roles:
         return
-    needed = "或".join(ROLE_NAMES[r] for r in roles)
-    reason = f"{ROLE_NAMES[actor.role]}无权办理此操作，须由{needed}办理（R22）"
+    needed = "或".join(ROLE_LABELS[r] for r in roles)
+    doing = action_label(action)
+    reason = f"{ROLE_LABELS[actor.role]}无权{doing}，须由{needed}办理（R22）"
     await refuse(service, session, case_no, actor, action, "actor.role", reason)
 
 
@@ -114,7 +107,7 @@ async def deciding_department(
     department = actor.department or ""
     if named is not None and named != department:
         own = department or "（无部门）"
-        reason = f"{actor.id} 只能代表本部门 {own} 提出意见，不能代表 {named}（R22）"
+        reason = f"部门审批人员只能代表本部门 {own} 提出意见，不能代表 {named}（R22）"
         await refuse(service, session, case_no, actor, "decide", "department", reason)
     if not has_task(session, case_no, department):
         reason = f"部门 {department or '（无部门）'} 在办件 {case_no} 上没有审查任务（R22）"

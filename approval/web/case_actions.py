@@ -3,13 +3,13 @@ the engine command it becomes; and the form fields they share with the intake fo
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import cast
 
 from starlette.datastructures import FormData, UploadFile
 
+from approval.config import Settings
 from approval.domain.models import (
     Accept,
     Actor,
@@ -29,26 +29,30 @@ from approval.domain.models import (
 )
 from approval.domain.state import BEFORE_DECISION, SUPPLEMENTING, Stage
 from approval.domain.status import CaseStatus
+from approval.materials.serving import keep_upload
 
 
-async def materials_of(codes: Iterable[str], form: FormData) -> list[dict[str, str]]:
-    """The materials entered for ``codes``: an uploaded file (hashed here) or a SHA-256 typed
-    in; items left empty are not submitted."""
+async def materials_of(
+    codes: Iterable[str], form: FormData, settings: Settings
+) -> list[dict[str, str]]:
+    """The materials entered for ``codes``: an uploaded file, kept in the material store by
+    its content hash (approval.materials, streamed; refused past the size limit, naming the
+    material), or a SHA-256 typed in for a document kept elsewhere; items left empty are not
+    submitted. Only the reference and the hash go on to the engine, never the bytes."""
     materials = []
     for code in codes:
         upload = form.get(f"file_{code}")
         sha = str(form.get(f"sha_{code}") or "").strip().lower()
         ref = str(form.get(f"ref_{code}") or "").strip()
         if isinstance(upload, UploadFile) and upload.filename:
-            content = await upload.read()
-            sha = hashlib.sha256(content).hexdigest()
-            ref = ref or f"upload:{upload.filename}"
+            kept = await keep_upload(upload, code, settings)
+            sha, ref = kept.sha256, kept.document_ref
         if sha:
             materials.append({"code": code, "document_ref": ref or f"web:{code}", "sha256": sha})
     return materials
 
 
-FormCommand = Callable[[Actor, FormData], Awaitable[CaseCommand]]
+FormCommand = Callable[[Actor, FormData, Settings], Awaitable[CaseCommand]]
 """Builds the engine's command from a posted form, in the actor's name."""
 
 
@@ -78,39 +82,41 @@ def _text(form: FormData, name: str) -> str:
     return str(form.get(name) or "").strip()
 
 
-async def _accept(actor: Actor, _form: FormData) -> CaseCommand:
+async def _accept(actor: Actor, _form: FormData, _settings: Settings) -> CaseCommand:
     """受理."""
     return Accept(actor=actor)
 
 
-async def _notice(actor: Actor, form: FormData) -> CaseCommand:
+async def _notice(actor: Actor, form: FormData, _settings: Settings) -> CaseCommand:
     """一次性告知, with the defective items typed in."""
     return IssueNotice(actor=actor, defective=notice_items(_text(form, "defective")))
 
 
-async def _deliver(actor: Actor, form: FormData) -> CaseCommand:
+async def _deliver(actor: Actor, form: FormData, _settings: Settings) -> CaseCommand:
     """送达, by the method typed in (窗口领取 by default)."""
     return Deliver(actor=actor, method=_text(form, "method") or "窗口领取")
 
 
-async def _supplement(actor: Actor, form: FormData) -> CaseCommand:
+async def _supplement(actor: Actor, form: FormData, settings: Settings) -> CaseCommand:
     """The supplement's materials: a file or a SHA-256 per asked item (``file_X``/``sha_X``)."""
     codes = sorted({k.split("_", 1)[1] for k in form if k.startswith(("file_", "sha_"))})
-    return Supplement.model_validate({"actor": actor, "materials": await materials_of(codes, form)})
+    return Supplement.model_validate(
+        {"actor": actor, "materials": await materials_of(codes, form, settings)}
+    )
 
 
 def _typed_in(command: type[Command], *fields: str) -> FormCommand:
     """A form whose fields are the command's own, typed in: 撤回 (R18), 收费 (R15), 延期 (R13),
     特别程序 and its end (R12). The command checks them, naming the field at fault."""
 
-    async def build(actor: Actor, form: FormData) -> CaseCommand:
+    async def build(actor: Actor, form: FormData, _settings: Settings) -> CaseCommand:
         typed = {name: _text(form, name) for name in fields}
         return cast(CaseCommand, command.model_validate({"actor": actor, **typed}))
 
     return build
 
 
-async def _meeting(actor: Actor, form: FormData) -> CaseCommand:
+async def _meeting(actor: Actor, form: FormData, _settings: Settings) -> CaseCommand:
     """联合审查会议: each department ticked present (``present_X``), the others absent (R10)."""
     departments = [str(d) for d in form.getlist("departments")]
     present = [d for d in departments if form.get(f"present_{d}")]

@@ -14,10 +14,21 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from approval.web.access import guard_posts
-from approval.web.pages import board, case, dashboard, desk, inbox, intake, login, public
+from approval.web.pages import (
+    board,
+    case,
+    dashboard,
+    desk,
+    inbox,
+    intake,
+    login,
+    material_files,
+    notice_print,
+    public,
+)
 
 PREFIX = "/web"
-PAGES = (login, intake, desk, case, inbox, board, public, dashboard)
+PAGES = (login, intake, desk, case, material_files, notice_print, inbox, board, public, dashboard)
 """In this order: ``/cases/new`` (intake) before ``/cases/{case_no}`` (a case)."""
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(guard_posts)])

@@ -197,7 +197,22 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/cases/{case}/refuse", CLERK, 409, body=REFUSE, action="refuse"),
     Endpoint("GET", "/cases/{case}", CASE_READERS, action="read_status"),
     Endpoint("GET", "/cases/{case}/materials", CASE_READERS, action="read_materials"),
+    # a material's file: "{code}" is no material of the case (404 past the role check); the
+    # upload without a file (or a code) is 422 past the role check
+    Endpoint(
+        "GET",
+        "/cases/{case}/materials/{code}/file",
+        CASE_READERS,
+        404,
+        action="download_material",
+    ),
+    Endpoint("POST", "/materials", CLERK, 422),
     Endpoint("GET", "/cases/{case}/notices", CASE_READERS, action="read_notices"),
+    # a notice printed as a PDF: "{notice_no}" is no notice of the case (404 past the role
+    # check; the PDFs themselves: tests/printing/)
+    Endpoint(
+        "GET", "/cases/{case}/notices/{notice_no}.pdf", CASE_READERS, 404, action="read_notices"
+    ),
     Endpoint("GET", "/audit/cases/{case}/timeline", AUDIT_READERS, action="audit_timeline"),
     Endpoint("GET", "/audit/cases/{case}/check", AUDIT_READERS, action="audit_check"),
     Endpoint("GET", "/audit/cases/{case}/verify", AUDITOR, action="audit_verify"),

@@ -10,6 +10,7 @@ engine is tests/e2e/test_end_to_end.py."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -27,11 +28,13 @@ from approval.api.app import create_app
 from approval.cli.app import OUTCOMES, PROCEDURES
 from approval.config import PROJECT_ROOT, Settings
 from approval.domain.catalogue import Catalogue
-from approval.domain.models import ExcludedProcedure, Outcome
-from approval.service import CaseService, EngineUnavailableError
+from approval.domain.models import Application, CaseCommand, ExcludedProcedure, Outcome, Supplement
+from approval.domain.status import CaseStatus
+from approval.service import CaseService, EngineUnavailableError, Submission
 from approval.store.audit_log import events_of
 from approval.store.numbering import case_known
 from approval.store.users import create_users_with_tokens
+from tests.domain_fixtures import MONDAY, received_case, status
 from tests.processes import CliResult, invoke_cli, run_python, serving
 
 CASE = "371600-20261201-000001"
@@ -285,6 +288,117 @@ def test_an_outage_is_exit_status_3_in_one_line_and_records_nothing(
             assert "未做任何记录，5 秒后可重试" in line
     with sessions() as session:
         assert not case_known(session, CASE) and events_of(session, CASE) == []
+
+
+# ---- material files ------------------------------------------------------------------------------
+
+
+class Receiving:
+    """The engine as the routes use it, receiving: it keeps the application and the commands
+    it is given and answers with a received case's status."""
+
+    def __init__(self, settings: Settings, catalogue: Catalogue) -> None:
+        self.settings, self.catalogue = settings, catalogue
+        self.applications: list[Application] = []
+        self.commands: list[CaseCommand] = []
+
+    async def submit(self, application: Application, _clerk: Any) -> Submission:
+        """Keep the application; a new case."""
+        self.applications.append(application)
+        return Submission(case_no=CASE, created=True)
+
+    async def status(self, _case_no: str, _as_of: Any = None) -> CaseStatus:
+        """A case just received."""
+        return status(received_case("JS-GHXK-001"), MONDAY)
+
+    async def act_and_read(
+        self, case_no: str, command: CaseCommand, request_id: str | None = None
+    ) -> CaseStatus:
+        """Keep the command; the received case's status."""
+        self.commands.append(command)
+        return await self.status(case_no)
+
+
+@pytest.fixture
+def receiving_api(
+    sessions: sessionmaker[Session], settings: Settings, catalogue: Catalogue
+) -> Iterator[tuple[Receiving, str, dict[str, str]]]:
+    """The real API over a receiving engine, served; the engine, a clerk's token and the
+    environment of a clerk's command line (its own data directory, the token in
+    APPROVAL_TOKEN)."""
+    with sessions.begin() as session:
+        tokens = create_users_with_tokens(session, [("clerk-1", "clerk", None)], datetime.now(UTC))
+    engine = Receiving(settings, catalogue)
+    app = create_app(service=cast(CaseService, engine), sessions=sessions, settings=settings)
+    with serving(app) as url:
+        env = {
+            "APPROVAL_API_URL": url,
+            "APPROVAL_DATA_DIR": str(settings.data_dir / "client"),
+            "APPROVAL_TOKEN": tokens["clerk-1"],
+        }
+        yield engine, tokens["clerk-1"], env
+
+
+def test_material_files_are_uploaded_to_the_api_and_only_their_hashes_are_submitted(
+    receiving_api: tuple[Receiving, str, dict[str, str]], settings: Settings, tmp_path: Path
+) -> None:
+    """`submit --material CODE=PATH` and `supplement --material CODE=PATH` upload each file to
+    the API (POST /materials, streamed: a 3 MiB drawing too) before the command; the
+    application and the supplement carry only ``doc:<sha256>`` and the file's SHA-256; the
+    files are in the API's store under their hashes, byte for byte, and nothing is kept on the
+    command line's side. The upload acts with the command's token, from --token (which comes
+    first) as from APPROVAL_TOKEN."""
+    engine, token, env = receiving_api
+    drawing = tmp_path / "总平面图.dwg"
+    drawing.write_bytes(os.urandom(3 * 1024 * 1024))
+    form = tmp_path / "申请表.txt"
+    form.write_text("建设工程规划许可申请表", encoding="utf-8")
+    rfsj = tmp_path / "RFSJ.txt"
+    rfsj.write_text("人防工程设计说明", encoding="utf-8")
+    submitted = invoke_cli(
+        *("submit", "JS-GHXK-001", "--applicant", "张三", "--id-number", "37160219900101123X"),
+        *("--key", "key-00001", "--material", f"SQB={form}", "--material", f"SJFA={drawing}"),
+        "--json",
+        env=env,
+    )
+    supplement_args = ("supplement", CASE, "--material", f"RFSJ={rfsj}", "--json")
+    supplemented = invoke_cli(
+        "--token", token, *supplement_args, env={**env, "APPROVAL_TOKEN": "not-a-token"}
+    )
+    assert submitted.exited(0) and supplemented.exited(0), (submitted, supplemented)
+
+    [application] = engine.applications
+    [supplement] = engine.commands
+    assert isinstance(supplement, Supplement)
+    sent = {m.code: m for m in (*application.materials, *supplement.materials)}
+    files = {"SQB": form, "SJFA": drawing, "RFSJ": rfsj}
+    for code, path in files.items():
+        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert (sent[code].document_ref, sent[code].sha256) == (f"doc:{sha}", sha)
+        assert (settings.documents_dir / sha[:2] / sha).read_bytes() == path.read_bytes()
+    assert not (settings.data_dir / "client").exists()
+
+
+def test_a_material_file_past_the_apis_limit_is_refused_in_one_line(
+    sessions: sessionmaker[Session], settings: Settings, catalogue: Catalogue, tmp_path: Path
+) -> None:
+    """A file past the API's APPROVAL_MATERIAL_MAX_BYTES is refused in one line naming the
+    material in Chinese, exit status 2, and nothing is submitted: far past the limit (its
+    length refused before the API reads it) and just past it."""
+    limited = settings.model_copy(update={"material_max_bytes": 64 * 1024})
+    with sessions.begin() as session:
+        tokens = create_users_with_tokens(session, [("clerk-1", "clerk", None)], datetime.now(UTC))
+    engine = Receiving(limited, catalogue)
+    app = create_app(service=cast(CaseService, engine), sessions=sessions, settings=limited)
+    big = tmp_path / "big.pdf"
+    with serving(app) as url:
+        env = {"APPROVAL_API_URL": url, "APPROVAL_TOKEN": tokens["clerk-1"]}
+        for size in (8 * 1024 * 1024, 64 * 1024 + 1):
+            big.write_bytes(b"x" * size)
+            result = invoke_cli("supplement", CASE, "--material", f"FWSYQ={big}", env=env)
+            line = assert_one_line(result, 2, "错误 error: materials.FWSYQ: ")
+            assert "材料 FWSYQ 的文件超过 64 KB 上限" in line
+    assert engine.commands == []
 
 
 # ---- what --help and a read load -----------------------------------------------------------------

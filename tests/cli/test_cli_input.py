@@ -25,6 +25,8 @@ ID_NUMBER = ("--id-number", "37160219900101123X")
             (*SUBMIT, *ID_NUMBER, "--key", "key-00001", "--material", "SQB=/no/such/file"),
             "material",
         ),
+        ((*SUBMIT, *ID_NUMBER, "--key", "key-00001", "--material", "SQB"), "material"),
+        (("supplement", CASE, "--material", "S Q=/no/such/file"), "material"),
         (("status", "371600-2026-1"), "case_no"),
         (("accept", "../inbox"), "case_no"),
         (("notice", CASE, "--defective", "RFSJ"), "defective"),

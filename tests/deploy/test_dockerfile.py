@@ -31,7 +31,15 @@ PROJECT_NAME = "approval-engine"
 BASE_IMAGE = re.compile(r"^python:3\.11-slim(-bookworm)?(@sha256:[0-9a-f]{64})?$")
 DEV_TOOLS = ("pytest", "pytest-asyncio", "hypothesis", "ruff", "mypy", "playwright", "py-spy")
 """Packages of the dev group that must never be in the image."""
-INSTALLERS = re.compile(r"\b(pip3?|uv|apt-get|apt|apk|conda|poetry|pipx)\b")
+INSTALLERS = frozenset({"pip", "pip3", "uv", "apt", "apk", "conda", "poetry", "pipx"})
+"""Installers the runtime stage never runs (nor ``python -m pip``): its Python packages are
+the builder's, its system packages apt-get's."""
+PRINTING_PACKAGES = frozenset(
+    {"libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0", "fonts-noto-cjk"}
+)
+"""The Debian packages the runtime stage installs, and only those: WeasyPrint's system
+libraries and the CJK fonts of the printed notices (approval.printing)."""
+CI_RUN = PROJECT_ROOT / ".ci" / "run"
 
 
 @dataclass(frozen=True)
@@ -385,13 +393,95 @@ def test_the_build_context_leaves_out_local_state_and_secrets() -> None:
         assert is_excluded(path, patterns), f"{path} would be in the build context"
 
 
-def test_the_runtime_stage_installs_nothing() -> None:
-    """The runtime stage runs no installer (pip, uv, apt …) and names no dev tool: what it has
-    comes from the builder's locked, dev-free environment."""
+def commands(run: Instruction) -> list[list[str]]:
+    """The commands of a RUN (split at ``&&``, ``||``, ``;`` and ``|``), as words, without the
+    environment assignments before each program."""
+    found = []
+    for command in re.split(r"&&|\|\||;|\|", run.arguments):
+        words = shlex.split(command)
+        while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):
+            words.pop(0)
+        if words:
+            found.append(words)
+    return found
+
+
+def apt_commands(run: Instruction) -> list[list[str]]:
+    """The apt-get commands of a RUN, as words."""
+    return [words for words in commands(run) if words[0] == "apt-get"]
+
+
+def apt_installs(stage: Stage) -> list[tuple[Instruction, list[str]]]:
+    """Each ``apt-get install`` of the stage: its RUN and its words after ``install``."""
+    return [
+        (run, words[words.index("install") + 1 :])
+        for run in stage.of("RUN")
+        for words in apt_commands(run)
+        if "install" in words
+    ]
+
+
+def test_the_run_reader_finds_each_command_and_each_apt_get_install() -> None:
+    """The RUN reader splits a RUN into its commands, drops the environment assignments
+    before a program, and finds an apt-get install's packages: so the checks below see
+    ``pip``, ``python -m pip`` or ``apk`` wherever they stand in a RUN."""
+    text = (
+        "FROM python:3.11-slim\n"
+        "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y a b \\\n"
+        "    && rm -rf /var/lib/apt/lists/* ; X=1 /usr/bin/pip install c | python -m pip list\n"
+    )
+    (stage,) = parse_stages(parse_dockerfile(text))
+    (run,) = stage.of("RUN")
+    assert [words[0] for words in commands(run)] == [
+        "apt-get",
+        "apt-get",
+        "rm",
+        "/usr/bin/pip",
+        "python",
+    ]
+    assert [packages for _, packages in apt_installs(stage)] == [["-y", "a", "b"]]
+
+
+def test_the_runtime_stage_installs_no_python_package_and_no_dev_tool() -> None:
+    """The runtime stage runs no Python installer (pip, uv …) nor another system installer
+    than apt-get, and names no dev tool: its Python packages come from the builder's locked,
+    dev-free environment."""
     for run in runtime_stage().of("RUN"):
-        assert not INSTALLERS.search(run.arguments), f"line {run.line}: {run.arguments}"
+        for words in commands(run):
+            program = posixpath.basename(words[0])
+            assert program not in INSTALLERS, f"line {run.line}: {run.arguments}"
+            assert not (program.startswith("python") and "pip" in words), run.arguments
         for tool in DEV_TOOLS:
             assert not re.search(rf"\b{re.escape(tool)}\b", run.arguments), run.arguments
+        for words in apt_commands(run):
+            assert words[1] in ("update", "install"), f"line {run.line}: {' '.join(words)}"
+
+
+def test_the_runtime_image_has_weasyprints_libraries_and_the_cjk_fonts() -> None:
+    """The runtime stage installs, with apt-get and without recommendations, exactly the
+    Debian packages the printed notices need (Pango and HarfBuzz's subsetter for WeasyPrint,
+    fonts-noto-cjk), in a RUN that leaves no package lists in the image."""
+    installs = apt_installs(runtime_stage())
+    assert installs, "the runtime stage installs neither WeasyPrint's libraries nor the fonts"
+    packages: set[str] = set()
+    for run, words in installs:
+        assert "-y" in words and "--no-install-recommends" in words, run.arguments
+        assert "rm -rf /var/lib/apt/lists/*" in run.arguments, run.arguments
+        packages.update(w for w in words if not w.startswith("-"))
+    assert packages == PRINTING_PACKAGES
+
+
+def test_ci_installs_the_printing_packages_and_pdftotext() -> None:
+    """.ci/run installs what the image has for printing, and poppler-utils (pdftotext, which
+    the tests read the PDFs with), where they are missing: the printing tests never skip."""
+    lines = CI_RUN.read_text(encoding="utf-8").splitlines()
+    script = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+    named = {
+        package
+        for package in PRINTING_PACKAGES | {"poppler-utils"}
+        if re.search(rf"(?<![\w.-]){re.escape(package)}(?![\w.-])", script)
+    }
+    assert named == PRINTING_PACKAGES | {"poppler-utils"}
 
 
 def test_no_dev_tool_is_in_the_locked_runtime_dependencies() -> None:

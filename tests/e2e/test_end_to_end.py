@@ -280,7 +280,7 @@ async def test_R22_R23_four_department_case_through_the_cli_and_the_api(
             extension = await cli("clerk-e2e", "extend", case_no, "--reason", "需组织专家论证")
             no_reasons = await cli("rv-RFB", "decide", case_no, "reject")
             _assert_refused(outsider, "department", "SCJG", "R22")
-            _assert_refused(extension, "actor.role", "extend", "R22")
+            _assert_refused(extension, "actor.role", "延长审批期限", "R22")
             _assert_refused(no_reasons, "reasons")
 
             # ---- each department's reviewer decides; a retry with its request id: one effect
@@ -308,8 +308,8 @@ async def test_R22_R23_four_department_case_through_the_cli_and_the_api(
             withdrawal = await cli("clerk-e2e", "withdraw", case_no, "--json")
             _assert_refused(unknown, "matter_code", "JS-NOPE-999")
             _assert_refused(malformed, "case_no", "371600-2026-1")
-            _assert_refused(decided, "department", "ZRZY")
-            _assert_refused(withdrawal, "withdraw", "awaiting_delivery")
+            _assert_refused(decided, "department", "自然资源和规划局")
+            _assert_refused(withdrawal, "stage", "撤回申请", "待送达")
             # No refusal can undo another's change: unchanged after all means unchanged after
             # each.
             after = (await cases.status(case_no)).model_dump(mode="json")
@@ -334,7 +334,7 @@ async def test_R22_R23_four_department_case_through_the_cli_and_the_api(
             late = await cli("rv-ZRZY", "decide", case_no, "approve")
             program_env = env | {"APPROVAL_API_URL": url, "APPROVAL_TOKEN": tokens["clerk-e2e"]}
             final = await run_cli(program_env, "status", case_no, "--json")
-    _assert_refused(late, "department", "ZRZY")
+    _assert_refused(late, "department", "自然资源和规划局")
     assert final.exited(0), final
     assert final.json()["stage"] == "completed"
 

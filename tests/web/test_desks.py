@@ -5,6 +5,7 @@ the case's materials, with a written opinion that the record keeps."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 
@@ -94,3 +95,41 @@ async def test_R14_R22_a_reviewer_decides_from_the_case_page_with_a_written_opin
     assert (rejected.actor_id, rejected.payload["reasons"]) == ("rev-SCJG", opinion)
     other = await web("rev-CGJ")
     assert 'id="decide"' in (await other.get(f"/web/cases/{case_no}")).text
+
+
+async def test_R7_R22_a_file_the_clerk_uploads_is_the_file_the_reviewer_downloads(
+    web: Login, sessions: sessionmaker[Session]
+) -> None:
+    """R7, R22: a drawing uploaded on the intake form is kept by its content hash; the case
+    records that hash, and the reviewer of a department on the case downloads the same bytes
+    with the same SHA-256 and its original Chinese name; a reviewer of another department is
+    refused (403, kept in the record, R21)."""
+    clerk = await web("clerk")
+    drawing = b"%PDF-1.4 \xe5\xb9\xb3\xe9\x9d\xa2\xe5\x9b\xbe" + bytes(range(256)) * 64
+    digest = hashlib.sha256(drawing).hexdigest()
+    response = await clerk.post(
+        "/web/cases",
+        data={
+            "matter_code": SPJY,
+            "applicant_name": "滨州示例餐饮有限公司",
+            "id_number": "91371600MA3C00000L",
+            "idempotency_key": f"web-{uuid.uuid4().hex}",
+            **{f"sha_{code}": sha(code) for code in ("SQS", "GLZD", "JKZM")},
+        },
+        files={"file_PMT": ("经营场所平面图.pdf", drawing, "application/pdf")},
+    )
+    assert response.status_code == 303, response.text
+    case_no = str(response.headers["location"]).removeprefix("/web/cases/")
+    [received] = await recorded(sessions, case_no, "ApplicationReceived", 1)
+    assert received.payload["documents"]["PMT"]["sha256"] == digest
+    assert (await clerk.post(f"/web/cases/{case_no}/accept")).status_code == 200
+    reviewer = await web("rev-SCJG")
+    page = await reviewer.get(f"/web/cases/{case_no}")
+    assert f"/web/cases/{case_no}/materials/PMT/file" in page.text and digest in page.text
+    got = await reviewer.get(f"/web/cases/{case_no}/materials/PMT/file")
+    assert got.status_code == 200 and got.content == drawing
+    assert got.headers["x-content-sha256"] == digest
+    assert "filename*=UTF-8''" in got.headers["content-disposition"]
+    outsider = await web("outsider")
+    assert (await outsider.get(f"/web/cases/{case_no}/materials/PMT/file")).status_code == 403
+    await recorded(sessions, case_no, "ActionRefused", 1)

@@ -191,7 +191,7 @@ async def test_R21_R22_a_console_decision_form_naming_another_department_is_refu
     form = {"outcome": "approve", "department": "CGJ", "request_id": "forged-dept-1"}
     forged = await reviewer.post(f"/web/cases/{case_no}/decision", data=form)
     assert forged.status_code == 403, forged.text
-    assert alert(forged).startswith("department: rev-SCJG 只能代表本部门 SCJG")
+    assert alert(forged).startswith("department: 部门审批人员只能代表本部门 SCJG")
     [refusal] = await recorded(sessions, case_no, "ActionRefused", 1)
     assert (refusal.actor_id, refusal.payload["field"]) == ("rev-SCJG", "department")
     with sessions() as session:

@@ -97,6 +97,10 @@ CASE_PAGES: tuple[tuple[str, str, dict[str, str] | None, frozenset[str], int, st
     ("POST", "/supplement", {"sha_SQS": sha("SQS")}, CLERK, 200, "supplement"),
     ("POST", "/accept", {}, CLERK, 200, "accept"),
     ("GET", "", None, LOGGED_IN - {"outsider"}, 200, "read_status"),
+    # a material's file: typed in as a hash here, so none is kept (404 past the access check)
+    ("GET", "/materials/PMT/file", None, LOGGED_IN - {"outsider"}, 404, "read_materials"),
+    # a notice printed as a PDF: N99 is no notice of the case (404 past the access check)
+    ("GET", "/notices/N99.pdf", None, LOGGED_IN - {"outsider"}, 404, "read_notices"),
     ("POST", "/extend", {"reason": "需组织专家论证"}, frozenset({"supervisor"}), 200, "extend"),
     ("POST", "/exclude", EXPERT_REVIEW, SUPERVISOR, 200, "open_excluded_period"),
     ("POST", "/resume", {"result": "方案可行"}, SUPERVISOR, 200, "close_excluded_period"),

@@ -42,7 +42,8 @@ FIELD_PROBLEMS = {
     "limit": "每页条数应为 1–200",
     "offset": "起始位置应为 0 或正整数",
 }
-"""What is wrong with each parameter, in Chinese, when FastAPI refuses it."""
+"""What is wrong with each parameter, in Chinese, when FastAPI refuses it (said the way a
+person fills in the form); another is refused with the validation's own Chinese reason."""
 CODE_OF_FIELD = {
     **dict.fromkeys(("period", "start", "end"), exports.INVALID_PERIOD),
     "figure": exports.UNKNOWN_FIGURE,
@@ -73,9 +74,7 @@ class EfficiencyRoute(APIRoute):
             except RequestValidationError as error:
                 field, reason = first_problem(error, of_request=True)
                 code = CODE_OF_FIELD.get(field, exports.INVALID_INPUT)
-                return refused(
-                    field, f"{FIELD_PROBLEMS.get(field, '参数不正确')}（{reason}）", code
-                )
+                return refused(field, FIELD_PROBLEMS.get(field, reason), code)
 
         return answer
 

@@ -165,7 +165,7 @@ async def case_action(
     )
     form = await request.form()
     try:
-        command = await form_action.command(actor, form)
+        command = await form_action.command(actor, form, service.settings)
         await service.act(case_no, command, request_id=form_request_id(form, action))
     except (DomainError, ValidationError) as error:
         line = action_refusal(form_action.label, error)

@@ -83,7 +83,9 @@ async def submit(request: Request, actor: Clerk, service: ServiceDep) -> Respons
                     "name": values.get("applicant_name", "").strip(),
                     "id_number": values.get("id_number", "").strip().upper(),
                 },
-                "materials": await materials_of([r.code for r in matter.demanded_materials], form),
+                "materials": await materials_of(
+                    [r.code for r in matter.demanded_materials], form, service.settings
+                ),
                 "idempotency_key": values.get("idempotency_key") or f"web-{uuid.uuid4().hex}",
             }
         )
