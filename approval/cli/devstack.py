@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from rich.cells import cell_len
 
+from approval.calendar_source import provisional_notice
 from approval.cli import render
 from approval.cli.common import guarded
 from approval.cli.identity import DEMO_TOKENS_FILE
@@ -211,6 +212,9 @@ def print_banner(settings: Settings, catalogue: Catalogue, addresses: Addresses)
         ("存储", "store", settings.store_url),
         ("日志", "logs", f"{data}/worker.log, api.log, departments.log, temporal.log"),
     ]  # fmt: skip
+    calendar = provisional_notice(settings)
+    if calendar is not None:
+        rows.append(("工作日历", "calendar", calendar))
     say(f"事项目录 {catalogue.version}：{len(catalogue.matters)} 个事项已校验载入")
     width = max(cell_len(f"{zh} {en}") for zh, en, _ in rows)
     for zh, en, where in rows:

@@ -12,6 +12,7 @@ from approval.cli.labels import LIGHT_LABELS
 from approval.domain.calendar import SHANGHAI
 from approval.domain.case_record import last_day_of
 from approval.domain.labels import (
+    ABSENT_AT_MEETING,
     FOLLOW_UP_CAUSE_LABELS,
     STAGE_LABELS,
     TASK_LABELS,
@@ -123,7 +124,7 @@ def _task_table(status: CaseStatus) -> Table:
             notes.append("补正：" + ",".join(task.requested_items))
         table.add_row(
             f"{task.name}（{task.department}）",
-            TASK_LABELS[task.state],
+            ABSENT_AT_MEETING if task.absent_at_meeting else TASK_LABELS[task.state],
             _clock(task.clock),
             " ".join(notes),
         )

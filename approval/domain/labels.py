@@ -32,6 +32,10 @@ TASK_LABELS = {
     TaskState.CANCELLED: "已取消",
 }
 
+ABSENT_AT_MEETING = "缺席默认同意"
+"""A task deemed approved because its department was absent from the joint meeting (R10),
+said apart from silent consent (超时默认同意)."""
+
 CLOCK_LABELS = {
     SupervisedClock.INTAKE: "窗口受理审查期限",
     SupervisedClock.REVIEW: "部门审查期限",
