@@ -8,26 +8,45 @@ run of two or more Latin letters; a token that holds one is allowed only when it
   id such as ``R22``, a code the input gave such as ``XX-NOPE-001``);
 - a machine value a person types at the command line (an enumeration's value, such as
   ``request_supplement``), said where the refusal lists what may be given;
-- an address (``http://…``); ``JSON``, the name of the format a request body must have; the
-  account of the reviewer who acted (``rev-ZRZY``: a user's id is a name, not a word).
+- a stable machine code said beside its Chinese, such as a finding's kind in the audit chain
+  (``内容被改动（edited）``) or a table's name (``审计事件表（case_events）``);
+- an address (``http://…``); ``JSON``, the name of the format a request body must have;
+  ``Temporal``, the name of the workflow server an auditor's command reaches, and the name of
+  its namespace (``default``, as the operator configured it); the account of
+  the user who acted (``rev-ZRZY``, ``clerk-01``: a user's id is a name, not a word);
+- a command a person types, quoted in backticks (```auditor.py verify --store-only```).
 
 The refusals' ``field`` is the machine path for programs and is not scanned; their ``reason``
-is what a person reads, and must name the field in Chinese."""
+is what a person reads, and must name the field in Chinese. Likewise the command line's
+one-line errors start with the shared ``错误 error:`` marker and the field's machine path,
+which are not scanned; what follows is."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from approval.auditing.integrity import (
+    TABLE_LABELS,
+    Anchor,
+    crosscheck,
+    differences,
+    rebuild,
+    verify_case,
+)
+from approval.domain.audit import Finding, Tampering, verify_chain
 from approval.domain.case import Case
 from approval.domain.catalogue import CasePolicy, Catalogue
+from approval.domain.compliance import RULE_TITLES, RuleResult, Verdict
 from approval.domain.documents import ProgressLookup, render_notice
 from approval.domain.errors import DomainError
+from approval.domain.events import ApplicationReceived, CaseApproved, CaseEvent, as_events
 from approval.domain.models import (
     Accept,
     AnswerFollowUp,
@@ -45,7 +64,34 @@ from approval.domain.models import (
 )
 from approval.domain.notices import EDITION, Notice, NoticeKind
 from approval.service import UNLISTED_MATTER
+from approval.store.schema import CaseEventRow
 from tests.api.test_api import DEPARTMENTS, Api, accepted_case, api, application
+from tests.auditing.test_audit_anchor import (
+    KEY,
+    append,
+    auditor_env,
+    delete_from,
+    edit,
+    golden,
+    rechain,
+    rows_of,
+    stored,
+)
+from tests.domain.test_compliance import (
+    approved_path,
+    check,
+    consolidated_path,
+    deemed_acceptance_path,
+    deemed_path,
+    delivery_overdue_path,
+    edited,
+    escalated_path,
+    extension_path,
+    intake_notice_path,
+    rejection_path,
+    without,
+)
+from tests.domain.test_supervision_rules import in_expert_review, meeting
 from tests.domain_fixtures import (
     CATALOGUE,
     GHXK,
@@ -62,9 +108,13 @@ from tests.domain_fixtures import (
     reviewer,
     supervisor,
 )
+from tests.processes import invoke_auditor
 
 __all__ = ["api"]  # the API fixture of tests/api/test_api.py
 
+TEMPORAL_NAMESPACE = "default"
+"""The namespace the auditor's commands reach in these tests (tests.auditing.test_audit_anchor's
+``auditor_env``)."""
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 TOKEN = re.compile(r"[A-Za-z0-9_.:/\-]+")
 CODE_WITH_DIGIT = re.compile(r"^[A-Z0-9]+(?:[-_][A-Z0-9]+)*$")
@@ -75,15 +125,30 @@ CATALOGUE_CODES = {
     *(review.department for m in CATALOGUE.matters for review in m.reviews),
 }
 MACHINE_VALUES = {
-    value.value for kind in (Outcome, ExcludedProcedure, RatingLevel, Channel) for value in kind
+    *(
+        value.value
+        for kind in (Outcome, ExcludedProcedure, RatingLevel, Channel, Tampering)
+        for value in kind
+    ),
+    *(table.__tablename__ for table in TABLE_LABELS),
 }
-PROPER_NAMES = {"JSON", *(f"rev-{department}" for department in DEPARTMENTS)}
+PROPER_NAMES = {
+    "JSON",
+    "Temporal",
+    TEMPORAL_NAMESPACE,
+    clerk().id,
+    *(f"rev-{department}" for department in DEPARTMENTS),
+}
+TYPED_COMMAND = re.compile(r"`[^`]*`")
+ERROR_MARKER = re.compile(r"^错误 error: (?:[a-z_.]+: )?")
+"""The command line's one-line error: its shared marker and the field's machine path."""
 LOOKUP = ProgressLookup(check_code="K7Q2M9", address="http://127.0.0.1:8000/web/progress")
 
 
 def english_words(text: str) -> list[str]:
     """The tokens of ``text`` that hold an English word and are not allowed (module doc)."""
-    return [token for token in TOKEN.findall(text) if not _allowed(token)]
+    said = TYPED_COMMAND.sub(" ", text)
+    return [token for token in TOKEN.findall(said) if not _allowed(token)]
 
 
 def _allowed(token: str) -> bool:
@@ -109,6 +174,15 @@ def test_the_scan_finds_english_and_allows_only_what_it_says() -> None:
         "人防工程设计说明（RFSJ）JS-GHXK-001 371600-20261128-000001-N01（R22）ZRZY XX-NOPE-001"
     )
     assert english_words(f"{allowed} http://127.0.0.1:8000/web/progress") == []
+    assert (
+        english_words("第 2 号事件：内容被改动（edited）；`auditor.py verify --store-only`") == []
+    )
+    assert english_words("第 2 号事件：edited — content does not match") == [
+        "content",
+        "does",
+        "not",
+        "match",
+    ]
 
 
 # ---- every kind of notice ---------------------------------------------------------------------
@@ -363,3 +437,140 @@ async def test_every_refusal_of_the_api_is_chinese_and_keeps_its_machine_code(
     assert "理由" in by_what["不同意无理由"][1]["reason"]
     assert "补正要求" in by_what["补正无理由"][1]["reason"]
     assert "事项目录" in by_what["目录外事项"][1]["reason"]
+
+
+# ---- the auditor's compliance report ----------------------------------------------------------
+
+
+def _paths() -> dict[str, list[CaseEvent]]:
+    """Every record the compliance tests drive through the domain: approved, deemed approved,
+    supplemented, extended, rejected, delivered late, escalated, noticed and deemed accepted at
+    the window; a joint review meeting with an absent department; an expert review."""
+    met = _accepted()
+    met.handle(meeting(("ZRZY", "ZJJ", "CGJ"), ("RFB",)), at(date(2026, 3, 4), 10))
+    return {
+        "approved": approved_path(),
+        "deemed": deemed_path(),
+        "consolidated": consolidated_path(),
+        "extension": extension_path(),
+        "rejection": rejection_path(),
+        "delivery_overdue": delivery_overdue_path(),
+        "escalated": escalated_path(at(date(2026, 3, 25))),
+        "intake_notice": intake_notice_path(),
+        "deemed_acceptance": deemed_acceptance_path(),
+        "meeting": as_events(met.drain()),
+        "expert_review": as_events(in_expert_review().drain()),
+    }
+
+
+def _report(results: Iterable[RuleResult]) -> list[str]:
+    """A compliance report as the auditor reads it: each rule's title, then its evidence."""
+    return [line for r in results for line in (f"{r.rule} {r.title_zh}", *r.evidence)]
+
+
+def test_R3_R9_R13_R14_R16_R21_the_compliance_report_of_every_path_is_chinese() -> None:
+    """R3, R9–R14, R16, R21: the full compliance report of a completed case (approved and
+    delivered) passes every rule that applies, and it and the report of every other path the
+    domain drives carry no English word: rules by their Chinese titles, events by their
+    Chinese names (第 N 号事件（受理，…）), working days as 个工作日."""
+    paths = _paths()
+    completed = check(paths["approved"])
+    assert {r.verdict for r in completed.values()} == {Verdict.PASS, Verdict.NOT_APPLICABLE}
+    assert any(
+        "第 2 号事件（受理，2026-03-02 09:00）" in line for line in _report(completed.values())
+    )
+    for name, events in paths.items():
+        report = _report(check(events).values())
+        assert english_words("\n".join(report)) == [], name
+
+
+def test_R3_R9_R10_R11_R12_R13_R14_R16_R21_every_finding_of_the_check_is_chinese() -> None:
+    """R3, R9–R14, R16, R21: every record above with each of its events taken out in turn, or
+    recorded by a clerk instead of its actor, fails rules across the whole check; every line
+    of those reports, the violations (✗) included, is Chinese."""
+    failing: set[str] = set()
+    for name, events in _paths().items():
+        for event in events:
+            for tampered in (without(events, event), edited(events, event, actor=clerk())):
+                results = check(tampered).values()
+                failing |= {r.rule for r in results if r.verdict is Verdict.FAIL}
+                assert english_words("\n".join(_report(results))) == [], (name, event.seq)
+    assert failing == set(RULE_TITLES)
+
+
+# ---- the auditor's proof that the record was not altered --------------------------------------
+
+
+def _at_seq(row: CaseEventRow, seq: int, **changed: str) -> CaseEventRow:
+    """A copy of a stored event, not in the store, at another seq (with ``changed`` columns):
+    a record as someone writing the store directly could leave it."""
+    columns = {c.name: getattr(row, c.name) for c in CaseEventRow.__table__.columns}
+    return CaseEventRow(**{**columns, "seq": seq, **changed})
+
+
+def _findings(sessions: sessionmaker[Session]) -> tuple[list[Finding], list[str], list[str]]:
+    """Golden cases in the store, altered as a forger would, and what the auditor finds: an
+    approval's actor edited and the chain linked again under the key, a case's last event
+    deleted, an approval appended to a closed case, an edit left unlinked, a case with a
+    record but no workflow; a chain read with two events swapped, one never linked in and
+    its last two events missing. Returns the findings, the crosscheck's lines and the
+    rebuild's differences (the closed case's history alone, so the others show as rows the
+    live store alone holds)."""
+    approved, rejected, withdrawn, deemed = (
+        stored(sessions, golden(name)) for name in ("approved", "rejected", "withdrawn", "deemed")
+    )
+    edit(sessions, approved.case_no, 7, actor_id="someone-else")
+    rechain(sessions, approved.case_no, 7)
+    delete_from(sessions, rejected.case_no, [rejected.last_seq])
+    append(sessions, withdrawn.case_no, CaseApproved)
+    edit(sessions, deemed.case_no, 3, actor_id="someone-else")
+    append(sessions, NO_WORKFLOW, ApplicationReceived)
+    anchors: list[tuple[str, Anchor | None]] = [
+        *((a.case_no, a) for a in (approved, rejected, withdrawn, deemed)),
+        (NO_WORKFLOW, None),
+    ]
+    found = [f for no, a in anchors for f in verify_case(KEY, no, rows_of(sessions, no), a)]
+    first, second, third, *rest = rows_of(sessions, withdrawn.case_no)
+    swapped = [first, _at_seq(third, 2), _at_seq(second, 3), *rest]
+    unlinked = [first, _at_seq(second, 2, hash="0" * 64, prev_hash="f" * 64), third, *rest]
+    found += verify_chain(KEY, swapped)
+    found += verify_chain(KEY, unlinked, last_seq=len(unlinked) + 2)
+    lines = crosscheck(golden("approved"), rows_of(sessions, approved.case_no))
+    lines += crosscheck(None, rows_of(sessions, NO_WORKFLOW))
+    closed = [golden("withdrawn")]
+    return found, lines, differences(sessions, rebuild(closed, KEY), closed)
+
+
+NO_WORKFLOW = "371600-20260302-000099"
+UNKNOWN_CASE = "371600-20990101-999999"
+
+
+@pytest.mark.parametrize("store_backend", ["sqlite"])
+def test_R21_what_verify_crosscheck_and_rebuild_find_is_said_in_chinese(
+    sessions: sessionmaker[Session], store_url: str, tmp_path: Path
+) -> None:
+    """R21: every kind of finding in the audit chain (edited, deleted, inserted, reordered,
+    unanchored), the crosscheck's lines and the rebuild's differences are Chinese, each kind
+    with its machine value beside it; so is what ``auditor.py`` prints: ``verify
+    --store-only``'s findings and summary (exit 1), an unknown case (exit 2), ``verify``,
+    ``crosscheck`` and ``rebuild`` without Temporal (exit 3), and ``check`` of the edited
+    case."""
+    found, crosschecked, differing = _findings(sessions)
+    assert {f.tampering for f in found} == set(Tampering)
+    assert crosschecked and differing
+    for line in [*map(str, found), *crosschecked, *differing]:
+        assert english_words(line) == [], line
+    env = auditor_env(None, store_url, tmp_path)
+    runs = [
+        (invoke_auditor(env, "verify", "--store-only"), 1),
+        (invoke_auditor(env, "verify", "--store-only", UNKNOWN_CASE), 2),
+        (invoke_auditor(env, "verify"), 3),
+        (invoke_auditor(env, "crosscheck", NO_WORKFLOW), 3),
+        (invoke_auditor(env, "rebuild"), 3),
+        (invoke_auditor(env, "check", Anchor.of(golden("approved")).case_no), 0),
+    ]
+    for run, status in runs:
+        assert run.exited(status), run
+        said = [*run.stdout.splitlines(), *(ERROR_MARKER.sub("", m) for m in run.message_lines())]
+        assert said and all(english_words(line) == [] for line in said), run
+    assert "已核验 5 个办件" in runs[0][0].stdout

@@ -26,7 +26,7 @@ async def reach_engine(settings: Settings, runtime: Runtime | None = None) -> Cl
     try:
         return await reach_temporal(settings, runtime, interceptors)
     except EngineUnavailableError as error:
-        reason = f"无法连接 Temporal，API 未启动 (the API did not start): {error.reason}"
+        reason = f"API 未启动：{error.reason}"
         raise SettingError("APPROVAL_TEMPORAL_ADDRESS", reason) from None
 
 

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Se
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.api.common.v1 import Payload, Payloads
@@ -34,7 +35,14 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from approval.config import Settings
 from approval.contracts import RecordRequest, from_history
-from approval.domain.audit import Finding, Tampering, chained_hashes, verify_chain
+from approval.domain.audit import (
+    Finding,
+    Tampering,
+    chained_hashes,
+    events_named,
+    verify_chain,
+)
+from approval.domain.compliance import EVENT_LABELS
 from approval.domain.events import ActionRefused, ApplicationNotAccepted, CaseEvent
 from approval.service import EngineUnavailableError, connect
 from approval.store.audit_log import events_of
@@ -44,6 +52,7 @@ from approval.store.recording import record_step
 from approval.store.schema import CaseEventRow, CaseRow, NoticeRow, ReviewTaskRow
 
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
 
 RECORD_ACTIVITY = "record_case_events"
 LOCAL_RECORD_ACTIVITY = "record_step_locally"
@@ -64,6 +73,13 @@ CLOSING_EVENTS = frozenset(
 """The last event of a workflow that has closed."""
 HISTORY_FETCHES = 16
 """Histories fetched from Temporal at once."""
+SEPARATOR = "、"
+
+
+def named(type_: str) -> str:
+    """An event type as a finding names it: ``「部门同意」``."""
+    return f"「{EVENT_LABELS.get(type_, type_)}」"
+
 
 HistorySource = Callable[[str], Awaitable[WorkflowHistory | None]]
 """A case's Temporal history by case number; None when the case has no workflow."""
@@ -191,9 +207,8 @@ def _without_history(case_no: str, rows: Sequence[CaseEventRow]) -> list[Finding
             case_no,
             row.seq,
             Tampering.UNANCHORED,
-            f"{row.type}, and {len(rows)} event(s) in all, with no Temporal history: only a "
-            f"non-acceptance at intake ({NOT_ACCEPTED}, seq 1) and the refusals after it are "
-            "kept without a workflow",
+            f"本案共 {len(rows)} 个事件，从{named(row.type)}起却没有工作流历史；没有工作流的办件"
+            f"只能有收件时的{named(NOT_ACCEPTED)}（第 1 号事件）及其后的{named(REFUSED)}",
         )
     ]
 
@@ -208,27 +223,28 @@ def _deleted(anchor: Anchor, stored: Mapping[int, CaseEventRow], count: int) -> 
     found = []
     for _, run in itertools.groupby(enumerate(missing), key=lambda pair: pair[1].seq - pair[0]):
         events = [event for _, event in run]
-        types = ", ".join(event.type for event in events[:SHOWN]) + (
-            ", …" if len(events) > SHOWN else ""
+        types = SEPARATOR.join(named(event.type) for event in events[:SHOWN]) + (
+            "……" if len(events) > SHOWN else ""
         )
         what = (
-            f"{types} is"
+            types
             if len(events) == 1
-            else f"seq {events[0].seq}–{events[-1].seq} ({types}) are"
+            else f"{events_named(events[0].seq, events[-1].seq)}（{types}）"
         )
         found.append(
             Finding(
                 anchor.case_no,
                 events[0].seq,
                 Tampering.DELETED,
-                f"{what} in the Temporal history but not in the store (the history has "
-                f"{len(anchor.events)} events, the store {count})",
+                f"{what}在工作流历史中，却不在存储中（历史有 {len(anchor.events)} 个事件，"
+                f"存储有 {count} 个）",
             )
         )
     return found
 
 
-FIELDS = ("type", "time", "actor role", "actor", "actor department", "data")
+FIELDS = ("事件类型", "时间", "操作人角色", "操作人", "操作人部门", "事件内容")
+"""The parts of an event compared with the history, as a finding names them."""
 
 
 def _differing(
@@ -250,13 +266,11 @@ def _differing(
             if ours != theirs
         ]
         if fields:
-            history_has = "" if event.type == row.type else f"; the history has {event.type}"
-            detail = (
-                f"{row.type} differs from the Temporal history ({', '.join(fields)}{history_has})"
-            )
+            history_has = "" if event.type == row.type else f"；历史中为{named(event.type)}"
+            detail = f"{named(row.type)}与工作流历史不一致（{SEPARATOR.join(fields)}{history_has}）"
             found.append(Finding(anchor.case_no, event.seq, Tampering.EDITED, detail))
         elif hashes is not None and row.hash != hashes[index] and not found:
-            detail = "its hash is not the one the history's events chain to under the audit key"
+            detail = "其哈希值不是历史中的事件在审计密钥下链出的哈希值"
             found.append(Finding(anchor.case_no, event.seq, Tampering.EDITED, detail))
     return found
 
@@ -264,16 +278,16 @@ def _differing(
 def _not_in_history(anchor: Anchor, rows: Sequence[CaseEventRow]) -> list[Finding]:
     """Stored events past the history's last one that the engine would not keep so."""
     why = (
-        "the workflow is running: its refusals are events of its history"
+        f"工作流仍在运行：其{named(REFUSED)}应是历史中的事件"
         if not anchor.closed
-        else "after the workflow closed only refusals are kept in the store alone"
+        else f"工作流结束后，只有{named(REFUSED)}单独保存在存储中"
     )
     return [
         Finding(
             anchor.case_no,
             row.seq,
             Tampering.INSERTED,
-            f"{row.type} is in the store but not in the Temporal history ({why})",
+            f"{named(row.type)}在存储中，却不在工作流历史中（{why}）",
         )
         for row in rows
         if row.seq > anchor.last_seq and not anchor.keeps_alone(row.seq, row.type)
@@ -298,13 +312,10 @@ def _row_fields(row: CaseEventRow) -> tuple[Any, ...]:
 
 def crosscheck(history: WorkflowHistory | None, rows: Sequence[CaseEventRow]) -> list[str]:
     """Differences between the events in the Temporal history (None: the case has no
-    workflow) and in the audit log, one line each by seq."""
+    workflow) and in the audit log, one line each by seq (``Finding.line``)."""
     case_no = history.workflow_id if history is not None else rows[0].case_no if rows else ""
     anchor = Anchor.of(history) if history is not None else None
-    return [
-        f"seq {f.seq}: {f.tampering.value} — {f.detail}"
-        for f in anchor_findings(case_no, anchor, rows)
-    ]
+    return [f.line() for f in anchor_findings(case_no, anchor, rows)]
 
 
 # ---- verify -------------------------------------------------------------------------------------
@@ -424,7 +435,7 @@ async def _bounded(work: Callable[[str], Awaitable[T]], case_nos: Iterable[str])
 
 
 def _vanished(case_no: str) -> Finding:
-    detail = "the read model has this case, but neither the store nor Temporal any event of it"
+    detail = "读模型中有此办件，但存储和工作流历史中都没有它的任何事件"
     return Finding(case_no, 1, Tampering.DELETED, detail)
 
 
@@ -438,7 +449,7 @@ def temporal_histories(client: Client) -> HistorySource:
         except RPCError as error:
             if error.status is RPCStatusCode.NOT_FOUND:
                 return None
-            reason = f"cannot read the Temporal history of {case_no}: {error.message}"
+            reason = f"无法读取办件 {case_no} 的工作流历史（Temporal）：{error.message}"
             raise EngineUnavailableError(reason) from None
 
     return fetch
@@ -462,15 +473,34 @@ async def reach_temporal(
 ) -> Client:
     """A client of the settings' Temporal namespace (on ``runtime``, default the SDK's, with
     ``interceptors``), once it answers; EngineUnavailableError naming the address otherwise."""
-    where = f"Temporal at {settings.temporal_address} (namespace {settings.temporal_namespace})"
+    where = f"Temporal（地址 {settings.temporal_address}，命名空间 {settings.temporal_namespace}）"
     try:
         client = await connect(settings, runtime, interceptors)
         request = DescribeNamespaceRequest(namespace=settings.temporal_namespace)
         await client.workflow_service.describe_namespace(request)
     except (RuntimeError, RPCError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise EngineUnavailableError(f"cannot reach {where}: {reason}") from None
+        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        log.info("temporal.unreachable", address=settings.temporal_address, detail=detail)
+        raise EngineUnavailableError(f"无法连接 {where}：{_unreachable(error)}") from None
     return client
+
+
+UNREACHABLE_STATUSES = {
+    RPCStatusCode.NOT_FOUND: "命名空间不存在",
+    RPCStatusCode.PERMISSION_DENIED: "没有访问权限",
+    RPCStatusCode.UNAUTHENTICATED: "身份认证未通过",
+    RPCStatusCode.UNAVAILABLE: "服务暂时不可用",
+    RPCStatusCode.DEADLINE_EXCEEDED: "响应超时",
+}
+"""Why Temporal answered no, in Chinese, by the status it answered."""
+
+
+def _unreachable(error: RuntimeError | RPCError) -> str:
+    """Why Temporal could not be reached, in Chinese: by the status it answered, or, when
+    nothing answered, that no connection could be made (the client's own words are logged)."""
+    if isinstance(error, RPCError):
+        return UNREACHABLE_STATUSES.get(error.status, f"服务返回错误（{error.status.name}）")
+    return "无法建立连接（该地址无人监听或网络不通）"
 
 
 async def case_histories(client: Client, case_nos: Iterable[str]) -> list[WorkflowHistory]:
@@ -488,6 +518,13 @@ COMPARED = (
     (NoticeRow, ("notice_no",)),
 )
 IGNORED_COLUMNS = {"id"}
+TABLE_LABELS = {
+    CaseRow: "办件表",
+    ReviewTaskRow: "审查任务表",
+    CaseEventRow: "审计事件表",
+    NoticeRow: "通知书表",
+}
+"""The tables compared, in Chinese; a difference names the table's machine name beside."""
 
 
 def rebuild(histories: Iterable[WorkflowHistory], key: bytes) -> sessionmaker[Session]:
@@ -520,8 +557,27 @@ def differences(
                 mine, other = ours.get(key), theirs.get(key)
                 if mine == other or _kept_alone(table, mine, other, anchors, at_intake):
                     continue
-                found.append(f"{table.__tablename__} {key}: live {mine} ≠ rebuilt {other}")
+                found.append(_difference(table, key, mine, other))
     return found
+
+
+def _difference(
+    table: Any, key: tuple[Any, ...], mine: dict[str, Any] | None, other: dict[str, Any] | None
+) -> str:
+    """One row that differs, by table and key: held by one side only, or the columns whose
+    values differ, by their machine names (``审计事件表（case_events） ('…', 3)：actor_id：在用存储
+    'x' ≠ 重建 'y'``)."""
+    where = f"{TABLE_LABELS[table]}（{table.__tablename__}） {key}"
+    if other is None:
+        return f"{where}：只在在用存储中有，重建结果中没有"
+    if mine is None:
+        return f"{where}：只在重建结果中有，在用存储中没有"
+    changed = [
+        f"{name}：在用存储 {value!r} ≠ 重建 {other.get(name)!r}"
+        for name, value in mine.items()
+        if value != other.get(name)
+    ]
+    return f"{where}：{'；'.join(changed)}"
 
 
 def _rows_by_key(

@@ -12,31 +12,34 @@ import typer
 from approval.cli.acting import act, api
 from approval.cli.common import CaseArg, JsonOpt, emit_json
 
+REQUEST_ID_HELP = "请求编号，可安全重试：同一编号只生效一次"
+
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
 LEVELS = (
-    "very_satisfied 非常满意 | satisfied 满意 | basically_satisfied 基本满意 | "
+    "评价等级：very_satisfied 非常满意 | satisfied 满意 | basically_satisfied 基本满意 | "
     "dissatisfied 不满意 | very_dissatisfied 非常不满意"
 )
 Concerns = Annotated[
     list[str] | None,
-    typer.Option("--concerns", help="a department code of the case, or window; repeatable"),
+    typer.Option("--concerns", help="涉及的本案审查部门编码，或 window（窗口），可重复给出"),
 ]
-RequestId = Annotated[str | None, typer.Option(help="retry-safe id: the same id has one effect")]
+RequestId = Annotated[str | None, typer.Option(help=REQUEST_ID_HELP)]
 
 
 def rate(
     ctx: typer.Context,
     case_no: CaseArg,
     level: Annotated[str, typer.Argument(help=LEVELS)],
-    comment: Annotated[str | None, typer.Option(help="the applicant's words")] = None,
+    comment: Annotated[str | None, typer.Option(help="申请人的评价意见")] = None,
     concerns: Concerns = None,
     request_id: RequestId = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record the applicant's one rating of the completed case (好差评); a bad one opens a
-    follow-up (整改) with each department or the window it concerns."""
+    """登记申请人对已办结办件的评价（好差评，每件一次）。
+
+    差评向所涉及的每个部门或窗口下发整改单。"""
 
     def build() -> BaseModel:
         from approval.http.bodies import RatingIn
@@ -50,13 +53,14 @@ def rate(
 def complain(
     ctx: typer.Context,
     case_no: CaseArg,
-    text: Annotated[str, typer.Argument(help="the complaint, in the applicant's words")],
+    text: Annotated[str, typer.Argument(help="投诉内容（申请人原话）")],
     concerns: Concerns = None,
     request_id: RequestId = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record an efficiency complaint about an open case (效能投诉): it is followed up like a
-    bad rating."""
+    """登记对在办办件的效能投诉。
+
+    效能投诉与差评一样下发整改单。"""
 
     def build() -> BaseModel:
         from approval.http.bodies import ComplaintIn
@@ -69,14 +73,17 @@ def complain(
 def answer_followup(
     ctx: typer.Context,
     case_no: CaseArg,
-    follow_up_no: Annotated[str, typer.Argument(help="e.g. 371600-20261202-000001-F01")],
-    explanation: Annotated[str, typer.Option(help="what happened (情况说明)")],
-    remedy: Annotated[str, typer.Option(help="what was done about it (整改措施)")],
+    follow_up_no: Annotated[
+        str, typer.Argument(help="整改单编号，例如 371600-20261202-000001-F01")
+    ],
+    explanation: Annotated[str, typer.Option(help="情况说明")],
+    remedy: Annotated[str, typer.Option(help="整改措施")],
     request_id: RequestId = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Answer a follow-up addressed to your department (or, as a clerk, to the window); the
-    applicant is told in writing."""
+    """答复下发给本部门（窗口工作人员：下发给窗口）的整改单。
+
+    整改情况书面告知申请人。"""
 
     def build() -> BaseModel:
         from approval.http.bodies import FollowUpAnswerIn
@@ -90,11 +97,12 @@ def answer_followup(
 
 def followups(
     ctx: typer.Context,
-    every: Annotated[bool, typer.Option("--all", help="answered ones too")] = False,
+    every: Annotated[bool, typer.Option("--all", help="也列出已答复的整改单")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """List the follow-ups of your party, earliest deadline first (a supervisor: every
-    party's)."""
+    """列出本方的整改单，期限最早的在前。
+
+    效能监察人员看到各方的整改单。"""
     query = "?open_only=false" if every else ""
     page: dict[str, Any] = api(ctx).get(f"/follow-ups{query}")
     if as_json:

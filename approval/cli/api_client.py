@@ -44,17 +44,6 @@ def client_as(credentials: Credentials, settings: Settings) -> ApiClient:
     return ApiClient(settings.api_url, bearer_token(credentials, settings))
 
 
-def command_client(settings: Settings) -> ApiClient:
-    """A client acting as the running command's user (its ``--token``, ``--as`` or
-    APPROVAL_TOKEN), for code that is not handed the command's context. Typer keeps the
-    running context in its own copy of click (``typer._click``), not in the click package."""
-    from typer._click.globals import get_current_context
-
-    context = get_current_context(silent=True)
-    credentials = context.find_object(Credentials) if context is not None else None
-    return client_as(credentials or Credentials(), settings)
-
-
 class ApiClient:
     """Requests to the API as one user."""
 

@@ -33,16 +33,17 @@ if TYPE_CHECKING:
 __all__ = ["JsonOpt", "app", "fail", "guarded", "main", "run_typer"]
 
 app = typer.Typer(
-    help="并联审批引擎：窗口与部门命令行 (parallel approval engine)",
+    help="并联审批引擎：窗口、审查部门与效能监察的命令行",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
 
-OUTCOMES = "approve | reject | request_supplement"
+REQUEST_ID_HELP = "请求编号，可安全重试：同一编号只生效一次"
+OUTCOMES = "approve 同意 | reject 不同意 | request_supplement 要求补正"
 PROCEDURES = (
-    "hearing | tender | auction | inspection | testing | quarantine | appraisal | expert_review"
-    "（听证、招标、拍卖、检验、检测、检疫、鉴定、专家评审）"
+    "特别程序：hearing 听证 | tender 招标 | auction 拍卖 | inspection 检验 | testing 检测 | "
+    "quarantine 检疫 | appraisal 鉴定 | expert_review 专家评审"
 )
 
 
@@ -51,18 +52,18 @@ def identity(
     ctx: typer.Context,
     token: Annotated[
         str | None,
-        typer.Option("--token", help="the API token to act with (default: APPROVAL_TOKEN)"),
+        typer.Option("--token", help="用于操作的 API 令牌（默认取 APPROVAL_TOKEN）"),
     ] = None,
     as_user: Annotated[
         str | None,
         typer.Option(
             "--as",
             metavar="USER",
-            help="development only: act as this demo user of `make run` (.data/demo-tokens.txt)",
+            help="仅限开发环境：以 `make run` 的演示用户身份操作（.data/demo-tokens.txt）",
         ),
     ] = None,
 ) -> None:
-    """Who acts: the token's user, as the API knows it (R22)."""
+    """操作人：令牌所属的用户，以 API 的认定为准（R22）。"""
     ctx.obj = Credentials(token=token, as_user=as_user)
 
 
@@ -77,29 +78,28 @@ def no_body() -> None:
 @app.command()
 def submit(
     ctx: typer.Context,
-    matter: Annotated[str, typer.Argument(help="matter code from the catalogue")],
-    applicant: Annotated[str, typer.Option(help="applicant's name")],
-    id_number: Annotated[str, typer.Option(help="身份证号 or 统一社会信用代码")],
-    key: Annotated[
-        str, typer.Option(help="idempotency key: the same key never makes a second case")
-    ],
-    material: Annotated[list[str] | None, typer.Option(help="CODE=PATH, repeatable")] = None,
-    phone: Annotated[str | None, typer.Option()] = None,
-    channel: Annotated[str, typer.Option(help="window | online")] = "window",
+    matter: Annotated[str, typer.Argument(help="事项目录中的事项编码")],
+    applicant: Annotated[str, typer.Option(help="申请人名称")],
+    id_number: Annotated[str, typer.Option(help="身份证号或统一社会信用代码")],
+    key: Annotated[str, typer.Option(help="申请防重号（幂等键）：同一防重号不会重复创建办件")],
+    material: Annotated[
+        list[str] | None, typer.Option(help="材料：材料编码=文件路径，可重复给出")
+    ] = None,
+    phone: Annotated[str | None, typer.Option(help="联系电话")] = None,
+    channel: Annotated[str, typer.Option(help="收件渠道：window 窗口 | online 网上")] = "window",
     as_json: JsonOpt = False,
 ) -> None:
-    """Receive an application at the window (收件)."""
+    """窗口收件。"""
 
     def build() -> BaseModel:
         from approval.cli.inputs import store_material
         from approval.domain.models import Application
 
-        settings = cli_settings()
         return Application.model_validate(
             {
                 "matter_code": matter,
                 "applicant": {"name": applicant, "id_number": id_number, "phone": phone},
-                "materials": [store_material(m, settings) for m in material or []],
+                "materials": [store_material(m, lambda: api(ctx)) for m in material or []],
                 "channel": channel,
                 "idempotency_key": key,
             }
@@ -121,14 +121,14 @@ def submit(
 
 @app.command()
 def status(ctx: typer.Context, case_no: CaseArg, as_json: JsonOpt = False) -> None:
-    """Show a case's stage, deadlines and tasks."""
+    """查看办件的办理阶段、期限和各部门审查任务。"""
     path = case_path(case_no)
     show_status(api(ctx).get(path), as_json)
 
 
 @app.command()
 def accept(ctx: typer.Context, case_no: CaseArg, as_json: JsonOpt = False) -> None:
-    """Accept the application (受理) and start the parallel review."""
+    """受理申请，并启动并联审查。"""
     act(ctx, case_no, "accept", no_body, as_json)
 
 
@@ -137,11 +137,14 @@ def notice(
     ctx: typer.Context,
     case_no: CaseArg,
     defective: Annotated[
-        list[str] | None, typer.Option(help="CODE=REASON for a submitted item not in legal form")
+        list[str] | None,
+        typer.Option(help="不符合法定形式的已交材料：材料编码=补正要求，可重复给出"),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Issue the one-time notice (一次性告知书): every missing item plus the defective ones."""
+    """出具一次性告知书。
+
+    一次性告知书列明全部缺少的材料和不符合法定形式的材料。"""
 
     def build() -> BaseModel:
         from approval.cli.inputs import parse_items
@@ -156,11 +159,11 @@ def notice(
 def refuse(
     ctx: typer.Context,
     case_no: CaseArg,
-    reason: Annotated[str, typer.Option()],
-    competent_organ: Annotated[str | None, typer.Option()] = None,
+    reason: Annotated[str, typer.Option(help="不予受理的理由")],
+    competent_organ: Annotated[str | None, typer.Option(help="有权受理机关")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Do not accept (不予受理), with the reason and the competent organ."""
+    """不予受理，载明理由和有权受理机关。"""
     act(
         ctx,
         case_no,
@@ -174,17 +177,16 @@ def refuse(
 def supplement(
     ctx: typer.Context,
     case_no: CaseArg,
-    material: Annotated[list[str], typer.Option(help="CODE=PATH, repeatable")],
+    material: Annotated[list[str], typer.Option(help="材料：材料编码=文件路径，可重复给出")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Record the applicant's supplement (补正)."""
+    """登记申请人补正的材料。"""
 
     def build() -> BaseModel:
         from approval.cli.inputs import store_material
         from approval.http.bodies import SupplementIn
 
-        settings = cli_settings()
-        return SupplementIn(materials=tuple(store_material(m, settings) for m in material))
+        return SupplementIn(materials=tuple(store_material(m, lambda: api(ctx)) for m in material))
 
     act(ctx, case_no, "supplement", build, as_json)
 
@@ -193,10 +195,10 @@ def supplement(
 def withdraw(
     ctx: typer.Context,
     case_no: CaseArg,
-    reason: Annotated[str, typer.Option()] = "申请人主动撤回",
+    reason: Annotated[str, typer.Option(help="撤回的理由")] = "申请人主动撤回",
     as_json: JsonOpt = False,
 ) -> None:
-    """Withdraw the application at the applicant's request (撤回), before the decision."""
+    """应申请人要求撤回申请（作出决定之前）。"""
 
     def build() -> BaseModel:
         from approval.http.bodies import WithdrawIn
@@ -210,11 +212,11 @@ def withdraw(
 def pay(
     ctx: typer.Context,
     case_no: CaseArg,
-    amount: Annotated[str, typer.Option(help="yuan, e.g. 80.00")],
-    receipt: Annotated[str, typer.Option(help="receipt number")],
+    amount: Annotated[str, typer.Option(help="收费金额（元），例如 80.00")],
+    receipt: Annotated[str, typer.Option(help="收据编号")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Collect the fee at the window (一个窗口收费)."""
+    """窗口收费（一个窗口收费）。"""
 
     def build() -> BaseModel:
         from approval.cli.inputs import parse_amount
@@ -229,10 +231,10 @@ def pay(
 def deliver(
     ctx: typer.Context,
     case_no: CaseArg,
-    method: Annotated[str, typer.Option()] = "窗口领取",
+    method: Annotated[str, typer.Option(help="送达方式")] = "窗口领取",
     as_json: JsonOpt = False,
 ) -> None:
-    """Hand over the certificate or decision (送达) and complete the case (办结)."""
+    """送达证照或决定书，办结。"""
 
     def build() -> BaseModel:
         from approval.http.bodies import DeliverIn
@@ -244,7 +246,7 @@ def deliver(
 
 @app.command()
 def notices(ctx: typer.Context, case_no: CaseArg, as_json: JsonOpt = False) -> None:
-    """Print the written notices issued to the applicant (受理通知书, 一次性告知书 …)."""
+    """打印向申请人出具的书面文书（受理通知书、一次性告知书等）。"""
     path = case_path(case_no, "notices")
     issued: list[dict[str, Any]] = api(ctx).get(path)
     if as_json:
@@ -267,19 +269,18 @@ def decide(
     outcome: Annotated[str, typer.Argument(help=OUTCOMES)],
     department: Annotated[
         str | None,
-        typer.Option(help="your department, as a check: another one is refused (R22)"),
+        typer.Option(help="本部门编码，用于核对：填写其他部门的将被拒绝（R22）"),
     ] = None,
-    reason: Annotated[str | None, typer.Option(help="reasons (required to reject)")] = None,
+    reason: Annotated[str | None, typer.Option(help="理由（不同意时必填）")] = None,
     item: Annotated[
-        list[str] | None, typer.Option(help="CODE=REASON to request, repeatable")
+        list[str] | None, typer.Option(help="需补正的材料：材料编码=补正要求，可重复给出")
     ] = None,
-    request_id: Annotated[
-        str | None, typer.Option(help="retry-safe id: the same id has one effect")
-    ] = None,
+    request_id: Annotated[str | None, typer.Option(help=REQUEST_ID_HELP)] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Give your department's opinion: approve, reject with reasons, or request items. The
-    department is the reviewer's own, from the token (R22)."""
+    """提出本部门的审查意见。
+
+    审查意见为同意、不同意（附理由）或要求补正材料；审查部门为令牌所属审批人员的本部门（R22）。"""
 
     def build() -> BaseModel:
         from approval.cli.inputs import parse_items
@@ -301,10 +302,10 @@ def decide(
 def extend(
     ctx: typer.Context,
     case_no: CaseArg,
-    reason: Annotated[str, typer.Option()],
+    reason: Annotated[str, typer.Option(help="延期的理由，将告知申请人")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Extend the case's period once (延期), with a reason sent to the applicant."""
+    """延长审批期限（只可延长一次），延期理由书面告知申请人。"""
 
     def build() -> BaseModel:
         from approval.http.bodies import ExtendIn
@@ -319,12 +320,13 @@ def exclude(
     ctx: typer.Context,
     case_no: CaseArg,
     procedure: Annotated[str, typer.Option(help=PROCEDURES)],
-    reason: Annotated[str, typer.Option()],
-    expected_wd: Annotated[int, typer.Option(help="expected length in working days")],
+    reason: Annotated[str, typer.Option(help="启动特别程序的理由")],
+    expected_wd: Annotated[int, typer.Option(help="预计所需工作日数")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Open an excluded period (art. 45): every clock stops; the applicant is told in writing
-    how long it is expected to take (R12)."""
+    """启动特别程序（行政许可法第四十五条），停止计时（R12）。
+
+    所有期限停止计时，并书面告知申请人特别程序预计所需的时间。"""
 
     def build() -> BaseModel:
         from approval.domain.models import ExcludedPeriodFacts
@@ -340,10 +342,10 @@ def exclude(
 def resume(
     ctx: typer.Context,
     case_no: CaseArg,
-    result: Annotated[str, typer.Option(help="what the procedure found")],
+    result: Annotated[str, typer.Option(help="特别程序的结果")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Close the excluded period: every clock resumes with the working days it had left (R12)."""
+    """结束特别程序：各期限按停止时剩余的工作日恢复计时（R12）。"""
 
     def build() -> BaseModel:
         from approval.domain.models import ExcludedPeriodResult
@@ -357,13 +359,14 @@ def resume(
 def meeting(
     ctx: typer.Context,
     case_no: CaseArg,
-    minutes: Annotated[str, typer.Option(help="the meeting's minutes (纪要)")],
-    present: Annotated[list[str] | None, typer.Option(help="a department present")] = None,
-    absent: Annotated[list[str] | None, typer.Option(help="a department absent")] = None,
+    minutes: Annotated[str, typer.Option(help="会议纪要")],
+    present: Annotated[list[str] | None, typer.Option(help="出席部门编码，可重复给出")] = None,
+    absent: Annotated[list[str] | None, typer.Option(help="缺席部门编码，可重复给出")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record a joint review meeting (联合审查会议): an absent department with an open task is
-    deemed to agree (缺席默认, R10)."""
+    """记录联合审查会议（R10）。
+
+    审查任务未完成的缺席部门视为同意（缺席默认）。"""
 
     def build() -> BaseModel:
         from approval.domain.models import MeetingFacts
@@ -379,7 +382,7 @@ def meeting(
 
 @app.command()
 def catalogue(as_json: JsonOpt = False) -> None:
-    """List the matters of the catalogue."""
+    """列出事项目录中的事项。"""
     from approval.cli import render
     from approval.domain.catalogue import load_catalogue
 
@@ -395,7 +398,9 @@ def catalogue(as_json: JsonOpt = False) -> None:
 
 @app.command()
 def simulate(as_json: JsonOpt = False) -> None:
-    """Run the demo cases on the time-skipping test server and show what happened to each."""
+    """运行演示办件，并显示每个办件的结果。
+
+    演示办件在可快进时间的测试服务器上运行。"""
     from approval.cli import simulate as simulation
 
     simulation.show_simulation(as_json)
@@ -403,7 +408,9 @@ def simulate(as_json: JsonOpt = False) -> None:
 
 @app.command()
 def up() -> None:
-    """Start everything on this machine (Temporal, SQLite, departments, worker, API); wait."""
+    """在本机启动全部服务并保持运行。
+
+    包括 Temporal、SQLite、部门系统、工作进程和 API。"""
     from approval.cli import devstack
 
     devstack.up()

@@ -42,26 +42,28 @@ UNREACHABLE = EXIT_UNAVAILABLE
 """Exit status when Temporal cannot be reached: nothing could be anchored (1 is a finding, 2
 bad input)."""
 
-CaseArgs = Annotated[list[str] | None, typer.Argument(help="case numbers (default: all)")]
-JsonOpt = Annotated[bool, typer.Option("--json")]
+CaseArgs = Annotated[
+    list[str] | None, typer.Argument(help="办件编号，可以给出多个（默认：全部办件）")
+]
+OneCase = Annotated[str, typer.Argument(help="办件编号，例如 371600-20261128-000001")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="以 JSON 输出，供程序读取")]
 StoreOnlyOpt = Annotated[
     bool,
-    typer.Option(
-        "--store-only", help="verify the chains alone, not anchored in the Temporal histories"
-    ),
+    typer.Option("--store-only", help="只核验哈希链，不以工作流历史佐证"),
 ]
-NOT_ANCHORED_HINT = (
-    "nothing was anchored (`auditor.py verify --store-only` checks the chains alone)"
-)
+NOT_ANCHORED_HINT = "未能以工作流历史佐证任何办件（`auditor.py verify --store-only` 只核验哈希链）"
 
 
 def verify(
     cases: CaseArgs = None, store_only: StoreOnlyOpt = False, as_json: JsonOpt = False
 ) -> None:
-    """Verify every audit chain under the key and anchor it in the case's Temporal history
-    (R21): edited, deleted, inserted or reordered events, and events the history does not
-    account for, by case and seq. Exit status 1 on a finding, 2 for an unknown or malformed
-    case number, 3 when Temporal cannot be reached."""
+    """核验审计哈希链，并以工作流历史佐证（R21）。
+
+    核验每个办件的审计哈希链，并以该办件在 Temporal 中的工作流历史佐证；
+    按办件和事件序号列出被改动、缺失、插入、调换顺序的事件，
+    以及工作流历史未记载的事件。
+
+    退出码：0 完好，1 发现问题，2 办件编号不存在或格式不正确，3 无法连接 Temporal。"""
     settings = get_settings()
     named = guarded(lambda: [check_case_number(case_no) for case_no in cases or []])
     key = settings.audit_key_bytes
@@ -79,8 +81,8 @@ def verify(
     else:
         verified = _with_temporal(lambda: asyncio.run(anchored()), NOT_ANCHORED_HINT)
     if verified.unknown:
-        where = "no events in the store" + (", no Temporal history" if verified.anchored else "")
-        fail(f"case_no: no case {', '.join(verified.unknown)} ({where})")
+        where = "存储中没有事件" + ("，也没有工作流历史" if verified.anchored else "")
+        fail(f"case_no: 没有办件 {'、'.join(verified.unknown)}（{where}）")
     _show_verification(verified, as_json)
 
 
@@ -98,15 +100,11 @@ def _show_verification(verified: Verification, as_json: bool) -> None:
     else:
         for finding in verified.findings:
             render.console.print(f"[red]✗[/red] {finding}", markup=True, highlight=False)
-        how = (
-            "anchored in their Temporal histories"
-            if verified.anchored
-            else "chains only, not anchored in Temporal"
-        )
-        verdict = "intact" if verified.intact else f"{len(verified.findings)} problem(s)"
+        how = "以工作流历史佐证" if verified.anchored else "仅核验哈希链，未以工作流历史佐证"
+        verdict = "完好" if verified.intact else f"发现 {len(verified.findings)} 处问题"
         render.console.print(
-            f"{verified.events_checked} events of {verified.cases} case(s) checked, {how}: "
-            f"{verdict}",
+            f"已核验 {verified.cases} 个办件的 {verified.events_checked} 个事件"
+            f"（{how}）：{verdict}",
             highlight=False,
         )
     raise typer.Exit(0 if verified.intact else 1)
@@ -118,14 +116,15 @@ def _with_temporal(work: Callable[[], T], hint: str = "") -> T:
     try:
         return guarded(work)
     except EngineUnavailableError as error:
-        fail(error.reason + (f"; {hint}" if hint else ""), UNREACHABLE)
+        fail(error.reason + (f"；{hint}" if hint else ""), UNREACHABLE)
 
 
-def crosscheck_command(
-    case_no: Annotated[str, typer.Argument(help="case number")], as_json: JsonOpt = False
-) -> None:
-    """Check that the audit log and the Temporal history tell the same story (R21); exit
-    status 1 when they differ, 2 for an unknown case, 3 when Temporal cannot be reached."""
+def crosscheck_command(case_no: OneCase, as_json: JsonOpt = False) -> None:
+    """对照审计日志与工作流历史（R21）。
+
+    办件的审计日志与其在 Temporal 中的工作流历史应记载同样的事件。
+
+    退出码：0 一致，1 有不同，2 办件不存在，3 无法连接 Temporal。"""
     settings = get_settings()
     checked = guarded(lambda: check_case_number(case_no))
 
@@ -136,13 +135,16 @@ def crosscheck_command(
 
     history, rows = _with_temporal(lambda: asyncio.run(run()))
     if history is None and not rows:
-        fail(f"case_no: no case {checked} (no events in the store, no Temporal history)")
-    _report(crosscheck(history, rows), "the audit log and the Temporal history agree", as_json)
+        fail(f"case_no: 没有办件 {checked}（存储中没有事件，也没有工作流历史）")
+    _report(crosscheck(history, rows), "审计日志与工作流历史一致", as_json)
 
 
 def rebuild_command(as_json: JsonOpt = False) -> None:
-    """Rebuild the read model from the Temporal histories alone and compare it with the store;
-    exit status 1 when they differ, 3 when Temporal cannot be reached."""
+    """由工作流历史重建读模型，并与在用存储比较。
+
+    只依据 Temporal 中的工作流历史重建读模型。
+
+    退出码：0 一致，1 有不同，3 无法连接 Temporal。"""
     settings = get_settings()
 
     async def run() -> list[str]:
@@ -153,7 +155,7 @@ def rebuild_command(as_json: JsonOpt = False) -> None:
         return differences(live, rebuild(histories, settings.audit_key_bytes), histories)
 
     found = _with_temporal(lambda: asyncio.run(run()))
-    _report(found, "the rebuilt read model equals the live store", as_json)
+    _report(found, "由工作流历史重建的读模型与在用存储一致", as_json)
 
 
 def _report(found: list[str], ok: str, as_json: bool) -> None:
@@ -162,7 +164,7 @@ def _report(found: list[str], ok: str, as_json: bool) -> None:
     else:
         for line in found:
             render.console.print(f"[red]✗[/red] {line}", highlight=False)
-        render.console.print(ok if not found else f"{len(found)} difference(s)")
+        render.console.print(ok if not found else f"发现 {len(found)} 处不同", highlight=False)
     raise typer.Exit(1 if found else 0)
 
 

@@ -10,7 +10,10 @@ from approval.cli.common import cli_settings, run_typer
 from approval.logs import configure_logging
 
 app = typer.Typer(
-    help="审计工具 auditor's tools: export, replay, timeline, check, verify, crosscheck, rebuild",
+    help=(
+        "审计工具（只读）：export 导出审计事件、replay 重放工作流历史、timeline 办件时间线、"
+        "check 合规检查、verify 核验哈希链、crosscheck 对照工作流历史、rebuild 重建读模型"
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,

@@ -25,8 +25,8 @@ EXIT_REFUSED = 2
 EXIT_UNAVAILABLE = 3
 """The API, the engine or Temporal could not be reached: nothing was decided; try again."""
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
-CaseArg = Annotated[str, typer.Argument(help="case number, e.g. 371600-20261128-000001")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="以 JSON 输出，供程序读取")]
+CaseArg = Annotated[str, typer.Argument(help="办件编号，例如 371600-20261128-000001")]
 
 
 def fail(message: str, status: int = EXIT_REFUSED) -> NoReturn:
@@ -65,7 +65,7 @@ def guarded(work: Callable[[], T]) -> T:
     except RuntimeError as error:
         if "connect" in str(error).lower():
             address = cli_settings().temporal_address
-            fail(f"cannot reach Temporal at {address}: run `make run` first")
+            fail(f"无法连接 Temporal（{address}）：请先运行 `make run`")
         raise
 
 

@@ -18,8 +18,9 @@ from approval.domain.errors import InvalidInputError
 from approval.domain.models import CASE_NUMBER_PATTERN, NoticeItem, SubmittedMaterial
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from approval.cli.api_client import ApiClient
-    from approval.config import Settings
 
 MATERIAL_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 """A material's code as the catalogue writes it (approval.domain.catalogue.Code)."""
@@ -59,17 +60,13 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def store_material(
-    spec: str, settings: Settings, client: ApiClient | None = None
-) -> SubmittedMaterial:
-    """``CODE=PATH``: the file uploaded to the API's file store by ``client`` (default: as
-    the running command's user), and the material as the case names it (its reference and
-    SHA-256); refused when the store's hash is not the file's."""
-    from approval.cli.api_client import command_client
-
+def store_material(spec: str, client: Callable[[], ApiClient]) -> SubmittedMaterial:
+    """``CODE=PATH``: the file uploaded to the API's file store by ``client()`` (the running
+    command's user, asked for only once the spec is good), and the material as the case names
+    it (its reference and SHA-256); refused when the store's hash is not the file's."""
     code, path = material_file(spec)
     expected = file_sha256(path)
-    kept = (client or command_client(settings)).upload_material(code, path)
+    kept = client().upload_material(code, path)
     if kept.get("sha256") != expected:
         raise InvalidInputError(
             "material", f"材料 {code} 上传后文件库的 SHA-256 与本地文件不符，未提交，请重试"

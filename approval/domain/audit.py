@@ -113,6 +113,22 @@ class Tampering(StrEnum):
     UNANCHORED = "unanchored"  # a case with events but no Temporal history to anchor them
 
 
+TAMPERING_LABELS = {
+    Tampering.EDITED: "内容被改动",
+    Tampering.DELETED: "事件缺失",
+    Tampering.INSERTED: "插入的事件",
+    Tampering.REORDERED: "顺序被调换",
+    Tampering.UNANCHORED: "没有工作流历史佐证",
+}
+"""What verification found, in Chinese; the machine value is said beside it."""
+
+
+def events_named(first: int, last: int | None = None) -> str:
+    """One event or a run of them by seq: ``第 7 号事件``, ``第 7–9 号事件``."""
+    run = f"{first}–{last}" if last is not None and last != first else f"{first}"
+    return f"第 {run} 号事件"
+
+
 @dataclass(frozen=True)
 class Finding:
     """One problem in a case's chain."""
@@ -122,8 +138,13 @@ class Finding:
     tampering: Tampering
     detail: str
 
+    def line(self) -> str:
+        """The finding without its case: ``第 7 号事件：内容被改动（edited）——…``."""
+        label = TAMPERING_LABELS[self.tampering]
+        return f"{events_named(self.seq)}：{label}（{self.tampering.value}）——{self.detail}"
+
     def __str__(self) -> str:
-        return f"{self.case_no} seq {self.seq}: {self.tampering.value} — {self.detail}"
+        return f"{self.case_no} {self.line()}"
 
 
 def verify_chain(
@@ -143,7 +164,7 @@ def verify_chain(
         expected_prev = record.hash if not follows_finding else ANY_PREVIOUS
         expected_seq = record.seq + 1
     if records and last_seq is not None and last_seq >= expected_seq:
-        gap = f"seq {expected_seq}–{last_seq} missing at the end"
+        gap = f"末尾的{events_named(expected_seq, last_seq)}缺失"
         findings.append(Finding(records[0].case_no, expected_seq, Tampering.DELETED, gap))
     return findings
 
@@ -165,14 +186,14 @@ def _check_one(
             return (
                 seq,
                 Tampering.REORDERED,
-                f"the event written as seq {moved_from} is stored as seq {seq}",
+                f"写入时为{events_named(moved_from)}，存储为{events_named(seq)}",
             )
         if record.hash in linked:
-            return seq, Tampering.EDITED, "content does not match its hash"
-        return seq, Tampering.INSERTED, "not linked into the chain and not signed with the key"
+            return seq, Tampering.EDITED, "内容与其哈希值不符"
+        return seq, Tampering.INSERTED, "未链入哈希链，也不是以审计密钥签名的"
     if seq > expected_seq:
-        gap = f"seq {expected_seq}" + (f"–{seq - 1}" if seq - 1 > expected_seq else "")
-        return expected_seq, Tampering.DELETED, f"{gap} missing before seq {seq}"
+        gap = events_named(expected_seq, seq - 1)
+        return expected_seq, Tampering.DELETED, f"{events_named(seq)}之前的{gap}缺失"
     if expected_prev not in (record.prev_hash, ANY_PREVIOUS):
-        return seq, Tampering.REORDERED, "does not follow the event stored before it"
+        return seq, Tampering.REORDERED, "与存储在其前的事件接续不上"
     return None

@@ -256,12 +256,13 @@ def department_inbox(
 ) -> tuple[int, list[tuple[ReviewTaskRow, CaseRow]]]:
     """A department's review tasks in ``states`` on accepted cases, with their cases, earliest
     deadline first: ``(total, page)``. A case the window has not accepted (yet) has no task
-    to work on: its departments see it once it is accepted (R7). The page's case numbers are
+    to work on: its departments see it once it is accepted (R7); its tasks are left out through
+    the small index of cases not accepted (ix_cases_not_accepted). The page's case numbers are
     chosen from the inbox index, then joined to their rows (bench/README.md, Inbox query)."""
     where = (
         ReviewTaskRow.department == department,
         ReviewTaskRow.state.in_(list(states)),
-        ReviewTaskRow.case_no.in_(select(CaseRow.case_no).where(CaseRow.accepted_at.is_not(None))),
+        ReviewTaskRow.case_no.not_in(select(CaseRow.case_no).where(CaseRow.accepted_at.is_(None))),
     )
     total = session.scalar(select(func.count()).select_from(ReviewTaskRow).where(*where)) or 0
     deadline_order = (ReviewTaskRow.due_at.is_(None), ReviewTaskRow.due_at, ReviewTaskRow.case_no)

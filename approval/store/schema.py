@@ -25,6 +25,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -78,6 +79,16 @@ class CaseRow(Base):
     """Read model: one case as last recorded."""
 
     __tablename__ = "cases"
+    __table_args__ = (
+        # The few cases the window has not accepted (yet): the inbox leaves out their tasks by
+        # probing this small index, not the whole table (department_inbox).
+        Index(
+            "ix_cases_not_accepted",
+            "case_no",
+            sqlite_where=text("accepted_at IS NULL"),
+            postgresql_where=text("accepted_at IS NULL"),
+        ),
+    )
 
     case_no: Mapped[str] = mapped_column(String(CASE_NO), primary_key=True)
     matter_code: Mapped[str] = mapped_column(String(CODE))

@@ -179,8 +179,10 @@ def test_R21_an_edit_re_chained_with_the_key_is_caught_by_the_history(
     assert verify_chain(KEY, rows_of(sessions, anchor.case_no)) == []
     assert anchored(sessions, anchor) == [(7, Tampering.EDITED)]
     (line,) = details(sessions, anchor)
-    assert line.startswith(f"{anchor.case_no} seq 7: edited — ReviewApproved differs from the")
-    assert "(actor)" in line
+    assert line.startswith(
+        f"{anchor.case_no} 第 7 号事件：内容被改动（edited）——「部门同意」与工作流"
+    )
+    assert "（操作人）" in line
 
 
 def test_R21_a_deleted_last_event_is_reported_with_the_counts(
@@ -196,8 +198,10 @@ def test_R21_a_deleted_last_event_is_reported_with_the_counts(
     assert verify_store(sessions, KEY) == (last - 1, [])
     assert anchored(sessions, anchor) == [(last, Tampering.DELETED)]
     (line,) = details(sessions, anchor)
-    assert line.startswith(f"{anchor.case_no} seq {last}: deleted — CertificateIssued is in")
-    assert line.endswith(f"(the history has {last} events, the store {last - 1})")
+    assert line.startswith(
+        f"{anchor.case_no} 第 {last} 号事件：事件缺失（deleted）——「核发证照」在"
+    )
+    assert line.endswith(f"（历史有 {last} 个事件，存储有 {last - 1} 个）")
 
 
 @pytest.mark.parametrize("folder", FORMS, ids=["activities", "local-writes", "events-only"])
@@ -212,7 +216,7 @@ def test_R21_a_step_dropped_from_the_end_is_reported_at_its_first_seq(
     delete_from(sessions, anchor.case_no, step)
 
     assert anchored(sessions, anchor) == [(step[0], Tampering.DELETED)]
-    expected = f"seq {step[0]}: deleted — seq {step[0]}–{step[-1]} ("
+    expected = f"第 {step[0]} 号事件：事件缺失（deleted）——第 {step[0]}–{step[-1]} 号事件（"
     assert expected in details(sessions, anchor)[0]
 
 
@@ -230,7 +234,7 @@ def test_R21_a_stale_event_at_a_seq_is_reported_with_what_the_history_has(
     rechain(sessions, anchor.case_no, decision.seq)
 
     assert anchored(sessions, anchor) == [(decision.seq, Tampering.EDITED)]
-    assert details(sessions, anchor)[0].endswith("; the history has CaseRejected)")
+    assert details(sessions, anchor)[0].endswith("；历史中为「不予许可」）")
 
 
 def test_R21_refusals_are_kept_in_the_store_alone_only_after_the_workflow_closed(
@@ -271,8 +275,8 @@ def test_R21_a_case_without_a_workflow_may_only_hold_its_non_acceptance(
     assert verify_case(KEY, refused, rows_of(sessions, refused), None) == []
     (finding,) = verify_case(KEY, other, rows_of(sessions, other), None)
     assert (finding.case_no, finding.seq, finding.tampering) == (other, 1, Tampering.UNANCHORED)
-    assert [line.split(":")[0] for line in differences(sessions, rebuild([], KEY), [])] == [
-        f"case_events ('{other}', 1)"
+    assert [line.split("：")[0] for line in differences(sessions, rebuild([], KEY), [])] == [
+        f"审计事件表（case_events） ('{other}', 1)"
     ]
 
 
@@ -362,7 +366,7 @@ async def test_R21_auditor_verify_names_each_tampered_case_and_seq(
     intact = await auditor(env, "verify")
     assert intact.exited(0), intact
     total = sum(len(rows_of(sessions, case_no)) for case_no, _ in cases)
-    assert f"{total} events of 3 case(s) checked, anchored" in intact.stdout
+    assert f"已核验 3 个办件的 {total} 个事件（以工作流历史佐证）：完好" in intact.stdout
     assert "ActionRefused" in [row.type for row in rows_of(sessions, edited)]
 
     edit(sessions, edited, 2, actor_id="someone-else")
@@ -377,10 +381,10 @@ async def test_R21_auditor_verify_names_each_tampered_case_and_seq(
     report = broken.json()
     assert (report["anchored"], report["intact"]) == (True, False)
     edited_line, shortened_line, dropped_line = sorted(report["findings"])
-    assert edited_line.startswith(f"{edited} seq 2: edited — ")
-    assert shortened_line.startswith(f"{shortened} seq {last}: deleted — ")
-    assert shortened_line.endswith(f"(the history has {last} events, the store {last - 1})")
-    assert dropped_line.startswith(f"{dropped} seq {step[0]}: deleted — ")
+    assert edited_line.startswith(f"{edited} 第 2 号事件：内容被改动（edited）——")
+    assert shortened_line.startswith(f"{shortened} 第 {last} 号事件：事件缺失（deleted）——")
+    assert shortened_line.endswith(f"（历史有 {last} 个事件，存储有 {last - 1} 个）")
+    assert dropped_line.startswith(f"{dropped} 第 {step[0]} 号事件：事件缺失（deleted）——")
 
     served = histories_from_json(engine.history)  # as GET /audit/cases/{no}/verify reads them
     by_api = await verify_anchored(sessions, KEY, served, [edited])
@@ -427,7 +431,7 @@ async def test_R1_R21_auditor_rebuild_and_verify_are_clean_with_refused_applicat
     assert "≠" not in rebuilt.stdout
     verified = await auditor(env, "verify")
     assert verified.exited(0), verified
-    assert "3 case(s) checked" in verified.stdout
+    assert "已核验 3 个办件" in verified.stdout
     with sessions() as session:
         assert session.get(NoticeRow, voucher_no) is not None
 
@@ -442,7 +446,7 @@ async def test_R21_without_temporal_nothing_is_anchored_exit_3(
     result = await auditor(env, *command.split())
     assert result.exited(3), result
     [line] = result.message_lines()
-    assert line.startswith("错误 error: cannot reach Temporal at 127.0.0.1:1"), line
+    assert line.startswith("错误 error: 无法连接 Temporal（地址 127.0.0.1:1，"), line
     assert result.stdout == ""
 
 
@@ -471,4 +475,4 @@ async def test_R21_auditor_check_reports_a_record_that_contradicts_itself(
     rules = {r["rule"]: r for r in result.json()["rules"]}
     assert rules["R21"]["verdict"] == "fail"
     (line,) = [e for e in rules["R21"]["evidence"] if e.startswith("✗")]
-    assert f"seq {decision} CaseApproved" in line and "ZJJ round 1" in line
+    assert f"第 {decision} 号事件（准予许可，" in line and "ZJJ 第 1 轮审查" in line

@@ -270,8 +270,8 @@ def test_R9_R11_R12_R13_R14_R16_cli_check_passes_the_story(store: dict[str, str]
     for rule in ("R3", "R9", "R11", "R12", "R13", "R14", "R16", "R21"):
         assert re.search(rf"(?<!不)符合\s+{rule} ", printed.stdout), rule
     assert "FAIL" not in printed.stdout
-    assert "✓ case period: 8 WD left" in printed.stdout
-    assert "with 23 WD (+15 WD extension) → last day 2026-04-24" in printed.stdout
+    assert "✓ 承诺办结期限：" in printed.stdout and "剩余 8 个工作日" in printed.stdout
+    assert "剩余 23 个工作日（含延长的 15 个工作日） → 最后一日 2026-04-24" in printed.stdout
     assert as_json.returncode == 0
     document = json.loads(as_json.stdout)
     assert document["passed"] is True
@@ -300,7 +300,7 @@ def test_R9_R14_R21_cli_check_fails_the_tampered_record_with_exit_1(
 
     assert printed.returncode == 1, printed.stderr
     assert re.search(r"不符合\s+R9 ", printed.stdout)
-    assert "RFB round 2" in printed.stdout and "ended unanswered" in printed.stdout
+    assert "RFB 第 2 轮审查" in printed.stdout and "届满未答复" in printed.stdout
     assert "3 条规则不符合（R9、R14、R21）" in printed.stdout
     assert as_json.returncode == 1
     document = json.loads(as_json.stdout)

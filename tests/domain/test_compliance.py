@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from approval.domain.case import Case
-from approval.domain.compliance import RULE_TITLES, RuleResult, Verdict, check_case
+from approval.domain.compliance import RULE_TITLES, RuleResult, Verdict, check_case, cited
 from approval.domain.events import (
     CASE_EVENT,
     EVENT_CLASSES,
@@ -271,7 +271,7 @@ def row_of(event: CaseEventBase) -> Row:
 
 def cites(lines: list[str], event: CaseEventBase) -> bool:
     """Whether some evidence line cites ``event`` by its seq."""
-    return any(f"seq {event.seq} " in line for line in lines)
+    return any(f"第 {event.seq} 号事件" in line for line in lines)
 
 
 # ---- every path passes ---------------------------------------------------------------------
@@ -296,9 +296,26 @@ def test_R3_R9_R13_R14_R16_R21_an_approved_case_passes_every_rule_that_applies()
     }
     assert list(results) == list(RULE_TITLES)
     assert all(r.title_zh and r.title_en for r in results.values())
-    assert any(
-        "seq 2 ApplicationAccepted 2026-03-02 09:00" in line for line in results["R3"].evidence
-    )
+    assert any("第 2 号事件（受理，2026-03-02 09:00）" in line for line in results["R3"].evidence)
+
+
+def test_R11_R12_R21_evidence_names_events_in_chinese_and_their_seqs_read_back() -> None:
+    """R11, R12, R21: an evidence line cites an event as 第 N 号事件 with its Chinese name and
+    its Shanghai time, never its class name; ``cited`` reads back the seq of every event the
+    lines cite, in order, once each (the API's ``events`` of a rule)."""
+    events = consolidated_path()
+    results = check(events)
+    lines = [line for r in results.values() for line in r.evidence]
+    stop = first(events, ClocksResumed)
+
+    assert not any(e.type in line for e in events for line in lines)
+    assert any(f"第 {stop.seq} 号事件（计时恢复，" in line for line in results["R12"].evidence)
+    r12 = cited(results["R12"].evidence)
+    assert stop.seq in r12 and len(r12) == len(set(r12))
+    assert cited(["✓ 第 12 号事件（计时暂停）至第 18 号事件（计时恢复）", "· 第 12 号事件"]) == [
+        12,
+        18,
+    ]
 
 
 def test_R9_R14_a_deemed_approval_passes() -> None:
@@ -311,8 +328,8 @@ def test_R9_R14_a_deemed_approval_passes() -> None:
     assert results["R9"].verdict is PASS
     assert results["R14"].verdict is PASS
     assert cites(results["R9"].evidence, deemed)
-    assert any("last day 2026-03-05" in line for line in results["R9"].evidence)
-    assert any("['CGJ']" in line for line in results["R14"].evidence)
+    assert any("最后一日 2026-03-05" in line for line in results["R9"].evidence)
+    assert any("超时默认同意的部门（CGJ）与记录一致" in line for line in results["R14"].evidence)
 
 
 def test_R9_R13_an_escalated_review_passes_R9() -> None:
@@ -322,7 +339,7 @@ def test_R9_R13_an_escalated_review_passes_R9() -> None:
 
     assert verdicts(events)["R9"] is PASS
     assert verdicts(events)["R13"] is PASS
-    assert any("escalated" in line for line in check(events)["R9"].evidence)
+    assert any("上报效能监察督办" in line for line in check(events)["R9"].evidence)
 
 
 def test_R11_R12_a_consolidated_supplement_with_a_clock_stop_passes() -> None:
@@ -337,9 +354,15 @@ def test_R11_R12_a_consolidated_supplement_with_a_clock_stop_passes() -> None:
         "R10": NA,
     }
     r12 = results["R12"].evidence
-    assert any("case period: 8 WD left" in line and "2026-04-02" in line for line in r12)
-    assert any(line.startswith("✓ RFB: 3 WD left") and "2026-03-26" in line for line in r12)
-    assert any("6 WD used" in line for line in results["R13"].evidence)
+    assert any(
+        line.startswith("✓ 承诺办结期限：") and "剩余 8 个工作日" in line and "2026-04-02" in line
+        for line in r12
+    )
+    assert any(
+        line.startswith("✓ RFB：") and "剩余 3 个工作日" in line and "2026-03-26" in line
+        for line in r12
+    )
+    assert any("用时 6 个工作日" in line for line in results["R13"].evidence)
 
 
 def test_R13_an_extension_once_by_extension_wd_passes() -> None:
@@ -349,7 +372,8 @@ def test_R13_an_extension_once_by_extension_wd_passes() -> None:
 
     assert results["R13"].verdict is PASS
     assert any(
-        "extended once by 15 WD → last day 2026-04-07" in line for line in results["R13"].evidence
+        "延期一次，延长 15 个工作日 → 最后一日 2026-04-07" in line
+        for line in results["R13"].evidence
     )
 
 
@@ -381,7 +405,7 @@ def test_R3_a_notice_supplement_and_acceptance_within_the_windows_pass() -> None
 
     assert r3.verdict is PASS
     assert cites(r3.evidence, first(events, SupplementReceived))
-    assert any("every missing item ['RFSJ']" in line for line in r3.evidence)
+    assert any("列明了全部缺少的材料 RFSJ" in line for line in r3.evidence)
 
 
 def test_R3_a_silent_window_ends_in_a_deemed_acceptance_as_of_receipt() -> None:
@@ -391,7 +415,7 @@ def test_R3_a_silent_window_ends_in_a_deemed_acceptance_as_of_receipt() -> None:
     r3 = check(events)["R3"]
 
     assert r3.verdict is PASS
-    assert any("deemed accepted as of 2026-03-02 09:00" in line for line in r3.evidence)
+    assert any("视为自 2026-03-02 09:00" in line for line in r3.evidence)
 
 
 def test_store_rows_adapt_to_recorded_events() -> None:
@@ -422,7 +446,7 @@ def test_R3_a_notice_after_the_window_fails() -> None:
 
     assert verdicts(late)["R3"] is FAIL
     assert cites(lines, notice)
-    assert any("last day 2026-03-09" in line for line in lines)
+    assert any("最后一日 2026-03-09" in line for line in lines)
 
 
 def test_R3_a_second_notice_naming_a_new_item_fails() -> None:
@@ -433,7 +457,7 @@ def test_R3_a_second_notice_naming_a_new_item_fails() -> None:
 
     lines = violations([*events, second], "R3")
 
-    assert any("seq 99 " in line and "SQB" in line for line in lines)
+    assert any("第 99 号事件" in line and "SQB" in line for line in lines)
 
 
 def test_R9_a_removed_deemed_approval_fails() -> None:
@@ -446,7 +470,7 @@ def test_R9_a_removed_deemed_approval_fails() -> None:
 
     assert verdicts(tampered)["R9"] is FAIL
     assert cites(lines, first(events, ReviewTaskDispatched, department="CGJ"))
-    assert any("ended unanswered" in line for line in lines)
+    assert any("届满未答复" in line for line in lines)
 
 
 def test_R9_a_deemed_approval_shown_as_a_plain_approval_fails() -> None:
@@ -458,7 +482,7 @@ def test_R9_a_deemed_approval_shown_as_a_plain_approval_fails() -> None:
     lines = violations(plain, "R9")
 
     assert cites(lines, deemed)
-    assert any("system engine" in line for line in lines)
+    assert any("由系统记录" in line and "「超时默认同意」" in line for line in lines)
 
 
 def test_R9_a_deemed_approval_where_silent_consent_is_excluded_fails() -> None:
@@ -471,7 +495,7 @@ def test_R9_a_deemed_approval_where_silent_consent_is_excluded_fails() -> None:
     lines = violations(tampered, "R9")
 
     assert cites(lines, escalation)
-    assert any("should give ReviewEscalated" in line for line in lines)
+    assert any("应记为「超期上报督办」" in line for line in lines)
 
 
 def test_R11_a_new_item_after_the_consolidated_notice_fails() -> None:
@@ -489,7 +513,7 @@ def test_R11_a_new_item_after_the_consolidated_notice_fails() -> None:
     lines = violations(tampered, "R11")
 
     assert cites(lines, approval)
-    assert any("XMPZ" in line and "not in the first notice" in line for line in lines)
+    assert any("XMPZ" in line and "不在首次告知之内" in line for line in lines)
 
 
 def test_R11_a_second_consolidated_notice_in_the_same_round_fails() -> None:
@@ -503,7 +527,7 @@ def test_R11_a_second_consolidated_notice_in_the_same_round_fails() -> None:
     lines = violations(tampered, "R11")
 
     assert cites(lines, second)
-    assert any("a second consolidated notice" in line for line in lines)
+    assert any("第二次合并告知" in line for line in lines)
 
 
 def test_R12_a_deemed_approval_moved_inside_the_clock_stop_fails() -> None:
@@ -522,7 +546,7 @@ def test_R12_a_deemed_approval_moved_inside_the_clock_stop_fails() -> None:
 
     assert verdicts(tampered)["R12"] is FAIL
     assert cites(lines, moved_seq)
-    assert any("while the clocks were stopped" in line for line in lines)
+    assert any("停止计时期间触发了期限" in line for line in lines)
 
 
 def test_R12_a_task_resumed_with_fewer_days_fails() -> None:
@@ -538,7 +562,7 @@ def test_R12_a_task_resumed_with_fewer_days_fails() -> None:
     lines = violations(early, "R12")
 
     assert cites(lines, deemed)
-    assert any("fewer working days" in line and "2026-03-26" in line for line in lines)
+    assert any("剩余工作日少于停止计时时" in line and "2026-03-26" in line for line in lines)
 
 
 def test_R12_a_resumed_due_stated_in_the_record_is_compared() -> None:
@@ -552,7 +576,10 @@ def test_R12_a_resumed_due_stated_in_the_record_is_compared() -> None:
 
     assert verdicts(right)["R12"] is PASS
     lines = violations(wrong, "R12")
-    assert any(line.startswith("✗ RFB: 3 WD left") and "2026-03-26 00:00" in line for line in lines)
+    assert any(
+        line.startswith("✗ RFB：") and "剩余 3 个工作日" in line and "2026-03-26 00:00" in line
+        for line in lines
+    )
 
 
 def test_R13_a_second_extension_fails() -> None:
@@ -568,7 +595,7 @@ def test_R13_a_second_extension_fails() -> None:
 
     assert verdicts(tampered)["R13"] is FAIL
     assert cites(lines, second)
-    assert any("a second extension" in line for line in lines)
+    assert any("第二次延期" in line for line in lines)
 
 
 def test_R13_an_extension_by_the_wrong_number_of_days_fails() -> None:
@@ -580,7 +607,7 @@ def test_R13_an_extension_by_the_wrong_number_of_days_fails() -> None:
     lines = violations(tampered, "R13")
 
     assert cites(lines, extension)
-    assert any("not by 15 WD" in line for line in lines)
+    assert any("而不是 15 个工作日" in line for line in lines)
 
 
 def test_R13_a_decision_after_the_committed_period_fails() -> None:
@@ -592,7 +619,7 @@ def test_R13_a_decision_after_the_committed_period_fails() -> None:
     lines = violations(events, "R13")
 
     assert cites(lines, decision)
-    assert any("after the last day 2026-03-30 (expiry recorded)" in line for line in lines)
+    assert any("在最后一日 2026-03-30 之后作出决定（已记录超期）" in line for line in lines)
 
 
 def test_R14_a_rejecting_department_dropped_from_the_decision_fails() -> None:
@@ -655,7 +682,7 @@ def test_R3_R9_R13_R16_a_record_without_its_receipt_fails_what_needs_the_periods
         "R16": FAIL,
         "R21": PASS,
     }
-    assert any("no ApplicationReceived" in line for line in violations(tampered, "R13"))
+    assert any("没有「收件」事件" in line for line in violations(tampered, "R13"))
 
 
 def test_R3_an_empty_record_or_a_refusal_outside_the_catalogue_is_not_applicable() -> None:
@@ -678,10 +705,10 @@ def test_R9_R13_R16_open_periods_pass_so_far() -> None:
     approved = check(so_far + record_of(case))
 
     assert running["R9"].verdict is PASS
-    assert any("CGJ round 1" in line and "still running" in line for line in running["R9"].evidence)
+    assert any("CGJ 第 1 轮审查" in line and "仍在计算" in line for line in running["R9"].evidence)
     assert running["R13"].verdict is PASS
     assert approved["R16"].verdict is PASS
-    assert any("runs until 2026-03-16" in line for line in approved["R16"].evidence)
+    assert any("期限至 2026-03-16（含当日）" in line for line in approved["R16"].evidence)
 
 
 def test_R9_events_from_case_events_and_recorded_events_agree() -> None:
@@ -714,7 +741,7 @@ def test_R21_an_approval_while_a_task_was_never_approved_fails() -> None:
     assert verdicts(tampered)["R21"] is FAIL
     (line,) = lines
     assert cites([line], decision) and "各部门均审查同意" in line
-    assert "ZJJ round 1" in line and "never approved or deemed approved" in line
+    assert "ZJJ 第 1 轮审查" in line and "从未同意或视为同意" in line
     assert cites([line], first(events, ReviewTaskDispatched, department="ZJJ"))
 
 
@@ -731,7 +758,7 @@ def test_R21_two_decisions_of_one_department_in_one_round_fail() -> None:
 
     for tampered, second, department in ((twice, copy, "ZRZY"), (overruled, rejection, "ZJJ")):
         (line,) = violations(tampered, "R21")
-        assert cites([line], second) and f"a second decision of {department} round 1" in line
+        assert cites([line], second) and f"{department} 第 1 轮审查的第二个审查意见" in line
         assert cites([line], first(tampered, ReviewApproved, department=department))
 
 
@@ -744,7 +771,8 @@ def test_R21_a_decision_with_no_task_events_fails() -> None:
     lines = violations(tampered, "R21")
 
     assert any(
-        cites([line], first(events, CaseApproved)) and "no review task" in line for line in lines
+        cites([line], first(events, CaseApproved)) and "记录中没有审查任务" in line
+        for line in lines
     )
 
 
@@ -760,9 +788,9 @@ def test_R21_an_event_for_a_department_without_a_task_fails() -> None:
     lines = violations(tampered, "R21")
     misdirected_lines = violations(misdirected, "R21")
 
-    assert any(cites([line], approval) and "XF has no task" in line for line in lines)
+    assert any(cites([line], approval) and "XF 在本案没有审查任务" in line for line in lines)
     assert any(
-        cites([line], dispatch) and "XF, who does not review this matter" in line
+        cites([line], dispatch) and "向 XF 分发了审查任务，但该部门不审查本事项" in line
         for line in misdirected_lines
     )
 

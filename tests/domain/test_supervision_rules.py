@@ -224,7 +224,7 @@ def test_R12_a_record_without_the_excluded_period_notice_fails() -> None:
     results = {r.rule: r for r in check_case(as_events(events), CALENDAR)}
 
     assert results["R12"].verdict is Verdict.FAIL
-    assert any("expected length" in line for line in results["R12"].evidence)
+    assert any("专家评审的预计所需时间" in line for line in results["R12"].evidence)
 
 
 # ---- R10 joint review meetings ------------------------------------------------------------------
@@ -296,7 +296,7 @@ def test_R10_a_record_hiding_an_absent_departments_consent_fails() -> None:
     results = {r.rule: r for r in check_case(as_events(events), CALENDAR)}
 
     assert results["R10"].verdict is Verdict.FAIL
-    assert any("RFB was absent" in line for line in results["R10"].evidence)
+    assert any("RFB 缺席时审查仍在进行" in line for line in results["R10"].evidence)
 
 
 def test_R10_the_attendance_names_only_departments_of_the_case() -> None:

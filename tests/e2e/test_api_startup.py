@@ -75,5 +75,5 @@ def test_a_temporal_nobody_answers_stops_the_start_in_one_line_naming_its_addres
     assert "Traceback" not in started.stderr, started.stderr
     named = [line for line in started.stderr.splitlines() if "APPROVAL_TEMPORAL_ADDRESS" in line]
     assert len(named) == 1, started.stderr
-    assert "错误 error: APPROVAL_TEMPORAL_ADDRESS: 无法连接 Temporal" in named[0]
+    assert "错误 error: APPROVAL_TEMPORAL_ADDRESS: API 未启动：无法连接 Temporal" in named[0]
     assert address in named[0]

@@ -37,8 +37,8 @@ def test_R21_auditor_verify_store_only_names_the_tampered_event(
     intact = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S, check=False
     )
-    assert intact.returncode == 0 and "intact" in intact.stdout
-    assert "not anchored" in intact.stdout
+    assert intact.returncode == 0 and "：完好" in intact.stdout
+    assert "未以工作流历史佐证" in intact.stdout
     with sessions.begin() as session:
         session.execute(
             update(CaseEventRow).where(CaseEventRow.seq == 2).values(actor_id="someone-else")
@@ -47,4 +47,4 @@ def test_R21_auditor_verify_store_only_names_the_tampered_event(
         command, env=env, capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S, check=False
     )
     assert broken.returncode == 1
-    assert f"{CASE} seq 2: edited" in broken.stdout
+    assert f"{CASE} 第 2 号事件：内容被改动（edited）" in broken.stdout

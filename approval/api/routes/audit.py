@@ -12,7 +12,6 @@ refusal is kept in the case's record (R21).
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -24,7 +23,7 @@ from approval.auditing.integrity import histories_from_json, verify_anchored
 from approval.auditing.timeline import TimelineEntry, timeline
 from approval.calendar_source import calendar_of_events
 from approval.domain.audit import Tampering
-from approval.domain.compliance import RuleResult, check_case, failed
+from approval.domain.compliance import RuleResult, check_case, cited, failed
 from approval.domain.events import as_events
 from approval.domain.models import Actor, Role
 from approval.http.deps import ServiceDep, SessionDep, SessionsDep
@@ -36,7 +35,6 @@ from approval.store.schema import CaseEventRow
 
 router = APIRouter(prefix="/audit/cases", tags=["audit"], responses=REFUSALS)
 READERS = (Role.AUDITOR, Role.SUPERVISOR)
-SEQ_CITED = re.compile(r"\bseq (\d+)\b")
 
 
 def reader(action: str, *roles: Role) -> Any:
@@ -166,14 +164,8 @@ async def read_check(
     results = (
         check_case(recorded, calendar_of_events(service.settings, recorded)) if recorded else []
     )
-    rules = [RuleCheck(**r.model_dump(), events=_cited(r.evidence)) for r in results]
+    rules = [RuleCheck(**r.model_dump(), events=cited(r.evidence)) for r in results]
     return ComplianceOut(case_no=case_no, passed=not failed(results), rules=rules)
-
-
-def _cited(evidence: list[str]) -> list[int]:
-    """The seq of every event the evidence lines cite, in order, once each."""
-    seqs = (int(seq) for line in evidence for seq in SEQ_CITED.findall(line))
-    return list(dict.fromkeys(seqs))
 
 
 @router.get("/{case_no}/verify", response_model=VerificationOut)

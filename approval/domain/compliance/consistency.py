@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from approval.domain.compliance.evidence import RuleResult, _Findings
+from approval.domain.compliance.labels import NONE, listed, review_round
 from approval.domain.compliance.record import _Record, ref
 from approval.domain.events import (
     DECISION_EVENTS,
@@ -83,10 +84,10 @@ def _check_r21(record: _Record) -> RuleResult:
         elif isinstance(e, DECISION_EVENTS):
             _check_decision(found, record, tasks, e)
     for task in tasks.values():
-        decided = "; ".join(ref(d) for d in task.decisions) or "none"
+        decided = "；".join(ref(d) for d in task.decisions) or NONE
         found.ok(
-            f"{task.department}: dispatched at {ref(task.dispatched)}; decisions, at most one "
-            f"per round: {decided}"
+            f"{task.department}：审查任务分发于{ref(task.dispatched)}；审查意见（每轮至多一个）："
+            f"{decided}"
         )
     return found.result()
 
@@ -98,13 +99,11 @@ def _dispatch(
     reviews = record.periods.reviews if record.periods is not None else None
     if reviews is not None and dept not in reviews:
         found.bad(
-            f"{ref(e)}: a task for {dept}, who does not review this matter "
-            f"(the received periods name {sorted(reviews)})"
+            f"{ref(e)}：向 {dept} 分发了审查任务，但该部门不审查本事项（收件时载明的审查部门为 "
+            f"{listed(sorted(reviews))}）"
         )
     if dept in tasks:
-        found.bad(
-            f"{ref(e)}: {dept}'s task dispatched again (first at {ref(tasks[dept].dispatched)})"
-        )
+        found.bad(f"{ref(e)}：再次向 {dept} 分发审查任务（第一次为{ref(tasks[dept].dispatched)}）")
         return
     tasks[dept] = _Task(department=dept, dispatched=e)
     _check_round(found, tasks[dept], e, 1)
@@ -114,7 +113,7 @@ def _task_of(found: _Findings, tasks: dict[str, _Task], e: DepartmentEvent) -> _
     """The department's task an event is about; a finding when it has none."""
     task = tasks.get(e.department)
     if task is None:
-        found.bad(f"{ref(e)}: {e.department} has no task on this case")
+        found.bad(f"{ref(e)}：{e.department} 在本案没有审查任务")
     return task
 
 
@@ -135,13 +134,11 @@ def _on_task(found: _Findings, tasks: dict[str, _Task], e: DepartmentEvent) -> N
         task.cancelled = e
     if not isinstance(e, TASK_DECISIONS):
         return
-    label = f"{task.department} round {task.round}"
+    label = review_round(task.department, task.round)
     if task.cancelled is not None:
-        found.bad(
-            f"{ref(e)}: {label} decided after its task was cancelled at {ref(task.cancelled)}"
-        )
+        found.bad(f"{ref(e)}：{label}在审查任务取消（{ref(task.cancelled)}）后作出审查意见")
     elif task.decided is not None:
-        found.bad(f"{ref(e)}: a second decision of {label} (the first at {ref(task.decided)})")
+        found.bad(f"{ref(e)}：{label}的第二个审查意见（第一个为{ref(task.decided)}）")
     else:
         task.decided = e
         task.decisions.append(e)
@@ -153,9 +150,7 @@ def _check_round(found: _Findings, task: _Task, e: CaseEventBase, expected: int)
         return
     stated = e.round
     if stated != expected:
-        found.bad(
-            f"{ref(e)}: states round {stated} of {task.department}; the record has round {expected}"
-        )
+        found.bad(f"{ref(e)}：载明为 {task.department} 第 {stated} 轮，记录中为第 {expected} 轮")
 
 
 def _check_decision(
@@ -167,24 +162,20 @@ def _check_decision(
     reviews = record.periods.reviews if record.periods is not None else {}
     if not tasks:
         if reviews:
-            found.bad(f"{ref(decision)}: a decision, but no review task is in the record")
+            found.bad(f"{ref(decision)}：作出了决定，但记录中没有审查任务")
         return
     if not isinstance(decision, CaseApproved):
         return
-    disagreeing = [
-        f"{dept} has no task in the record" for dept in sorted(set(reviews) - set(tasks))
-    ]
+    disagreeing = [f"{dept} 在记录中没有审查任务" for dept in sorted(set(reviews) - set(tasks))]
     for task in tasks.values():
         closed = task.decided
+        label = review_round(task.department, task.round)
         if closed is None:
-            disagreeing.append(
-                f"{task.department} round {task.round} (dispatched at {ref(task.dispatched)}) "
-                "was never approved or deemed approved"
-            )
+            disagreeing.append(f"{label}（分发于{ref(task.dispatched)}）从未同意或视为同意")
         elif not isinstance(closed, AGREEMENTS):
-            disagreeing.append(f"{task.department} round {task.round} ended in {ref(closed)}")
-    claim = f"{ref(decision)}: states that every department agreed (各部门均审查同意)"
+            disagreeing.append(f"{label}以{ref(closed)}结束")
+    claim = f"{ref(decision)}：载明各部门均审查同意"
     for problem in disagreeing:
-        found.bad(f"{claim}, but {problem}")
+        found.bad(f"{claim}，但{problem}")
     if not disagreeing:
-        found.ok(f"{claim}, and each of the {len(tasks)} tasks agreed in its last round")
+        found.ok(f"{claim}，且 {len(tasks)} 项审查任务在最后一轮均为同意")

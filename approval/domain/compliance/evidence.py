@@ -7,20 +7,39 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 RULE_TITLES: dict[str, tuple[str, str]] = {
-    "R3": ("一次性告知与受理时限", "One-time notice or acceptance within the notice period"),
-    "R9": ("超时默认", "Silent consent when a review period ends unanswered"),
-    "R10": ("缺席默认", "A department absent from a joint review meeting is deemed to agree"),
-    "R11": ("一次性合并告知补正", "One consolidated supplement notice, no new items afterwards"),
+    "R3": (
+        "一次性告知与受理时限：告知期限内一次性告知或受理",
+        "One-time notice or acceptance within the notice period",
+    ),
+    "R9": (
+        "超时默认：审查期限届满未答复的视为同意",
+        "Silent consent when a review period ends unanswered",
+    ),
+    "R10": (
+        "缺席默认：缺席联合审查会议的部门视为同意",
+        "A department absent from a joint review meeting is deemed to agree",
+    ),
+    "R11": (
+        "一次性合并告知补正：此后不得提出新的补正要求",
+        "One consolidated supplement notice, no new items afterwards",
+    ),
     "R12": (
         "补正及特别程序期间停止计时",
         "Clocks stop while supplementing and in excluded periods",
     ),
-    "R13": ("承诺时限与一次延期", "Decision within the committed period, extended at most once"),
-    "R14": ("决定书内容", "Decision states every reason, the remedies and the deemed approvals"),
-    "R16": ("送达时限", "Result delivered within the delivery period"),
+    "R13": (
+        "承诺时限与一次延期：在承诺时限内作出决定，至多延长一次",
+        "Decision within the committed period, extended at most once",
+    ),
+    "R14": (
+        "决定书内容：载明全部理由、救济途径和默认同意的部门",
+        "Decision states every reason, the remedies and the deemed approvals",
+    ),
+    "R16": ("送达时限：在送达期限内送达结果", "Result delivered within the delivery period"),
     "R21": ("记录前后一致", "The record is consistent with itself"),
 }
-"""The rules checked, by id: (Chinese title, English title)."""
+"""The rules checked, by id: (Chinese title, which people read; English title, kept in
+``title_en`` for the programs that read it)."""
 
 
 class Verdict(StrEnum):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from approval.domain.compliance.labels import review_round
 from approval.domain.compliance.moments import _aware, _day, _end_of
 from approval.domain.compliance.record import CASE_DUE_EVENTS, _Record
 from approval.domain.events import (
@@ -62,7 +63,7 @@ class _TaskPeriod:
 
     @property
     def label(self) -> str:
-        return f"{self.department} round {self.round}"
+        return review_round(self.department, self.round)
 
 
 @dataclass
@@ -113,7 +114,7 @@ def _replay_tasks(record: _Record) -> _Tasks:
             if isinstance(e, ReviewDeemedApprovedInAbsence):
                 deemed.add(dept)
             if isinstance(e, ReviewApproved) and dept in deemed:
-                tasks.orphans.append((e, f"{dept} was already deemed approved"))
+                tasks.orphans.append((e, f"{dept} 此前已被视为同意"))
             answered = open_.pop(dept, None)
             if isinstance(e, ReviewTaskCancelled):
                 waiting.pop(dept, None)
@@ -125,7 +126,7 @@ def _replay_tasks(record: _Record) -> _Tasks:
         elif isinstance(e, ReviewDeemedApproved | ReviewEscalated):
             ended = open_.pop(dept, None)
             if ended is None:
-                tasks.orphans.append((e, f"{dept} had no running review period"))
+                tasks.orphans.append((e, f"{dept} 没有正在计算的审查期限"))
                 continue
             ended.closed = e
             if isinstance(e, ReviewDeemedApproved):

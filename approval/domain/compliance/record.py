@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TypeVar
 
 from approval.domain.calendar import WorkingCalendar
+from approval.domain.compliance.labels import event_label
 from approval.domain.compliance.moments import _day, when
 from approval.domain.events import (
     DECISION_EVENTS,
@@ -29,9 +31,19 @@ CASE_DUE_EVENTS = (ApplicationAccepted, ApplicationDeemedAccepted)
 """Events that state the case's last day in their ``due``."""
 
 
+SEQ_CITED = re.compile(r"第 (\d+) 号事件")
+"""How an evidence line cites an event: by its seq (``ref``)."""
+
+
 def ref(event: CaseEventBase) -> str:
-    """An event as evidence cites it: ``seq 7 ReviewApproved 2026-03-02 10:00``."""
-    return f"seq {event.seq} {event.type} {when(event.at)}"
+    """An event as evidence cites it: ``第 7 号事件（部门同意，2026-03-02 10:00）``."""
+    return f"第 {event.seq} 号事件（{event_label(event.type)}，{when(event.at)}）"
+
+
+def cited(evidence: Iterable[str]) -> list[int]:
+    """The seq of every event the evidence lines cite, in order, once each."""
+    seqs = (int(seq) for line in evidence for seq in SEQ_CITED.findall(line))
+    return list(dict.fromkeys(seqs))
 
 
 def _codes(items: Iterable[NoticeItem]) -> list[str]:
@@ -53,7 +65,7 @@ class _Record:
         self.periods: ReceivedPeriods | None = (
             self.received.periods if self.received is not None else None
         )
-        self.periods_problem = "no ApplicationReceived event"
+        self.periods_problem = "记录中没有「收件」事件"
         self.acceptance = next((e for e in events if isinstance(e, CASE_DUE_EVENTS)), None)
         self.decision: CaseApproved | CaseRejected | None = next(
             (e for e in events if isinstance(e, DECISION_EVENTS)), None

@@ -73,7 +73,7 @@ async def submit(request: Request, actor: Clerk, service: ServiceDep) -> Respons
                 catalogue,
                 None,
                 status.HTTP_422_UNPROCESSABLE_CONTENT,
-                "matter_code: 请选择事项 (choose a matter of the catalogue)",
+                "matter_code: 请选择事项目录中的事项",
                 values,
             )
         application = Application.model_validate(

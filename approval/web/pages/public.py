@@ -49,7 +49,7 @@ router = APIRouter()
 PATH = PROGRESS_PATH.removeprefix("/web")
 """The page under the console's prefix: ``/web/progress`` (approval.domain.check_code)."""
 NOT_FOUND_LINE = f"{NOT_FOUND_FIELD}: {NOT_FOUND_REASON}"
-TRY_LATER = "请稍后重试：系统暂时无法办理，本次评价尚未记录，可再次提交 (engine unavailable)"
+TRY_LATER = "请稍后重试：系统暂时无法办理，本次评价尚未记录，可再次提交"
 LEVELS = tuple(RatingLevel)
 
 
