@@ -43,6 +43,28 @@ CODE_OF_REFUSAL = {
 other domain refusal is ``invalid_input``."""
 
 
+class HttpRefusal(Exception):
+    """A request refused outside the domain's rules (the console's guards, a notice that cannot
+    be printed): its HTTP status, the field at fault, a Chinese reason and a machine code."""
+
+    def __init__(self, status_code: int, field: str, reason: str, code: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.status_code = status_code
+        self.field = field
+        self.reason = reason
+        self.code = code
+
+    @property
+    def detail(self) -> dict[str, str]:
+        """The API's refusal body's ``detail``."""
+        return {"field": self.field, "reason": self.reason, "code": self.code}
+
+    @property
+    def line(self) -> str:
+        """The console's one line."""
+        return f"{self.field}: {self.reason}"
+
+
 def refusal_code(error: DomainError) -> str:
     """The stable machine code of a domain refusal (CODE_OF_REFUSAL; else invalid_input)."""
     return CODE_OF_REFUSAL.get(refusal_kind(error), INVALID_INPUT)

@@ -23,6 +23,7 @@ from approval.domain.calendar import SHANGHAI
 from approval.domain.check_code import check_code, progress_address
 from approval.domain.documents import ProgressLookup
 from approval.http.exports import Download
+from approval.http.refusals import HttpRefusal
 from approval.printing.pdf import PrintingUnavailableError, render_pdf
 from approval.printing.sheet import PrintSheet
 from approval.store.audit_log import events_of, notices_of
@@ -35,25 +36,8 @@ NOTICE_FACTS = ("NoticeIssued", "ApplicationNotAccepted")
 NOTICE_NOT_FOUND = "notice_not_found"
 
 
-class PrintRefusal(Exception):
+class PrintRefusal(HttpRefusal):
     """No PDF: the status, the field at fault, a Chinese reason and a machine code."""
-
-    def __init__(self, status_code: int, field: str, reason: str, code: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.status_code = status_code
-        self.field = field
-        self.reason = reason
-        self.code = code
-
-    @property
-    def detail(self) -> dict[str, str]:
-        """The API's refusal body's ``detail``."""
-        return {"field": self.field, "reason": self.reason, "code": self.code}
-
-    @property
-    def line(self) -> str:
-        """The console's one line."""
-        return f"{self.field}: {self.reason}"
 
 
 def no_such_notice(case_no: str, notice_no: str) -> PrintRefusal:

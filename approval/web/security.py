@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from approval.config import Settings
 from approval.domain.models import Actor, Role
+from approval.http.refusals import HttpRefusal
 from approval.store.users import user_by_token
 
 COOKIE = "approval_token"
@@ -36,15 +37,8 @@ FOREIGN_ORIGIN = "foreign_origin"
 """The machine codes of the two refusals."""
 
 
-class ConsoleRefusal(Exception):
+class ConsoleRefusal(HttpRefusal):
     """A console request refused before its route ran: shown as a page with one line."""
-
-    def __init__(self, status_code: int, field: str, reason: str, code: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.status_code = status_code
-        self.field = field
-        self.reason = reason
-        self.code = code
 
 
 def current_actor(request: Request, session: Session) -> Actor | None:
