@@ -4,6 +4,7 @@ serving the cases on a task queue of the test's own."""
 
 from __future__ import annotations
 
+import gc
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -31,6 +32,17 @@ os.environ.setdefault("APPROVAL_WORKFLOW_SANDBOX", "true")
 # (tests/cli/test_cli_settings.py); the programs' environments say so too
 # (tests.processes.process_env).
 os.environ["APPROVAL_ENVIRONMENT"] = "development"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def long_lived_objects_frozen() -> None:
+    """Before each test module: collect, then freeze what survives (``gc.freeze``), so that a
+    full collection during the module walks only what the module made. A worker runs workflow
+    activations in threads under Temporal's 2-second deadlock detector; a full collection of
+    the whole session's heap on a busy 2-core machine can stall an activation past it (seen
+    once in CI as ``_InterruptDeadlockError`` raised inside a gc callback)."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")
