@@ -42,7 +42,7 @@ from approval.domain.audit import (
     events_named,
     verify_chain,
 )
-from approval.domain.compliance import EVENT_LABELS
+from approval.domain.compliance.labels import SEPARATOR, type_named
 from approval.domain.events import ActionRefused, ApplicationNotAccepted, CaseEvent
 from approval.service import EngineUnavailableError, connect
 from approval.store.audit_log import events_of
@@ -73,13 +73,6 @@ CLOSING_EVENTS = frozenset(
 """The last event of a workflow that has closed."""
 HISTORY_FETCHES = 16
 """Histories fetched from Temporal at once."""
-SEPARATOR = "、"
-
-
-def named(type_: str) -> str:
-    """An event type as a finding names it: ``「部门同意」``."""
-    return f"「{EVENT_LABELS.get(type_, type_)}」"
-
 
 HistorySource = Callable[[str], Awaitable[WorkflowHistory | None]]
 """A case's Temporal history by case number; None when the case has no workflow."""
@@ -207,8 +200,9 @@ def _without_history(case_no: str, rows: Sequence[CaseEventRow]) -> list[Finding
             case_no,
             row.seq,
             Tampering.UNANCHORED,
-            f"本案共 {len(rows)} 个事件，从{named(row.type)}起却没有工作流历史；没有工作流的办件"
-            f"只能有收件时的{named(NOT_ACCEPTED)}（第 1 号事件）及其后的{named(REFUSED)}",
+            f"本案共 {len(rows)} 个事件，从{type_named(row.type)}起却没有工作流历史；"
+            f"没有工作流的办件只能有收件时的{type_named(NOT_ACCEPTED)}（第 1 号事件）"
+            f"及其后的{type_named(REFUSED)}",
         )
     ]
 
@@ -223,7 +217,7 @@ def _deleted(anchor: Anchor, stored: Mapping[int, CaseEventRow], count: int) -> 
     found = []
     for _, run in itertools.groupby(enumerate(missing), key=lambda pair: pair[1].seq - pair[0]):
         events = [event for _, event in run]
-        types = SEPARATOR.join(named(event.type) for event in events[:SHOWN]) + (
+        types = SEPARATOR.join(type_named(event.type) for event in events[:SHOWN]) + (
             "……" if len(events) > SHOWN else ""
         )
         what = (
@@ -266,8 +260,10 @@ def _differing(
             if ours != theirs
         ]
         if fields:
-            history_has = "" if event.type == row.type else f"；历史中为{named(event.type)}"
-            detail = f"{named(row.type)}与工作流历史不一致（{SEPARATOR.join(fields)}{history_has}）"
+            history_has = "" if event.type == row.type else f"；历史中为{type_named(event.type)}"
+            detail = (
+                f"{type_named(row.type)}与工作流历史不一致（{SEPARATOR.join(fields)}{history_has}）"
+            )
             found.append(Finding(anchor.case_no, event.seq, Tampering.EDITED, detail))
         elif hashes is not None and row.hash != hashes[index] and not found:
             detail = "其哈希值不是历史中的事件在审计密钥下链出的哈希值"
@@ -278,16 +274,16 @@ def _differing(
 def _not_in_history(anchor: Anchor, rows: Sequence[CaseEventRow]) -> list[Finding]:
     """Stored events past the history's last one that the engine would not keep so."""
     why = (
-        f"工作流仍在运行：其{named(REFUSED)}应是历史中的事件"
+        f"工作流仍在运行：其{type_named(REFUSED)}应是历史中的事件"
         if not anchor.closed
-        else f"工作流结束后，只有{named(REFUSED)}单独保存在存储中"
+        else f"工作流结束后，只有{type_named(REFUSED)}单独保存在存储中"
     )
     return [
         Finding(
             anchor.case_no,
             row.seq,
             Tampering.INSERTED,
-            f"{named(row.type)}在存储中，却不在工作流历史中（{why}）",
+            f"{type_named(row.type)}在存储中，却不在工作流历史中（{why}）",
         )
         for row in rows
         if row.seq > anchor.last_seq and not anchor.keeps_alone(row.seq, row.type)

@@ -10,9 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from approval.cli.acting import act, api
-from approval.cli.common import CaseArg, JsonOpt, emit_json
-
-REQUEST_ID_HELP = "请求编号，可安全重试：同一编号只生效一次"
+from approval.cli.common import CaseArg, JsonOpt, RequestId, emit_json
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -25,7 +23,6 @@ Concerns = Annotated[
     list[str] | None,
     typer.Option("--concerns", help="涉及的本案审查部门编码，或 window（窗口），可重复给出"),
 ]
-RequestId = Annotated[str | None, typer.Option(help=REQUEST_ID_HELP)]
 
 
 def rate(

@@ -18,6 +18,7 @@ from approval.cli.acting import act, api, case_path, request_body, show_status
 from approval.cli.common import (
     CaseArg,
     JsonOpt,
+    RequestId,
     cli_settings,
     emit_json,
     fail,
@@ -39,7 +40,6 @@ app = typer.Typer(
     add_completion=False,
 )
 
-REQUEST_ID_HELP = "请求编号，可安全重试：同一编号只生效一次"
 OUTCOMES = "approve 同意 | reject 不同意 | request_supplement 要求补正"
 PROCEDURES = (
     "特别程序：hearing 听证 | tender 招标 | auction 拍卖 | inspection 检验 | testing 检测 | "
@@ -275,7 +275,7 @@ def decide(
     item: Annotated[
         list[str] | None, typer.Option(help="需补正的材料：材料编码=补正要求，可重复给出")
     ] = None,
-    request_id: Annotated[str | None, typer.Option(help=REQUEST_ID_HELP)] = None,
+    request_id: RequestId = None,
     as_json: JsonOpt = False,
 ) -> None:
     """提出本部门的审查意见。

@@ -29,7 +29,7 @@ from approval.auditing.integrity import (
     verify_chains,
 )
 from approval.cli import render
-from approval.cli.common import EXIT_UNAVAILABLE, fail, guarded
+from approval.cli.common import EXIT_UNAVAILABLE, CaseArg, JsonOpt, fail, guarded
 from approval.config import get_settings
 from approval.service import EngineUnavailableError, check_case_number
 from approval.store.audit_log import events_of
@@ -45,8 +45,6 @@ bad input)."""
 CaseArgs = Annotated[
     list[str] | None, typer.Argument(help="办件编号，可以给出多个（默认：全部办件）")
 ]
-OneCase = Annotated[str, typer.Argument(help="办件编号，例如 371600-20261128-000001")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="以 JSON 输出，供程序读取")]
 StoreOnlyOpt = Annotated[
     bool,
     typer.Option("--store-only", help="只核验哈希链，不以工作流历史佐证"),
@@ -119,7 +117,7 @@ def _with_temporal(work: Callable[[], T], hint: str = "") -> T:
         fail(error.reason + (f"；{hint}" if hint else ""), UNREACHABLE)
 
 
-def crosscheck_command(case_no: OneCase, as_json: JsonOpt = False) -> None:
+def crosscheck_command(case_no: CaseArg, as_json: JsonOpt = False) -> None:
     """对照审计日志与工作流历史（R21）。
 
     办件的审计日志与其在 Temporal 中的工作流历史应记载同样的事件。

@@ -27,6 +27,7 @@ EXIT_UNAVAILABLE = 3
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="以 JSON 输出，供程序读取")]
 CaseArg = Annotated[str, typer.Argument(help="办件编号，例如 371600-20261128-000001")]
+RequestId = Annotated[str | None, typer.Option(help="请求编号，可安全重试：同一编号只生效一次")]
 
 
 def fail(message: str, status: int = EXIT_REFUSED) -> NoReturn:

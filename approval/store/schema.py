@@ -34,6 +34,8 @@ CODE = 40
 CASE_NO = 32
 NAME = 200
 STATE = 40
+NOT_ACCEPTED = text("accepted_at IS NULL")
+"""A case the window has not accepted (yet): the condition of ix_cases_not_accepted."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -85,8 +87,8 @@ class CaseRow(Base):
         Index(
             "ix_cases_not_accepted",
             "case_no",
-            sqlite_where=text("accepted_at IS NULL"),
-            postgresql_where=text("accepted_at IS NULL"),
+            sqlite_where=NOT_ACCEPTED,
+            postgresql_where=NOT_ACCEPTED,
         ),
     )
 

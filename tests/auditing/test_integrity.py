@@ -14,7 +14,6 @@ from approval.auditing.integrity import (
     case_histories,
     crosscheck,
     differences,
-    named,
     rebuild,
     temporal_histories,
     verify_anchored,
@@ -24,6 +23,7 @@ from approval.cli import simulate
 from approval.config import DEVELOPMENT_AUDIT_KEY
 from approval.domain.audit import GENESIS, Tampering
 from approval.domain.catalogue import Catalogue
+from approval.domain.compliance.labels import type_named
 from approval.service import CaseService
 from approval.store.audit_log import events_of, record_events
 from approval.store.schema import CaseEventRow
@@ -173,7 +173,7 @@ async def test_R21_crosscheck_reports_an_event_changed_in_the_store(
     histories = await case_histories(time_skipping_env.client, [case_no])
     with sessions() as session:
         assert crosscheck(histories[0], events_of(session, case_no)) == [
-            f"第 2 号事件：内容被改动（edited）——{named(events_of(session, case_no)[1].type)}"
+            f"第 2 号事件：内容被改动（edited）——{type_named(events_of(session, case_no)[1].type)}"
             "与工作流历史不一致（操作人）"
         ]
     assert len(differences(sessions, rebuild(histories, ENGINE_KEY), histories)) == 1

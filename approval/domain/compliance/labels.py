@@ -70,7 +70,12 @@ def event_label(kind: str) -> str:
 
 def named(kind: type[CaseEventBase]) -> str:
     """An event class as a finding names it: ``「超时默认同意」``."""
-    return f"「{event_label(kind.kind())}」"
+    return type_named(kind.kind())
+
+
+def type_named(kind: str) -> str:
+    """An event type, by its name, as a finding names it: ``「部门同意」``."""
+    return f"「{event_label(kind)}」"
 
 
 def listed(codes: Iterable[str]) -> str:
